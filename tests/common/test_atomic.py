@@ -1,0 +1,104 @@
+import os
+
+import pytest
+
+from common import atomic_write_bytes, atomic_write_text, replace_dir, staging_dir
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_atomic_write_text_and_bytes(tmp_path):
+    target = tmp_path / "out.txt"
+    atomic_write_text(target, "héllo\n")
+    assert target.read_text(encoding="utf-8") == "héllo\n"
+    atomic_write_bytes(target, b"\x00\x01")
+    assert target.read_bytes() == b"\x00\x01"
+    assert _leftovers(tmp_path) == []
+
+
+def test_atomic_write_keeps_existing_mode(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    os.chmod(target, 0o640)
+    atomic_write_text(target, "new")
+    assert os.stat(target).st_mode & 0o777 == 0o640
+
+
+def test_atomic_write_failure_keeps_old_file_and_no_temp(tmp_path, monkeypatch):
+    target = tmp_path / "out.txt"
+    target.write_text("old content")
+
+    def broken_replace(src, dst):
+        raise OSError("simulated crash during rename")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="simulated crash"):
+        atomic_write_text(target, "new content")
+    assert target.read_text() == "old content"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_atomic_write_missing_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="folder .*nope does not exist"):
+        atomic_write_text(tmp_path / "nope" / "out.txt", "x")
+
+
+def _make_dir(path, content):
+    path.mkdir()
+    (path / "file.txt").write_text(content)
+    return path
+
+
+def test_replace_dir_new_and_existing(tmp_path):
+    final = tmp_path / "model"
+    replace_dir(_make_dir(tmp_path / "new1", "one"), final)
+    assert (final / "file.txt").read_text() == "one"
+    replace_dir(_make_dir(tmp_path / "new2", "two"), final)
+    assert (final / "file.txt").read_text() == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_replace_dir_failure_restores_old(tmp_path, monkeypatch):
+    final = _make_dir(tmp_path / "model", "old")
+    new = _make_dir(tmp_path / "new", "new")
+    real_rename = os.rename
+    calls = []
+
+    def flaky_rename(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 2:  # the rename of the new folder into place
+            raise OSError("simulated failure while publishing")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", flaky_rename)
+    with pytest.raises(OSError, match="simulated failure"):
+        replace_dir(new, final)
+    assert (final / "file.txt").read_text() == "old"
+    assert (new / "file.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "new"]
+
+
+def test_replace_dir_errors(tmp_path):
+    with pytest.raises(NotADirectoryError, match="missing is not a folder"):
+        replace_dir(tmp_path / "missing", tmp_path / "model")
+    src = _make_dir(tmp_path / "src", "x")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(NotADirectoryError, match="afile exists and is not a folder"):
+        replace_dir(src, tmp_path / "afile")
+
+
+def test_staging_dir_publishes_on_success_and_cleans_on_error(tmp_path):
+    final = tmp_path / "sub" / "model"
+    with staging_dir(final) as tmp:
+        (tmp / "a.txt").write_text("a")
+        assert not final.exists()
+    assert (final / "a.txt").read_text() == "a"
+
+    with pytest.raises(RuntimeError, match="boom"):
+        with staging_dir(final) as tmp:
+            (tmp / "a.txt").write_text("b")
+            raise RuntimeError("boom")
+    assert (final / "a.txt").read_text() == "a"
+    assert sorted(p.name for p in final.parent.iterdir()) == ["model"]
