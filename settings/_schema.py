@@ -1,0 +1,199 @@
+"""The configuration schema: one frozen dataclass per section of ``config.yaml``.
+
+To add a key, add one line to its section::
+
+    new_key: int = field(3, Range(1, 10), doc="What it does.")
+
+then add it (with the same default) to ``config.yaml`` (``save_config(Config(),
+"config.yaml")`` regenerates the file with comments). To add a section, write a
+``Section`` subclass and add one line to :class:`Config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from settings._checks import Choice, NonEmpty, Predicate, Range, Subset
+from settings._errors import ConfigError
+from settings._fields import Section, field
+
+__all__ = [
+    "ClassifierConfig",
+    "Config",
+    "FeaturesConfig",
+    "InputConfig",
+    "LoggingConfig",
+    "PathsConfig",
+    "SegmentationConfig",
+    "TrackingConfig",
+    "TrainingConfig",
+]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class PathsConfig(Section):
+    """Where the model and the run records live (relative to the working directory)."""
+
+    _section = "paths"
+    model_dir: str = field("model", NonEmpty(), doc="Folder of the trained model (ONNX files and manifest).")
+    results_csv: str = field("data/results.csv", NonEmpty(), doc="CSV that every prediction is appended to.")
+    log_file: str = field("data/log_file.log", NonEmpty(), doc="Log file of the captcha_solver logger.")
+
+
+@dataclass(frozen=True)
+class InputConfig(Section):
+    """Limits on input images, checked before any pixel is decoded."""
+
+    _section = "input"
+    max_pixels: int = field(40_000_000, Range(64), doc="Largest image (width x height) that is decoded.")
+    max_bytes: int = field(52_428_800, Range(1), doc="Largest image file, in bytes.")
+    extensions: tuple[str, ...] = field(
+        IMAGE_EXTENSIONS,
+        Predicate(
+            lambda v: len(v) > 0 and all(e.startswith(".") and e == e.lower() and len(e) > 1 for e in v),
+            "at least one lower-case extension, each starting with '.'",
+        ),
+        doc="File extensions read from a dataset folder; other files are reported as rejected.",
+    )
+
+
+@dataclass(frozen=True)
+class SegmentationConfig(Section):
+    """Splitting a captcha into one image per glyph."""
+
+    _section = "segmentation"
+    threshold_ratio: float = field(
+        0.6, Range(0, 1, inclusive=False), doc="Binarisation threshold as a fraction of the ink contrast."
+    )
+    min_component_area: int = field(30, Range(1), doc="Connected components smaller than this (pixels) are noise.")
+    max_glyphs: int = field(12, Range(1, 64), doc="Most glyphs a captcha may be split into.")
+    dot_max_area_ratio: float = field(
+        0.25, Range(0, 1), doc="A component at most this fraction of the median glyph area is a dot (i, j)."
+    )
+
+
+@dataclass(frozen=True)
+class FeaturesConfig(Section):
+    """Glyph normalisation and HOG descriptor."""
+
+    _section = "features"
+    glyph_size: int = field(32, Range(16, 128), doc="Side of the square glyph image, in pixels; a multiple of hog_pixels_per_cell.")
+    hog_orientations: int = field(9, Range(4, 18), doc="HOG orientation bins.")
+    hog_pixels_per_cell: int = field(8, Range(2, 32), doc="HOG cell side, in pixels.")
+    hog_cells_per_block: int = field(2, Range(1, 8), doc="HOG block side, in cells.")
+
+    def cross_check(self) -> None:
+        if self.glyph_size % self.hog_pixels_per_cell:
+            raise ConfigError.invalid(
+                "features.glyph_size",
+                self.glyph_size,
+                f"a multiple of features.hog_pixels_per_cell ({self.hog_pixels_per_cell})",
+            )
+        cells = self.glyph_size // self.hog_pixels_per_cell
+        if self.hog_cells_per_block > cells:
+            raise ConfigError.invalid(
+                "features.hog_cells_per_block",
+                self.hog_cells_per_block,
+                f"at most the {cells} cells that fit in glyph_size / hog_pixels_per_cell "
+                f"({self.glyph_size} / {self.hog_pixels_per_cell})",
+            )
+
+
+@dataclass(frozen=True)
+class ClassifierConfig(Section):
+    """Candidate classifiers and their hyper-parameters."""
+
+    _section = "classifier"
+    candidates: tuple[str, ...] = field(
+        ("logreg", "svm", "catboost"),
+        Subset("logreg", "svm", "catboost"),
+        doc="Classifiers trained and compared; the best on validation is kept.",
+    )
+    svm_c: float = field(10.0, Range(0, None, inclusive=False), doc="SVM regularisation C.")
+    logreg_c: float = field(1.0, Range(0, None, inclusive=False), doc="Logistic regression inverse regularisation C.")
+    catboost_iterations: int = field(600, Range(10, 20000), doc="CatBoost boosting iterations.")
+    catboost_depth: int = field(6, Range(1, 10), doc="CatBoost tree depth.")
+    select_by: str = field(
+        "val_exact", Choice("val_exact", "val_char"), doc="Validation metric picking the best candidate."
+    )
+
+
+@dataclass(frozen=True)
+class TrainingConfig(Section):
+    """Reproducibility and resources of training."""
+
+    _section = "training"
+    seed: int = field(0, Range(0), doc="Random seed for splits and models.")
+    validation_fraction: float = field(0.1, Range(0, 0.5, inclusive=(False, True)), doc="Fraction of captchas held out for validation.")
+    workers: int = field(0, Range(0), doc="Worker processes; 0 = all cores.")
+
+
+@dataclass(frozen=True)
+class TrackingConfig(Section):
+    """Experiment tracking (Weights & Biases)."""
+
+    _section = "tracking"
+    wandb_mode: str = field("offline", Choice("offline", "online", "disabled"), doc="wandb mode.")
+    project: str = field("captcha-solver", NonEmpty(), doc="wandb project name.")
+
+
+@dataclass(frozen=True)
+class LoggingConfig(Section):
+    """The captcha_solver logger."""
+
+    _section = "logging"
+    level: str = field("INFO", Choice("DEBUG", "INFO", "WARNING", "ERROR"), doc="Lowest level that is logged.")
+    console: bool = field(True, doc="Also log to stderr.")
+
+
+def _section(cls):
+    return dataclasses.field(default_factory=cls)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration: one attribute per section of ``config.yaml``.
+
+    Build it with :func:`settings.load_config`; ``Config()`` holds the defaults.
+
+    Examples
+    --------
+    >>> Config().segmentation.threshold_ratio
+    0.6
+    """
+
+    paths: PathsConfig = _section(PathsConfig)
+    input: InputConfig = _section(InputConfig)
+    segmentation: SegmentationConfig = _section(SegmentationConfig)
+    features: FeaturesConfig = _section(FeaturesConfig)
+    classifier: ClassifierConfig = _section(ClassifierConfig)
+    training: TrainingConfig = _section(TrainingConfig)
+    tracking: TrackingConfig = _section(TrackingConfig)
+    logging: LoggingConfig = _section(LoggingConfig)
+
+    @classmethod
+    def sections(cls) -> dict[str, type[Section]]:
+        """Section name -> section class, in file order."""
+        return {f.name: f.default_factory for f in dataclasses.fields(cls)}
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain nested dict (lists, not tuples), e.g. for a model manifest or YAML."""
+        return {name: getattr(self, name).to_dict() for name in self.sections()}
+
+    def get(self, dotted_key: str):
+        """Value of ``"section.key"``.
+
+        Raises
+        ------
+        ConfigError
+            If the key does not exist.
+        """
+        section, _, key = dotted_key.partition(".")
+        sections = self.sections()
+        if section not in sections or key not in sections[section].keys():
+            raise ConfigError(f"unknown key '{dotted_key}'; known sections: {', '.join(sections)}", key=dotted_key)
+        return getattr(getattr(self, section), key)
