@@ -1,0 +1,88 @@
+import re
+
+import pytest
+
+from image_io import EmptyDatasetError, label_from_path, list_images
+
+
+def test_lists_images_sorted_and_rejects_the_rest(tmp_path):
+    for name in ["b2.png", "a1.PNG", "c3.jpeg", "notes.txt", "README", ".hidden.png", ".DS_Store"]:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "d4.png").write_bytes(b"x")
+    (tmp_path / ".git").mkdir()
+
+    images, rejected = list_images(tmp_path)
+
+    assert [p.name for p in images] == ["a1.PNG", "b2.png", "c3.jpeg"]
+    reasons = {p.name: reason for p, reason in rejected}
+    assert list(reasons) == ["README", "nested", "notes.txt"]
+    assert reasons["nested"] == "is a folder; nested folders are not read"
+    assert re.match(r"extension '\.txt' is not an image extension; expected one of \.png, \.jpg, ", reasons["notes.txt"])
+    assert reasons["README"].startswith("has no extension; expected one of .png")
+
+
+def test_custom_extensions(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"x")
+    (tmp_path / "b.jpg").write_bytes(b"x")
+    images, rejected = list_images(tmp_path, extensions=[".JPG"])
+    assert [p.name for p in images] == ["b.jpg"]
+    assert [(p.name, r) for p, r in rejected] == [
+        ("a.png", "extension '.png' is not an image extension; expected one of .jpg")
+    ]
+
+
+def test_bad_extensions_argument(tmp_path):
+    with pytest.raises(ValueError, match=r"extensions must be non-empty and each start with '\.'.*got \['png'\]"):
+        list_images(tmp_path, extensions=["png"])
+    with pytest.raises(ValueError, match="extensions must be non-empty"):
+        list_images(tmp_path, extensions=[])
+
+
+def test_broken_link_rejected(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"x")
+    (tmp_path / "dangling.png").symlink_to(tmp_path / "missing.png")
+    images, rejected = list_images(tmp_path)
+    assert [p.name for p in images] == ["a.png"]
+    assert rejected == [(tmp_path / "dangling.png", "is not a regular file (broken link or special file)")]
+
+
+def test_only_rejected_entries_is_not_an_error(tmp_path):
+    (tmp_path / "notes.txt").write_bytes(b"x")
+    images, rejected = list_images(tmp_path)
+    assert images == [] and len(rejected) == 1
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="dataset folder not found: .*nope"):
+        list_images(tmp_path / "nope")
+
+
+def test_file_instead_of_folder(tmp_path):
+    path = tmp_path / "a.png"
+    path.write_bytes(b"x")
+    with pytest.raises(NotADirectoryError, match=r"dataset folder .*a\.png is a file, expected a folder of images"):
+        list_images(path)
+
+
+def test_empty_folder(tmp_path):
+    with pytest.raises(EmptyDatasetError, match=re.escape(f"dataset folder {tmp_path} is empty: no files at all")):
+        list_images(tmp_path)
+
+
+def test_only_hidden_files(tmp_path):
+    (tmp_path / ".DS_Store").write_bytes(b"x")
+    with pytest.raises(EmptyDatasetError, match=r"is empty: only hidden files \(1\); expected image files"):
+        list_images(tmp_path)
+    assert issubclass(EmptyDatasetError, ValueError)
+
+
+def test_label_from_path(tmp_path):
+    assert label_from_path("data/train/x7k2.png") == "x7k2"
+    assert label_from_path(tmp_path / "AbC9.jpeg") == "AbC9"
+    assert label_from_path("a.b.png") == "a.b"
+
+
+def test_label_from_path_without_stem():
+    with pytest.raises(ValueError, match=r"cannot take a label from \.png: the file name has no stem"):
+        label_from_path(".png")
