@@ -74,7 +74,8 @@ def list_images(
         elif entry.suffix.lower() in allowed:
             images.append(entry)
         elif entry.suffix:
-            rejected.append((entry, f"extension '{entry.suffix}' is not an image extension; expected one of {allowed_text}"))
+            reason = f"extension '{entry.suffix}' is not an image extension; expected one of {allowed_text}"
+            rejected.append((entry, reason))
         else:
             rejected.append((entry, f"has no extension; expected one of {allowed_text}"))
 

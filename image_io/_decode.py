@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import cv2
@@ -48,17 +49,43 @@ def _too_many_bytes(size: int, max_bytes: int, at_least: bool = False) -> str:
     return f"file is {more}{size} bytes, over the limit of {max_bytes} (input.max_bytes)"
 
 
+class _QuietOpenCV:
+    """Silence OpenCV's own log while any thread decodes, then restore its level.
+
+    OpenCV prints warnings for bad files to stderr; we report the problem
+    ourselves, with the file name. The level is process-wide, so concurrent
+    decodes share one silenced period (counted) instead of each saving and
+    restoring it, which could leave OpenCV silenced for good.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._active = 0
+        self._saved = None
+
+    def __enter__(self):
+        with self._lock:
+            if self._active == 0:
+                self._saved = cv2.utils.logging.getLogLevel()
+                cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+            self._active += 1
+
+    def __exit__(self, *exc_info):
+        with self._lock:
+            self._active -= 1
+            if self._active == 0:
+                cv2.utils.logging.setLogLevel(self._saved)
+
+
+_quiet_opencv = _QuietOpenCV()
+
+
 def _imdecode(data: bytes) -> np.ndarray | None:
-    # OpenCV prints its own warnings for bad files to stderr; we report the
-    # problem ourselves with the file name, so silence it while decoding.
-    previous = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    try:
-        return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    except cv2.error:
-        return None
-    finally:
-        cv2.utils.logging.setLogLevel(previous)
+    with _quiet_opencv:
+        try:
+            return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+        except cv2.error:
+            return None
 
 
 def _to_rgb8(image: np.ndarray, name: str) -> np.ndarray:
@@ -173,7 +200,9 @@ def decode_image(
 
     image = _imdecode(data)
     if image is None or image.size == 0:
-        raise ImageDecodeError(name, f"cannot decode the {image_format} data: corrupt, truncated or unsupported variant")
+        raise ImageDecodeError(
+            name, f"cannot decode the {image_format} data: corrupt, truncated or unsupported variant"
+        )
     if image.shape[:2] != (height, width):
         # A decoder that stopped early, or a header we misread: never hand on
         # an image whose size does not match what the file declares.

@@ -38,11 +38,11 @@ class ConfigError(ValueError):
         super().__init__(f"{source}: {message}" if source else message)
 
     @classmethod
-    def invalid(cls, key: str, value, expected: str, *, source: str | None = None) -> "ConfigError":
+    def invalid(cls, key: str, value, expected: str, *, source: str | None = None) -> ConfigError:
         """Build the standard "<key> = <value> is invalid: expected <what>" error."""
         return cls(f"{key} = {format_value(value)} is invalid: expected {expected}", key=key, source=source)
 
-    def with_source(self, source: str) -> "ConfigError":
+    def with_source(self, source: str) -> ConfigError:
         """Return the same error with ``source`` (a file name or ``"overrides"``) attached."""
         if self.source:
             return self

@@ -81,7 +81,9 @@ class FeaturesConfig(Section):
     """Glyph normalisation and HOG descriptor."""
 
     _section = "features"
-    glyph_size: int = field(32, Range(16, 128), doc="Side of the square glyph image, in pixels; a multiple of hog_pixels_per_cell.")
+    glyph_size: int = field(
+        32, Range(16, 128), doc="Side of the square glyph image, in pixels; a multiple of hog_pixels_per_cell."
+    )
     hog_orientations: int = field(9, Range(4, 18), doc="HOG orientation bins.")
     hog_pixels_per_cell: int = field(8, Range(2, 32), doc="HOG cell side, in pixels.")
     hog_cells_per_block: int = field(2, Range(1, 8), doc="HOG block side, in cells.")
@@ -128,7 +130,9 @@ class TrainingConfig(Section):
 
     _section = "training"
     seed: int = field(0, Range(0), doc="Random seed for splits and models.")
-    validation_fraction: float = field(0.1, Range(0, 0.5, inclusive=(False, True)), doc="Fraction of captchas held out for validation.")
+    validation_fraction: float = field(
+        0.1, Range(0, 0.5, inclusive=(False, True)), doc="Fraction of captchas held out for validation."
+    )
     workers: int = field(0, Range(0), doc="Worker processes; 0 = all cores.")
 
 

@@ -436,3 +436,21 @@ def test_missing_file_and_folder(tmp_path):
 def test_source_of_wrong_type():
     with pytest.raises(TypeError, match="decode_image source must be a path or bytes, got int"):
         decode_image(42)
+
+
+def test_opencv_log_level_restored_after_bad_file():
+    before = cv2.utils.logging.getLogLevel()
+    gif = _encode(Image.fromarray(_pattern()), "GIF")
+    with pytest.raises(ImageDecodeError):
+        decode_image(gif[: len(gif) // 2])
+    assert cv2.utils.logging.getLogLevel() == before
+
+
+def test_concurrent_decoding(png_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = cv2.utils.logging.getLogLevel()
+    with ThreadPoolExecutor(8) as pool:
+        images = list(pool.map(decode_image, [png_path] * 64))
+    assert all((image == _pattern()).all() for image in images)
+    assert cv2.utils.logging.getLogLevel() == before

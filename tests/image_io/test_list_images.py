@@ -18,7 +18,8 @@ def test_lists_images_sorted_and_rejects_the_rest(tmp_path):
     reasons = {p.name: reason for p, reason in rejected}
     assert list(reasons) == ["README", "nested", "notes.txt"]
     assert reasons["nested"] == "is a folder; nested folders are not read"
-    assert re.match(r"extension '\.txt' is not an image extension; expected one of \.png, \.jpg, ", reasons["notes.txt"])
+    expected = r"extension '\.txt' is not an image extension; expected one of \.png, \.jpg, "
+    assert re.match(expected, reasons["notes.txt"])
     assert reasons["README"].startswith("has no extension; expected one of .png")
 
 
