@@ -1,0 +1,136 @@
+"""Size-normalised glyph pictures and the shape cues HOG cannot see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from segmentation import Blob, Segmentation
+
+__all__ = ["FeatureParams", "glyph_image", "geometry_features", "GEOMETRY_NAMES"]
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """Settings of the features (config.yaml, section ``features``)."""
+
+    glyph_size: int = 32
+    hog_orientations: int = 9
+    hog_pixels_per_cell: int = 8
+    hog_cells_per_block: int = 2
+    halo_px: int = 2
+
+
+_KERNELS: dict[int, np.ndarray] = {}
+
+
+def _halo(mask: np.ndarray, halo_px: int) -> np.ndarray:
+    """The glyph's mask grown by its blur halo (so faint edges count)."""
+    if halo_px <= 0:
+        return mask
+    kernel = _KERNELS.setdefault(halo_px, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * halo_px + 1,) * 2))
+    padded = np.pad(mask.astype(np.uint8), halo_px)
+    return cv2.dilate(padded, kernel).astype(bool)
+
+
+def glyph_ink(ink: np.ndarray, blob: Blob, halo_px: int) -> np.ndarray:
+    """Ink of the glyph's own pixels (and halo) in its box grown by ``halo_px``.
+
+    Pixels of neighbouring glyphs that fall in the box are zeroed, so a
+    kerned neighbour does not leak into the glyph's picture.
+    """
+    h, w = ink.shape
+    y0, y1 = blob.y0 - halo_px, blob.y1 + halo_px
+    x0, x1 = blob.x0 - halo_px, blob.x1 + halo_px
+    crop = np.zeros((y1 - y0, x1 - x0), np.float32)
+    sy0, sy1, sx0, sx1 = max(y0, 0), min(y1, h), max(x0, 0), min(x1, w)
+    crop[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = ink[sy0:sy1, sx0:sx1]
+    return crop * _halo(blob.mask, halo_px)
+
+
+def glyph_image(crop: np.ndarray, size: int) -> np.ndarray:
+    """Fit a glyph crop into a ``size`` x ``size`` square, aspect ratio kept.
+
+    The longer side fills 7/8 of the square, centred: HOG's border cells
+    then still see the glyph's outer edges.
+    """
+    h, w = crop.shape
+    scale = (size * 7 / 8) / max(h, w)
+    nh, nw = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
+    small = cv2.resize(crop, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    out = np.zeros((size, size), np.float32)
+    oy, ox = (size - nh) // 2, (size - nw) // 2
+    out[oy : oy + nh, ox : ox + nw] = small
+    return out
+
+
+GEOMETRY_NAMES = (
+    "height_rel",
+    "width_rel",
+    "aspect",
+    "top_rel",
+    "bottom_rel",
+    "height_px",
+    "width_px",
+    "top_px",
+    "bottom_px",
+    "bottom_clearance",
+    "ink_density",
+    "stroke_px",
+    "gap_left_rel",
+    "gap_right_rel",
+    "n_atoms",
+    "fill_ratio",
+)
+
+
+def geometry_features(seg: Segmentation, start: int, stop: int, crop: np.ndarray, halo_px: int) -> np.ndarray:
+    """Cues that tell same-shape characters apart (c/C, o/O, l/I, ...).
+
+    HOG of a size-normalised glyph loses its size and place, so these say
+    how tall the glyph is and where it sits against the text line (in line
+    heights and in pixels: at a fixed font size the pixels are the sharper
+    cue), how heavy its strokes are, and how far its neighbours stand
+    (side bearings). ``bottom_clearance`` tells a glyph cut by the image's
+    lower edge from one that ends there.
+    """
+    blob = seg.span(start, stop)
+    line = seg.line
+    image_h = seg.image_shape[0]
+    lh = line.height
+    h, w = blob.height, blob.width
+    if start > 0:
+        gap_left = (blob.x0 - seg.atoms[start - 1].x1) / lh
+    else:
+        gap_left = 2.0
+    if stop < len(seg.atoms):
+        gap_right = (seg.atoms[stop].x0 - blob.x1) / lh
+    else:
+        gap_right = 2.0
+    inner = crop[halo_px : crop.shape[0] - halo_px] if crop.shape[0] > 2 * halo_px else crop
+    row_ink = inner.sum(axis=1)
+    stroke = float(np.median(row_ink[row_ink > 0])) if np.any(row_ink > 0) else 0.0
+    area = float(blob.mask.sum())
+    return np.array(
+        [
+            h / lh,
+            w / lh,
+            w / h,
+            (blob.y0 - line.top) / lh,
+            (blob.y1 - line.baseline) / lh,
+            h / 100.0,
+            w / 100.0,
+            (blob.y0 - line.top) / 100.0,
+            (blob.y1 - line.top) / 100.0,
+            min(image_h - blob.y1, 50) / 50.0,
+            float(crop.sum()) / max(area, 1.0),
+            stroke / 10.0,
+            float(np.clip(gap_left, -1.0, 2.0)),
+            float(np.clip(gap_right, -1.0, 2.0)),
+            float(stop - start),
+            area / (h * w),
+        ],
+        dtype=np.float32,
+    )
