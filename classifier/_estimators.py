@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CANDIDATES", "make_estimator"]
+__all__ = ["CANDIDATES", "fit_estimator", "make_estimator"]
 
 CANDIDATES = ("logreg", "svm", "catboost")
 
@@ -48,3 +48,32 @@ def make_estimator(name: str, *, params: dict[str, Any], seed: int, threads: int
             allow_writing_files=False,
         )
     raise ValueError(f"unknown classifier {name!r}: expected one of {', '.join(CANDIDATES)}")
+
+
+def fit_estimator(name: str, X, y, *, params: dict[str, Any], seed: int, threads: int, geometry_columns: slice):
+    """Fit candidate ``name`` on (X, y) and return the fitted estimator.
+
+    For the linear model and the SVM the standardised geometry columns are
+    multiplied by ``params["geometry_weight"]``: they are 16 columns against
+    hundreds of HOG values, yet they alone tell c from C or l from I, and an
+    RBF kernel otherwise drowns them. The weight lives in the scaler's
+    ``scale_``, so the ONNX export carries it with no custom operator.
+    CatBoost sees raw values on at most ``params["catboost_max_rows"]`` rows
+    (it is by far the slowest to train on 63 classes).
+    """
+    import numpy as np
+
+    estimator = make_estimator(name, params=params, seed=seed, threads=threads)
+    if name == "catboost":
+        limit = int(params.get("catboost_max_rows", len(y)))
+        if len(y) > limit:
+            keep = np.random.default_rng(seed).choice(len(y), limit, replace=False)
+            X, y = X[keep], y[keep]
+        return estimator.fit(X, y)
+    from sklearn.pipeline import Pipeline
+
+    scaler, model = estimator.steps[0][1], estimator.steps[-1][1]
+    scaler.fit(X)
+    scaler.scale_[geometry_columns] /= float(params.get("geometry_weight", 1.0))
+    model.fit(scaler.transform(X), y)
+    return Pipeline([("scale", scaler), ("model", model)])

@@ -21,6 +21,7 @@ from settings._fields import Section, field
 
 __all__ = [
     "ClassifierConfig",
+    "DecodingConfig",
     "Config",
     "FeaturesConfig",
     "InputConfig",
@@ -74,6 +75,23 @@ class SegmentationConfig(Section):
     dot_max_area_ratio: float = field(
         0.25, Range(0, 1), doc="A component at most this fraction of the median glyph area is a dot (i, j)."
     )
+    min_area_ratio: float = field(
+        0.03, Range(0, 1), doc="Components smaller than this fraction of the largest one are noise."
+    )
+    cut_min_width_ratio: float = field(
+        0.45, Range(0, 10, inclusive=False), doc="Components wider than this many line heights get cut candidates."
+    )
+    min_piece_ratio: float = field(
+        0.12, Range(0, 1, inclusive=False), doc="Narrowest piece a cut may leave, in line heights."
+    )
+    max_cuts: int = field(2, Range(0, 8), doc="Most cut candidates per component.")
+    cut_max_depth_ratio: float = field(
+        0.6, Range(0, 1), doc="A column-profile valley is a cut candidate below this fraction of the profile's peak."
+    )
+    max_span: int = field(3, Range(1, 8), doc="Most consecutive pieces that may form one glyph.")
+    max_glyph_width_ratio: float = field(
+        1.4, Range(0, 10, inclusive=False), doc="Widest glyph candidate made of several pieces, in line heights."
+    )
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,7 @@ class FeaturesConfig(Section):
     hog_orientations: int = field(9, Range(4, 18), doc="HOG orientation bins.")
     hog_pixels_per_cell: int = field(8, Range(2, 32), doc="HOG cell side, in pixels.")
     hog_cells_per_block: int = field(2, Range(1, 8), doc="HOG block side, in cells.")
+    halo_px: int = field(2, Range(0, 16), doc="Pixels of blur halo kept around a glyph's mask.")
 
     def cross_check(self) -> None:
         if self.glyph_size % self.hog_pixels_per_cell:
@@ -117,10 +136,27 @@ class ClassifierConfig(Section):
     )
     svm_c: float = field(10.0, Range(0, None, inclusive=False), doc="SVM regularisation C.")
     logreg_c: float = field(1.0, Range(0, None, inclusive=False), doc="Logistic regression inverse regularisation C.")
-    catboost_iterations: int = field(600, Range(10, 20000), doc="CatBoost boosting iterations.")
-    catboost_depth: int = field(6, Range(1, 10), doc="CatBoost tree depth.")
+    catboost_iterations: int = field(150, Range(10, 20000), doc="CatBoost boosting iterations.")
+    catboost_depth: int = field(5, Range(1, 10), doc="CatBoost tree depth.")
+    catboost_max_rows: int = field(
+        6000, Range(100), doc="CatBoost trains on at most this many glyph samples (63-class boosting is slow)."
+    )
+    geometry_weight: float = field(
+        4.0, Range(0, None, inclusive=False), doc="Weight of the size/place/stroke/spacing cues against HOG (logreg, svm)."
+    )
     select_by: str = field(
         "val_exact", Choice("val_exact", "val_char"), doc="Validation metric picking the best candidate."
+    )
+    threads: int = field(1, Range(1, 64), doc="onnxruntime threads per prediction (batch runs use processes).")
+
+
+@dataclass(frozen=True)
+class DecodingConfig(Section):
+    """Choosing the reading among glyph candidates."""
+
+    _section = "decoding"
+    skip_penalty: float = field(
+        4.0, Range(0, None), doc="Cost (nats) of dropping a component as noise instead of reading it."
     )
 
 
@@ -134,6 +170,11 @@ class TrainingConfig(Section):
         0.1, Range(0, 0.5, inclusive=(False, True)), doc="Fraction of captchas held out for validation."
     )
     workers: int = field(0, Range(0), doc="Worker processes; 0 = all cores.")
+    max_garbage: int = field(3, Range(0, 50), doc="Garbage candidates (pieces, pairs) sampled per training captcha.")
+    align_unsegmented: bool = field(
+        True, doc="Recover captchas whose components do not match the label by forced alignment (second pass)."
+    )
+    min_images: int = field(20, Range(2), doc="Fewest labelled images training accepts.")
 
 
 @dataclass(frozen=True)
@@ -175,6 +216,7 @@ class Config:
     segmentation: SegmentationConfig = _section(SegmentationConfig)
     features: FeaturesConfig = _section(FeaturesConfig)
     classifier: ClassifierConfig = _section(ClassifierConfig)
+    decoding: DecodingConfig = _section(DecodingConfig)
     training: TrainingConfig = _section(TrainingConfig)
     tracking: TrackingConfig = _section(TrackingConfig)
     logging: LoggingConfig = _section(LoggingConfig)

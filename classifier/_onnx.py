@@ -1,0 +1,82 @@
+"""Export a trained glyph classifier to ONNX and run it with onnxruntime."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["export_onnx", "OnnxGlyphClassifier"]
+
+INPUT_NAME = "features"
+
+
+def export_onnx(estimator, n_features: int, path: str | Path) -> None:
+    """Write ``estimator`` as an ONNX graph: float32 (N, n_features) in, probabilities out.
+
+    scikit-learn pipelines go through skl2onnx with the ZipMap operator
+    turned off (a plain (N, n_classes) tensor is much faster to read than a
+    list of dicts); CatBoost uses its own exporter.
+    """
+    path = Path(path)
+    if type(estimator).__name__ == "CatBoostClassifier":
+        estimator.save_model(str(path), format="onnx")
+        return
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        onx = convert_sklearn(
+            estimator,
+            initial_types=[(INPUT_NAME, FloatTensorType([None, n_features]))],
+            options={id(final): {"zipmap": False}},
+        )
+    path.write_bytes(onx.SerializeToString())
+
+
+class OnnxGlyphClassifier:
+    """Glyph probabilities from an ONNX classifier, over every class column.
+
+    Parameters
+    ----------
+    path : path
+        The ONNX file.
+    class_columns : list of int
+        The class index of each of the model's output columns (a class that
+        had no training sample has no column and gets probability 0).
+    n_classes : int
+        Width of the returned matrix (characters + garbage).
+    threads : int
+        onnxruntime intra-op threads; 1 keeps one prediction on one core,
+        which is what batch prediction across processes wants.
+    """
+
+    def __init__(self, path: str | Path, class_columns: list[int], n_classes: int, threads: int = 1):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        outputs = [o.name for o in self.session.get_outputs()]
+        self.output_name = "probabilities" if "probabilities" in outputs else outputs[-1]
+        self.columns = np.asarray(class_columns, dtype=np.int64)
+        self.n_classes = n_classes
+        self.n_features = self.session.get_inputs()[0].shape[1]
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """Probabilities (N, n_classes) of the feature rows ``X`` (N, D)."""
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if isinstance(self.n_features, int) and X.shape[1] != self.n_features:
+            raise ValueError(f"X has {X.shape[1]} features, but the classifier expects {self.n_features}")
+        raw = self.session.run([self.output_name], {self.input_name: X})[0]
+        if isinstance(raw, list):  # ZipMap output (list of {class: prob})
+            raw = np.array([[row[k] for k in sorted(row)] for row in raw], dtype=np.float32)
+        proba = np.zeros((X.shape[0], self.n_classes), dtype=np.float32)
+        proba[:, self.columns] = raw
+        return proba

@@ -1,0 +1,542 @@
+"""Captcha solver: train on a folder of labelled captchas, predict text from images.
+
+``My_CaptchaSolver_Model`` composes the stages (decoding, segmentation,
+glyph features, the ONNX glyph classifier and lattice decoding) and owns the
+model folder; the click CLI below only calls it::
+
+    python model.py generate --out data/demo --count 20 --seed 1
+    python model.py train --dataset DIR [--model-dir DIR]
+    python model.py predict --dataset DIR | --image FILE [--results PATH]
+    python model.py evaluate --dataset DIR
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from artifacts import ModelFolderError, dataset_hash, load_manifest, package_versions, save_model
+from common import ResultsLog, get_logger
+from features import FeatureParams
+from image_io import ImageDecodeError, decode_image, label_from_path, list_images
+from recognition import DecodeParams, GlyphReader
+from segmentation import SegmentationParams
+from settings import Config, load_config
+
+__all__ = ["My_CaptchaSolver_Model", "cli", "main"]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+GLYPH_MODEL = "glyph_classifier.onnx"
+#: A file-name stem is a label when it is 1..max_glyphs ASCII letters or digits.
+_LABEL = re.compile(r"^[A-Za-z0-9]+$")
+
+
+def _params(cls, values: dict[str, Any]):
+    """Build a parameter dataclass from the matching keys of a config section."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def default_model_dir(config: Config) -> Path:
+    """``./model`` (or the configured folder) if it holds a model, else the model shipped with the package."""
+    local = Path(config.paths.model_dir)
+    if (local / "manifest.json").is_file():
+        return local
+    return PACKAGE_DIR / "model"
+
+
+def label_problem(label: str, max_glyphs: int) -> str | None:
+    """Why a file-name stem cannot be a training label, or None if it can."""
+    if not _LABEL.match(label):
+        return f"file name {label!r} is not a label (expected 1-{max_glyphs} ASCII letters or digits)"
+    if len(label) > max_glyphs:
+        return f"label {label!r} has {len(label)} characters, over segmentation.max_glyphs = {max_glyphs}"
+    return None
+
+
+# Worker-process state for batch prediction: each process loads the model once.
+_WORKER: dict[str, Any] = {}
+
+
+def _init_predict_worker(model_dir: str, config: Config) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    solver = My_CaptchaSolver_Model(model_dir=model_dir, config=config, quiet=True)
+    solver.load()
+    _WORKER["solver"] = solver
+
+
+def _predict_in_worker(path: str) -> dict[str, Any]:
+    return _WORKER["solver"].predict(path, log_result=False)
+
+
+class My_CaptchaSolver_Model:
+    """The captcha solver: a classical reader trained per captcha style.
+
+    Parameters
+    ----------
+    model_dir : path, optional
+        Folder of the trained model. Default: ``./model`` if it holds a
+        model, else the model shipped inside the package.
+    config : Config or path, optional
+        Settings, or the path of a ``config.yaml`` (default: ``./config.yaml``,
+        else the packaged one).
+    overrides : dict, optional
+        Dotted config keys overriding the file (``{"training.seed": 3}``).
+    results_csv : path, optional
+        Where predictions are appended (default ``paths.results_csv``).
+    quiet : bool
+        No console logging (worker processes).
+    """
+
+    def __init__(
+        self,
+        model_dir: str | Path | None = None,
+        config: Config | str | Path | None = None,
+        overrides: dict[str, Any] | None = None,
+        results_csv: str | Path | None = None,
+        quiet: bool = False,
+    ):
+        self.config = config if isinstance(config, Config) else load_config(config, overrides)
+        self.model_dir = Path(model_dir) if model_dir else None
+        self.results_csv = Path(results_csv or self.config.paths.results_csv)
+        self.logger = get_logger(
+            self.config.paths.log_file, level=self.config.logging.level, console=self.config.logging.console and not quiet
+        )
+        self.reader_: GlyphReader | None = None
+        self.manifest_: dict | None = None
+
+    # ------------------------------------------------------------------ model
+    def _model_dir(self, for_training: bool = False) -> Path:
+        if self.model_dir is not None:
+            return self.model_dir
+        return Path(self.config.paths.model_dir) if for_training else default_model_dir(self.config)
+
+    def load(self) -> "My_CaptchaSolver_Model":
+        """Load the model folder (checking every artifact's sha256)."""
+        from classifier import OnnxGlyphClassifier
+
+        model_dir = self._model_dir()
+        manifest = load_manifest(model_dir)
+        charset = manifest["charset"]
+        classify = OnnxGlyphClassifier(
+            model_dir / GLYPH_MODEL, manifest["class_columns"], len(charset) + 1, threads=self.config.classifier.threads
+        )
+        self.reader_ = GlyphReader(
+            classify,
+            charset,
+            SegmentationParams(**manifest["segmentation"]),
+            FeatureParams(**manifest["features"]),
+            DecodeParams(**manifest["decoding"]),
+        )
+        self.manifest_ = manifest
+        self.logger.debug("loaded model from %s (charset of %d)", model_dir, len(charset))
+        return self
+
+    def _check_loaded(self) -> GlyphReader:
+        if self.reader_ is None:
+            try:
+                self.load()
+            except ModelFolderError as exc:
+                raise RuntimeError(
+                    f"My_CaptchaSolver_Model is not trained yet: {exc}. "
+                    "Call 'train' or load a model from model/."
+                ) from exc
+        return self.reader_
+
+    # ---------------------------------------------------------------- predict
+    def predict(self, image: str | Path | bytes | np.ndarray, *, name: str | None = None, log_result: bool = True) -> dict:
+        """Read the text of one captcha.
+
+        Parameters
+        ----------
+        image : path, bytes or (H, W, 3) uint8 RGB array
+        name : str, optional
+            Name for the results row (default: the file path).
+        log_result : bool
+            Append the row to ``results.csv`` (batch runs append from the
+            parent process instead).
+
+        Returns
+        -------
+        row : dict
+            ``file, prediction, confidence, char_confidences, latency_ms,
+            reader, status, error`` and ``boxes``. Bad input gives
+            ``status="error"`` and the reason in ``error``; it does not raise.
+        """
+        reader = self._check_loaded()
+        if name is None:
+            name = str(image) if isinstance(image, (str, Path)) else "<array>" if isinstance(image, np.ndarray) else "<bytes>"
+        t0 = time.perf_counter()
+        row: dict[str, Any] = {"file": name, "reader": "classical"}
+        try:
+            if isinstance(image, np.ndarray):
+                rgb = image
+                if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+                    raise ImageDecodeError(name, f"expected a (H, W, 3) uint8 RGB array, got {rgb.dtype} {rgb.shape}")
+            else:
+                rgb = decode_image(
+                    image, max_pixels=self.config.input.max_pixels, max_bytes=self.config.input.max_bytes, name=name
+                )
+            t1 = time.perf_counter()
+            result = reader.read(rgb)
+            row.update(
+                prediction=result.text,
+                confidence=result.confidence,
+                char_confidences=result.char_confidences,
+                boxes=result.boxes,
+                status="ok" if result.text else "error",
+                error="" if result.text else "no text found",
+                timings_ms=dict(result.timings_ms, decode=(t1 - t0) * 1e3),
+            )
+        except (ImageDecodeError, OSError) as exc:
+            row.update(prediction="", confidence=0.0, char_confidences=[], boxes=[], status="error", error=str(exc))
+            self.logger.error("%s", exc)
+        row["latency_ms"] = (time.perf_counter() - t0) * 1e3
+        if log_result:
+            ResultsLog(self.results_csv).append(_csv_row(row))
+        return row
+
+    def predict_dataset(self, dataset_dir: str | Path, *, workers: int = 0, progress: bool = True) -> list[dict]:
+        """Predict every image of a folder; bad files become error rows, the run goes on.
+
+        Rows are appended to ``results.csv`` as they complete, one per file,
+        including files that are not images or sit in nested folders.
+        """
+        self._check_loaded()
+        images, rejected = list_images(dataset_dir, extensions=tuple(self.config.input.extensions))
+        results = ResultsLog(self.results_csv)
+        rows: list[dict] = []
+        for path, reason in rejected:
+            row = {"file": str(path), "prediction": "", "confidence": 0.0, "char_confidences": [], "reader": "classical",
+                   "latency_ms": 0.0, "status": "error", "error": f"{path.name}: {reason}"}
+            self.logger.error("%s: %s", path, reason)
+            results.append(_csv_row(row))
+            rows.append(row)
+        workers = workers or os.cpu_count() or 1
+        paths = [str(p) for p in images]
+        if workers > 1 and len(paths) >= 8:
+            pool = ProcessPoolExecutor(
+                max_workers=workers, initializer=_init_predict_worker, initargs=(str(self._model_dir()), self.config)
+            )
+            iterator: Iterable[dict] = pool.map(_predict_in_worker, paths, chunksize=4)
+        else:
+            pool = None
+            iterator = (self.predict(p, log_result=False) for p in paths)
+        try:
+            for row in _progress(iterator, total=len(paths), desc="predict", enabled=progress):
+                if row["status"] == "error":
+                    self.logger.error("%s", row["error"])
+                results.append(_csv_row(row))
+                rows.append(row)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        return rows
+
+    # ------------------------------------------------------------------ train
+    def train(self, dataset_dir: str | Path, *, progress: bool = True) -> "My_CaptchaSolver_Model":
+        """Train the classical reader on a folder of captchas named ``<label>.<ext>``.
+
+        Holds out ``training.validation_fraction`` of the files, fits every
+        candidate classifier, keeps the best on validation exact accuracy,
+        exports it to ONNX (checked against the fitted estimator) and
+        publishes ``model/`` atomically with its manifest.
+
+        Raises
+        ------
+        FileNotFoundError, NotADirectoryError, EmptyDatasetError
+            If the folder is missing or has no images.
+        ValueError
+            If fewer than ``training.min_images`` usable labelled images remain.
+        """
+        from training import train_reader
+
+        started = time.perf_counter()
+        cfg = self.config
+        images, rejected = list_images(dataset_dir, extensions=tuple(cfg.input.extensions))
+        skipped: list[tuple[str, str]] = [(str(p), reason) for p, reason in rejected]
+        labelled = []
+        for path in images:
+            problem = label_problem(label_from_path(path), cfg.segmentation.max_glyphs)
+            if problem:
+                skipped.append((str(path), problem))
+            else:
+                labelled.append(str(path))
+        if len(labelled) < cfg.training.min_images:
+            raise ValueError(
+                f"{dataset_dir}: {len(labelled)} labelled images, training needs at least "
+                f"{cfg.training.min_images} (training.min_images); {len(skipped)} files were skipped"
+            )
+        self.logger.info("training on %d labelled images from %s", len(labelled), dataset_dir)
+        outcome = train_reader(labelled, cfg, logger=self.logger, progress=progress)
+        skipped.extend(outcome.skipped)
+        for path, reason in skipped:
+            self.logger.warning("skipped %s: %s", path, reason)
+        manifest = {
+            "reader": "classical",
+            "charset": outcome.charset,
+            "class_columns": outcome.class_columns,
+            "segmentation": dataclasses.asdict(outcome.seg_params),
+            "features": dataclasses.asdict(outcome.feat_params),
+            "decoding": dataclasses.asdict(outcome.decode_params),
+            "classifier": {"chosen": outcome.chosen, "comparison": outcome.comparison},
+            "metrics": outcome.metrics,
+            "onnx_parity_max_abs_diff": outcome.parity,
+            "training_data": {
+                "folder": str(dataset_dir),
+                "images": len(labelled),
+                "skipped": len(skipped),
+                "sha256": dataset_hash(labelled),
+            },
+            "config": cfg.to_dict(),
+            "versions": package_versions(),
+            "training_seconds": round(time.perf_counter() - started, 1),
+        }
+        target = self._model_dir(for_training=True)
+        save_model(target, {GLYPH_MODEL: outcome.onnx_path}, manifest)
+        outcome.cleanup()
+        self.model_dir = target
+        self.skipped_ = skipped
+        self.load()
+        self.logger.info(
+            "model saved to %s: %s, validation exact %.4f (%d skipped files)",
+            target, outcome.chosen, outcome.metrics.get("val_exact", float("nan")), len(skipped),
+        )
+        _track(cfg, manifest, target, self.logger)
+        return self
+
+    # --------------------------------------------------------------- evaluate
+    def evaluate(self, dataset_dir: str | Path, *, workers: int = 0, progress: bool = True) -> dict:
+        """Predict a labelled folder and report accuracy, confusions and glyph ROC AUC."""
+        from evaluation import confusion_pairs, per_character_accuracy, summarize
+
+        rows = self.predict_dataset(dataset_dir, workers=workers, progress=progress)
+        labelled = [r for r in rows if r["status"] != "error" or Path(r["file"]).suffix]
+        preds = [r["prediction"] for r in labelled]
+        labels = [label_from_path(r["file"]) for r in labelled]
+        report = summarize(preds, labels)
+        report["segmentation_yield"] = float(np.mean([len(p) == len(t) for p, t in zip(preds, labels)])) if labels else 0.0
+        report["confused_pairs"] = [[a, b, n] for (a, b), n in confusion_pairs(preds, labels, top=20)]
+        report["per_character_accuracy"] = {
+            c: round(ok / total, 4) for c, (ok, total) in sorted(per_character_accuracy(preds, labels).items())
+        }
+        report["glyph_macro_roc_auc"] = self._glyph_auc(labelled)
+        report["latency_ms_median"] = float(np.median([r["latency_ms"] for r in rows])) if rows else 0.0
+        report["errors"] = sum(r["status"] == "error" for r in rows)
+        return report
+
+    def _glyph_auc(self, rows: list[dict]) -> float:
+        """Macro one-vs-rest ROC AUC of the glyph classifier on correctly segmented glyphs."""
+        from evaluation import macro_roc_auc
+        from features import extract_features
+        from segmentation import segment
+
+        reader = self._check_loaded()
+        index = {c: i for i, c in enumerate(reader.charset)}
+        X, y = [], []
+        for row in rows[:2000]:
+            label = label_from_path(row["file"])
+            if any(c not in index for c in label):
+                continue
+            try:
+                rgb = decode_image(row["file"], max_pixels=self.config.input.max_pixels)
+            except ImageDecodeError:
+                continue
+            seg = segment(rgb, reader.seg_params)
+            spans = seg.blob_spans()
+            if len(spans) != len(label):
+                continue
+            X.append(extract_features(seg, spans, reader.feat_params))
+            y.extend(index[c] for c in label)
+        if not X:
+            return float("nan")
+        proba = reader.classify(np.vstack(X))
+        return float(macro_roc_auc(y, proba, list(range(proba.shape[1]))))
+
+
+def _csv_row(row: dict) -> dict:
+    return {k: row.get(k, "") for k in ("file", "prediction", "confidence", "char_confidences", "latency_ms", "reader", "status", "error")}
+
+
+def _progress(iterable, *, total: int, desc: str, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="img", file=sys.stderr)
+
+
+def _track(cfg: Config, manifest: dict, model_dir: Path, logger) -> None:
+    """Log the run to wandb (offline by default); tracking never fails training."""
+    try:
+        from tracking import start_run
+    except ImportError:
+        return
+    try:
+        with start_run(cfg.tracking.project, manifest["config"], mode=cfg.tracking.wandb_mode) as run:
+            flat = {f"val/{k}": v for k, v in manifest["metrics"].items() if isinstance(v, (int, float))}
+            for name, scores in manifest["classifier"]["comparison"].items():
+                flat.update({f"compare/{name}/{k}": v for k, v in scores.items()})
+            run.log(flat)
+            run.summary({"chosen": manifest["classifier"]["chosen"], "training_seconds": manifest["training_seconds"]})
+            run.log_artifact(model_dir, name="captcha-model", type="model")
+    except Exception as exc:  # noqa: BLE001 - tracking is best-effort by design
+        logger.warning("experiment tracking failed (training result is unaffected): %s", exc)
+
+
+# -------------------------------------------------------------------- CLI
+import click  # noqa: E402  (the library above does not need click)
+
+
+def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r}: expected section.key=value", param_hint="--set")
+        out[key.strip()] = value
+    return out
+
+
+def _solver(ctx, **kwargs) -> My_CaptchaSolver_Model:
+    from settings import ConfigError
+
+    try:
+        return My_CaptchaSolver_Model(config=ctx.obj["config"], overrides=ctx.obj["overrides"], **kwargs)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="config.yaml to use.")
+@click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE", help="Override a config value.")
+@click.pass_context
+def cli(ctx, config_path, sets):
+    """Captcha solver: generate, train, evaluate and predict."""
+    ctx.obj = {"config": config_path, "overrides": _overrides(sets)}
+
+
+@cli.command()
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder to write <text>.png files to.")
+@click.option("--count", default=100, show_default=True, type=click.IntRange(1), help="Number of captchas.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same images.")
+@click.option("--background", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Background PNG (repeatable; default: procedural).")
+@click.option("--font", multiple=True, type=click.Path(exists=True, dir_okay=False), help="TrueType font (repeatable; default: Liberation Sans).")
+@click.option("--mix-builtin", is_flag=True, help="Also draw with the project's own background and font.")
+@click.option("--workers", default=0, type=click.IntRange(0), help="Processes (0 = all cores).")
+def generate(out, count, seed, background, font, mix_builtin, workers):
+    """Make captchas the way the public generator does."""
+    from generator import generate_dataset
+
+    backgrounds = list(background) or ["builtin"]
+    fonts = list(font) or ["builtin"]
+    if mix_builtin:
+        backgrounds = sorted(set(backgrounds) | {"builtin"})
+        fonts = sorted(set(fonts) | {"builtin"})
+    paths = generate_dataset(out, count, seed, backgrounds=backgrounds, fonts=fonts, workers=workers or None, progress=True)
+    get_logger().info("generated %d captchas in %s", len(paths), out)
+
+
+@cli.command()
+@click.option("--dataset", required=True, type=click.Path(), help="Folder of <label>.png captchas.")
+@click.option("--model-dir", type=click.Path(file_okay=False), default=None, help="Where to save the model (default ./model).")
+@click.option("--workers", default=None, type=click.IntRange(0), help="Processes (0 = all cores).")
+@click.pass_context
+def train(ctx, dataset, model_dir, workers):
+    """Train on a folder of labelled captchas."""
+    if workers is not None:
+        ctx.obj["overrides"]["training.workers"] = workers
+    solver = _solver(ctx, model_dir=model_dir)
+    try:
+        solver.train(dataset)
+    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+        solver.logger.error("%s", exc)
+        raise click.ClickException(str(exc)) from exc
+    metrics = solver.manifest_["metrics"]
+    click.echo(json.dumps({"model_dir": str(solver.model_dir), "chosen": solver.manifest_["classifier"]["chosen"], **metrics}, indent=2))
+
+
+def _dataset_or_image(solver, dataset, image, workers):
+    if bool(dataset) == bool(image):
+        raise click.UsageError("give exactly one of --dataset DIR or --image FILE")
+    try:
+        if image:
+            return [solver.predict(image)]
+        return solver.predict_dataset(dataset, workers=workers)
+    except (FileNotFoundError, NotADirectoryError, ValueError, RuntimeError) as exc:
+        solver.logger.error("%s", exc)
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command()
+@click.option("--dataset", type=click.Path(), default=None, help="Folder of captchas.")
+@click.option("--image", type=click.Path(), default=None, help="One captcha file.")
+@click.option("--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model).")
+@click.option("--results", type=click.Path(dir_okay=False), default=None, help="CSV to append rows to.")
+@click.option("--workers", default=0, type=click.IntRange(0), help="Processes (0 = all cores).")
+@click.pass_context
+def predict(ctx, dataset, image, model_dir, results, workers):
+    """Read captchas; rows go to results.csv. Labelled folders also get accuracy figures."""
+    from evaluation import summarize
+
+    solver = _solver(ctx, model_dir=model_dir, results_csv=results)
+    rows = _dataset_or_image(solver, dataset, image, workers)
+    for row in rows:
+        if row["status"] == "ok":
+            click.echo(f"{Path(row['file']).name}\t{row['prediction']}\t{row['confidence']:.3f}")
+        else:
+            click.echo(f"{Path(row['file']).name}\tERROR\t{row['error']}")
+    images = [r for r in rows if Path(r["file"]).suffix.lower() in solver.config.input.extensions]
+    labels = [label_from_path(r["file"]) for r in images]
+    if images and all(_LABEL.match(label) for label in labels):
+        summary = summarize([r["prediction"] for r in images], labels)
+        click.echo(
+            f"exact accuracy {summary['exact_accuracy']:.4f}, character accuracy "
+            f"{summary['character_accuracy']:.4f}, CER {summary['cer']:.4f} on {summary['n']} images"
+        )
+    errors = sum(r["status"] == "error" for r in rows)
+    click.echo(f"{len(rows)} rows appended to {solver.results_csv} ({errors} errors)")
+    if image and errors:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--dataset", required=True, type=click.Path(), help="Folder of labelled captchas.")
+@click.option("--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model).")
+@click.option("--results", type=click.Path(dir_okay=False), default=None, help="CSV to append rows to.")
+@click.option("--workers", default=0, type=click.IntRange(0), help="Processes (0 = all cores).")
+@click.option("--json-out", type=click.Path(dir_okay=False), default=None, help="Also write the report as JSON.")
+@click.pass_context
+def evaluate(ctx, dataset, model_dir, results, workers, json_out):
+    """Accuracy, per-character accuracy, confused pairs and glyph ROC AUC on a labelled folder."""
+    solver = _solver(ctx, model_dir=model_dir, results_csv=results)
+    try:
+        report = solver.evaluate(dataset, workers=workers)
+    except (FileNotFoundError, NotADirectoryError, ValueError, RuntimeError) as exc:
+        solver.logger.error("%s", exc)
+        raise click.ClickException(str(exc)) from exc
+    text = json.dumps(report, indent=2)
+    click.echo(text)
+    if json_out:
+        from common import atomic_write_text
+
+        atomic_write_text(json_out, text + "\n")
+
+
+def main() -> None:
+    """Entry point of the ``captcha-solver`` console script."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Read a captcha with segmentation, glyph features and a glyph classifier."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from features import FeatureParams, extract_features
+from recognition._decode import Reading, best_path, forced_alignment
+from segmentation import Segmentation, SegmentationParams, segment
+
+__all__ = ["DecodeParams", "GlyphReader", "ReadResult", "lattice_proba"]
+
+
+@dataclass(frozen=True)
+class DecodeParams:
+    """Settings of the lattice decoder (config.yaml, section ``decoding``)."""
+
+    skip_penalty: float = 4.0
+
+
+@dataclass
+class ReadResult:
+    """What the classical reader found in one captcha.
+
+    Attributes
+    ----------
+    text : str
+    char_confidences : list of float
+        Probability of each character as the classifier gave it.
+    confidence : float
+        Product of the character probabilities: the chance that the whole
+        text is right if the glyph errors are independent.
+    boxes : list of (x, y, w, h)
+        Box of each glyph in image pixels, in reading order.
+    n_blobs : int
+        Glyphs in the plain segmentation (connected components).
+    timings_ms : dict
+        Time of each stage: segmentation, features, classifier, decoding.
+    """
+
+    text: str
+    char_confidences: list[float]
+    confidence: float
+    boxes: list[tuple[int, int, int, int]]
+    n_blobs: int
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def lattice_proba(
+    seg: Segmentation,
+    classify: Callable[[np.ndarray], np.ndarray],
+    seg_params: SegmentationParams,
+    feat_params: FeatureParams,
+) -> tuple[list[tuple[int, int]], np.ndarray, dict[str, float]]:
+    """Candidate glyphs of a segmented captcha and their class probabilities."""
+    t0 = time.perf_counter()
+    spans = seg.candidate_spans(seg_params.max_span, seg_params.max_glyph_width_ratio)
+    X = extract_features(seg, spans, feat_params)
+    t1 = time.perf_counter()
+    proba = classify(X) if len(spans) else np.zeros((0, 1), np.float32)
+    t2 = time.perf_counter()
+    return spans, proba, {"features": (t1 - t0) * 1e3, "classifier": (t2 - t1) * 1e3}
+
+
+class GlyphReader:
+    """Segmentation + features + classifier + lattice decoding.
+
+    Parameters
+    ----------
+    classify : callable
+        Maps a (N, D) float32 feature matrix to (N, len(charset) + 1)
+        probabilities; the last column is the garbage class.
+    charset : str
+        The characters, in class-index order.
+    seg_params, feat_params, decode_params
+        The settings the classifier was trained with.
+    """
+
+    def __init__(
+        self,
+        classify: Callable[[np.ndarray], np.ndarray],
+        charset: str,
+        seg_params: SegmentationParams,
+        feat_params: FeatureParams,
+        decode_params: DecodeParams = DecodeParams(),
+    ):
+        self.classify = classify
+        self.charset = charset
+        self.garbage = len(charset)
+        self.seg_params = seg_params
+        self.feat_params = feat_params
+        self.decode_params = decode_params
+
+    def read(self, image: np.ndarray) -> ReadResult:
+        """Read one RGB captcha, (H, W, 3) uint8."""
+        t0 = time.perf_counter()
+        seg = segment(image, self.seg_params)
+        t1 = time.perf_counter()
+        timings = {"segmentation": (t1 - t0) * 1e3}
+        if not seg.atoms:
+            return ReadResult("", [], 0.0, [], 0, timings)
+        spans, proba, stage = lattice_proba(seg, self.classify, self.seg_params, self.feat_params)
+        timings.update(stage)
+        t2 = time.perf_counter()
+        reading = best_path(
+            len(seg.atoms), spans, proba, self.garbage, seg.blob_spans(), self.decode_params.skip_penalty
+        )
+        timings["decoding"] = (time.perf_counter() - t2) * 1e3
+        return self._result(seg, reading, timings)
+
+    def align(self, seg: Segmentation, target: list[int]) -> Reading | None:
+        """Forced alignment of a known text (training), see ``forced_alignment``."""
+        spans, proba, _ = lattice_proba(seg, self.classify, self.seg_params, self.feat_params)
+        return forced_alignment(
+            len(seg.atoms), spans, proba, self.garbage, target, seg.blob_spans(), self.decode_params.skip_penalty
+        )
+
+    def _result(self, seg: Segmentation, reading: Reading, timings: dict[str, float]) -> ReadResult:
+        text = "".join(self.charset[c] for c in reading.classes)
+        probs = [float(p) for p in reading.probabilities]
+        boxes = []
+        for start, stop in reading.spans:
+            b = seg.span(start, stop)
+            boxes.append((b.x0, b.y0, b.width, b.height))
+        confidence = float(np.prod(probs)) if probs else 0.0
+        return ReadResult(text, probs, confidence, boxes, len(seg.blobs), timings)

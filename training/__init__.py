@@ -1,0 +1,26 @@
+"""Training the classical reader: samples, forced alignment, classifier comparison, ONNX export."""
+
+from training._pipeline import (
+    SklearnProba,
+    TrainingData,
+    TrainOutcome,
+    TrainResult,
+    collect_samples,
+    fit_candidates,
+    split_dataset,
+    train_reader,
+)
+from training._samples import ImageSamples, image_samples
+
+__all__ = [
+    "ImageSamples",
+    "SklearnProba",
+    "TrainOutcome",
+    "TrainResult",
+    "TrainingData",
+    "collect_samples",
+    "fit_candidates",
+    "image_samples",
+    "split_dataset",
+    "train_reader",
+]
