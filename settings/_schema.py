@@ -28,6 +28,7 @@ __all__ = [
     "LoggingConfig",
     "PathsConfig",
     "SegmentationConfig",
+    "ServingConfig",
     "TrackingConfig",
     "TrainingConfig",
 ]
@@ -195,6 +196,25 @@ class LoggingConfig(Section):
     console: bool = field(True, doc="Also log to stderr.")
 
 
+@dataclass(frozen=True)
+class ServingConfig(Section):
+    """The HTTP API and the web UI (python model.py serve / ui)."""
+
+    _section = "serving"
+    host: str = field("127.0.0.1", NonEmpty(), doc="Address the API and UI listen on (0.0.0.0 in a container).")
+    port: int = field(8000, Range(1, 65535), doc="Port of the HTTP API.")
+    ui_port: int = field(7860, Range(1, 65535), doc="Port of the web UI.")
+    workers: int = field(1, Range(1, 64), doc="API worker processes (uvicorn --workers).")
+    max_upload_bytes: int = field(2_097_152, Range(1), doc="Largest uploaded image, in bytes (413 above it).")
+    max_batch: int = field(32, Range(1, 1024), doc="Most images in one /predict/batch request.")
+    api_key_env: str = field(
+        "CAPTCHA_API_KEY", NonEmpty(), doc="Environment variable holding the API key; unset or empty = no key needed."
+    )
+    admin_token_env: str = field(
+        "CAPTCHA_ADMIN_TOKEN", NonEmpty(), doc="Environment variable holding the UI admin token for saving settings."
+    )
+
+
 def _section(cls):
     return dataclasses.field(default_factory=cls)
 
@@ -220,6 +240,7 @@ class Config:
     training: TrainingConfig = _section(TrainingConfig)
     tracking: TrackingConfig = _section(TrackingConfig)
     logging: LoggingConfig = _section(LoggingConfig)
+    serving: ServingConfig = _section(ServingConfig)
 
     @classmethod
     def sections(cls) -> dict[str, type[Section]]:
