@@ -10,14 +10,14 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
+# pip, not poetry, installs: poetry.lock records the resolution, pip needs nothing else.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	# pip, not poetry, installs: poetry.lock records the resolution, pip needs nothing else.
 	$(BIN)/python -m pip install -e ".[train,dev]"
 	touch $(STAMP)
 
+# Starts from an empty folder so that the 20 captchas of seed 123 are all there is.
 demo: $(STAMP)
-	# Start from an empty folder so that the 20 captchas of seed 123 are all there is.
 	rm -rf data/demo
 	$(BIN)/python model.py generate --out data/demo --count 20 --seed 123
 	$(BIN)/python model.py predict --dataset data/demo
