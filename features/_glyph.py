@@ -79,6 +79,7 @@ GEOMETRY_NAMES = (
     "bottom_clearance",
     "ink_density",
     "stroke_px",
+    "stroke_peak",
     "gap_left_rel",
     "gap_right_rel",
     "n_atoms",
@@ -113,6 +114,12 @@ def geometry_features(seg: Segmentation, start: int, stop: int, crop: np.ndarray
     row_ink = inner.sum(axis=1)
     stroke = float(np.median(row_ink[row_ink > 0])) if np.any(row_ink > 0) else 0.0
     area = float(blob.mask.sum())
+    # Peak grey level per row, median over rows: a blurred bar's peak grows
+    # with its width, so l (8.4 px) and I (9.0 px) of the seed font differ
+    # by about 5 grey levels, far above the noise the background adds.
+    grey = seg.text.grey[blob.y0 : blob.y1, blob.x0 : blob.x1]
+    row_peak = np.where(blob.mask, grey, 0).max(axis=1)
+    stroke_peak = (float(np.median(row_peak)) - seg.text.background_level) / 255.0
     return np.array(
         [
             h / lh,
@@ -127,6 +134,7 @@ def geometry_features(seg: Segmentation, start: int, stop: int, crop: np.ndarray
             min(image_h - blob.y1, 50) / 50.0,
             float(crop.sum()) / max(area, 1.0),
             stroke / 10.0,
+            stroke_peak,
             float(np.clip(gap_left, -1.0, 2.0)),
             float(np.clip(gap_right, -1.0, 2.0)),
             float(stop - start),

@@ -85,7 +85,7 @@ def network_background(
         r = rng.uniform(2.0, 6.0)
         halo = (20, 200, 210, rng.randint(30, 90))
         draw.ellipse([x - 2 * r, y - 2 * r, x + 2 * r, y + 2 * r], fill=halo)
-        core = (rng.randint(60, 170), rng.randint(200, 255), rng.randint(200, 255), 230)
+        core = (rng.randint(20, 110), rng.randint(200, 255), rng.randint(200, 255), 230)
         draw.ellipse([x - r, y - r, x + r, y + r], fill=core)
 
     overlay = overlay.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))

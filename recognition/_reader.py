@@ -107,7 +107,7 @@ class GlyphReader:
         timings.update(stage)
         t2 = time.perf_counter()
         reading = best_path(
-            len(seg.atoms), spans, proba, self.garbage, seg.blob_spans(), self.decode_params.skip_penalty
+            len(seg.atoms), spans, proba, self.garbage, seg.owner_spans(), self.decode_params.skip_penalty
         )
         timings["decoding"] = (time.perf_counter() - t2) * 1e3
         return self._result(seg, reading, timings)
@@ -116,7 +116,7 @@ class GlyphReader:
         """Forced alignment of a known text (training), see ``forced_alignment``."""
         spans, proba, _ = lattice_proba(seg, self.classify, self.seg_params, self.feat_params)
         return forced_alignment(
-            len(seg.atoms), spans, proba, self.garbage, target, seg.blob_spans(), self.decode_params.skip_penalty
+            len(seg.atoms), spans, proba, self.garbage, target, seg.owner_spans(), self.decode_params.skip_penalty
         )
 
     def _result(self, seg: Segmentation, reading: Reading, timings: dict[str, float]) -> ReadResult:

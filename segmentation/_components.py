@@ -94,14 +94,15 @@ def merge_marks(blobs: list[Blob], *, dot_max_area_ratio: float) -> list[Blob]:
     """Merge small marks (the dots of i and j) into the glyph below them.
 
     A blob is a mark when its area is under ``dot_max_area_ratio`` times the
-    median blob area, and its centre column lies over another, larger blob
+    75th-percentile blob area, and its centre column lies over another, larger blob
     that starts below it. Marks with no such blob are kept as they are (the
     recogniser may still call them noise).
     """
     if len(blobs) < 2:
         return list(blobs)
-    median_area = float(np.median([b.area for b in blobs]))
-    small = [b.area < dot_max_area_ratio * median_area for b in blobs]
+    # The 75th percentile, not the median: in "ijij" half the blobs are dots.
+    reference = float(np.percentile([b.area for b in blobs], 75))
+    small = [b.area < dot_max_area_ratio * reference for b in blobs]
     owner: dict[int, int] = {}
     for i, mark in enumerate(blobs):
         if not small[i]:

@@ -54,16 +54,24 @@ class Segmentation:
     blobs : list of Blob
         Connected components with i/j dots merged, in reading order: the
         plain segmentation, one glyph per blob.
+    marks : list of Blob
+        Small components that belong to no glyph (background specks, or
+        pieces of a glyph cut by the image edge); the decoder may join
+        them to a neighbour or drop them.
     atoms : list of Blob
-        The blobs with wide ones cut at profile valleys, in reading order;
-        a glyph is a run of 1..max_span consecutive atoms.
+        Blobs (wide ones cut at profile valleys) and marks, in reading
+        order; a glyph is a run of 1..max_span consecutive atoms.
+    atom_owner : list of int
+        For each atom, the index of its blob, or ``len(blobs) + k`` for mark k.
     line : TextLine
     image_shape : (int, int)
     """
 
     text: TextMap
     blobs: list[Blob]
+    marks: list[Blob]
     atoms: list[Blob]
+    atom_owner: list[int]
     line: TextLine
     image_shape: tuple[int, int]
     _spans: dict = field(default_factory=dict, repr=False)
@@ -82,7 +90,7 @@ class Segmentation:
         segmentation is always among the readings.
         """
         max_width = max_width_ratio * self.line.height
-        spans = list(self.blob_spans())
+        spans = self.owner_spans()
         seen = set(spans)
         for start in range(len(self.atoms)):
             for stop in range(start + 1, min(start + max_span, len(self.atoms)) + 1):
@@ -93,21 +101,19 @@ class Segmentation:
                     spans.append((start, stop))
         return spans
 
-    def blob_spans(self) -> list[tuple[int, int]]:
-        """The plain segmentation as atom runs: the atoms of each blob."""
+    def owner_spans(self) -> list[tuple[int, int]]:
+        """Atom runs of every blob and every mark, in reading order (the skippable units)."""
         spans, start = [], 0
-        owner = [self._owner(a) for a in self.atoms]
+        owner = self.atom_owner
         for i in range(1, len(self.atoms) + 1):
             if i == len(self.atoms) or owner[i] != owner[start]:
                 spans.append((start, i))
                 start = i
         return spans
 
-    def _owner(self, atom: Blob) -> int:
-        for k, b in enumerate(self.blobs):
-            if b.x0 <= atom.x0 and atom.x1 <= b.x1 and b.y0 <= atom.y0 and atom.y1 <= b.y1:
-                return k
-        return -1
+    def blob_spans(self) -> list[tuple[int, int]]:
+        """The plain segmentation as atom runs: one run per blob, marks left out."""
+        return [(a, b) for a, b in self.owner_spans() if self.atom_owner[a] < len(self.blobs)]
 
 
 def _text_line(blobs: list[Blob]) -> TextLine:
@@ -151,19 +157,35 @@ def segment(image: np.ndarray, params: SegmentationParams = SegmentationParams()
     text = text_map(image)
     binary = binarize(text.ink, params.threshold_ratio)
     blobs = find_blobs(binary, min_area=params.min_component_area, min_area_ratio=params.min_area_ratio)
-    blobs = _order(merge_marks(blobs, dot_max_area_ratio=params.dot_max_area_ratio))
+    blobs = merge_marks(blobs, dot_max_area_ratio=params.dot_max_area_ratio)
+    blobs, marks = _separate_marks(blobs, params.dot_max_area_ratio)
     line = _text_line(blobs)
-    atoms: list[Blob] = []
+    pieces: list[tuple[float, int, list[Blob]]] = []
     min_piece = max(2, int(round(params.min_piece_ratio * line.height)))
-    for blob in blobs:
+    for k, blob in enumerate(blobs):
+        cuts: list[int] = []
         if blob.width > params.cut_min_width_ratio * line.height:
             profile = (text.ink[blob.y0 : blob.y1, blob.x0 : blob.x1] * blob.mask).sum(axis=0)
             cuts = cut_columns(
                 profile, min_piece=min_piece, max_cuts=params.max_cuts, max_depth_ratio=params.cut_max_depth_ratio
             )
-            atoms.extend(split_blob(blob, cuts) if cuts else [blob])
-        else:
-            atoms.append(blob)
-    # Atoms of one blob stay together in reading order (pieces of a blob are
-    # already left to right).
-    return Segmentation(text, blobs, atoms, line, image.shape[:2])
+        pieces.append((blob.center_x, k, split_blob(blob, cuts) if cuts else [blob]))
+    for k, mark in enumerate(marks):
+        pieces.append((mark.center_x, len(blobs) + k, [mark]))
+    # Reading order by centre; the pieces of one blob stay together, left to right.
+    atoms: list[Blob] = []
+    owner: list[int] = []
+    for _, k, group in sorted(pieces, key=lambda p: (p[0], p[1])):
+        atoms.extend(group)
+        owner.extend([k] * len(group))
+    return Segmentation(text, blobs, marks, atoms, owner, line, image.shape[:2])
+
+
+def _separate_marks(blobs: list[Blob], ratio: float) -> tuple[list[Blob], list[Blob]]:
+    """Split off the small blobs that no glyph took (see ``merge_marks``)."""
+    if len(blobs) < 2:
+        return _order(blobs), []
+    reference = float(np.percentile([b.area for b in blobs], 75))
+    glyphs = [b for b in blobs if b.area >= ratio * reference]
+    marks = [b for b in blobs if b.area < ratio * reference]
+    return _order(glyphs), _order(marks)

@@ -27,6 +27,10 @@ class TextMap:
     ink : (H, W) ndarray of float32
         ``(grey - background_level) / (text_level - background_level)``,
         clipped to [0, 1], with the text made bright whatever its polarity.
+    grey : (H, W) ndarray of uint8
+        The grey level the map was made from, text bright: kept because
+        the exact peak level of a stroke measures its width (the blur
+        lowers the peak of a thin stroke more than that of a thick one).
     background_level, text_level : float
         The grey levels that map to 0 and 1.
     inverted : bool
@@ -34,6 +38,7 @@ class TextMap:
     """
 
     ink: np.ndarray
+    grey: np.ndarray
     background_level: float
     text_level: float
     inverted: bool
@@ -71,13 +76,13 @@ def text_map(image: np.ndarray, *, text_percentile: float = 90.0) -> TextMap:
         bright = ~bright
     # A flat image has no text side: every pixel is background.
     if not bright.any() or bright.all():
-        return TextMap(np.zeros(grey.shape, np.float32), float(grey.mean()), float(grey.mean()) + 1.0, inverted)
+        return TextMap(np.zeros(grey.shape, np.float32), grey, float(grey.mean()), float(grey.mean()) + 1.0, inverted)
     background_level = float(np.median(grey[~bright]))
     text_level = float(np.percentile(grey[bright], text_percentile))
     scale = max(text_level - background_level, 1.0)
     ink = (grey.astype(np.float32) - background_level) * (1.0 / scale)
     np.clip(ink, 0.0, 1.0, out=ink)
-    return TextMap(ink, background_level, text_level, inverted)
+    return TextMap(ink, grey, background_level, text_level, inverted)
 
 
 def binarize(ink: np.ndarray, threshold_ratio: float) -> np.ndarray:

@@ -1,0 +1,41 @@
+"""Shared fixtures: captchas from the project's own generator and a small trained model.
+
+Nothing here reads ../shared: the data comes from the generator with its
+procedural backgrounds and bundled font.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def captcha_dir(tmp_path_factory) -> Path:
+    """160 labelled captchas (``<text>.png``) from the project's generator."""
+    from generator import generate_dataset
+
+    out = tmp_path_factory.mktemp("captchas")
+    generate_dataset(out, 160, seed=2024, workers=2)
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(tmp_path_factory, captcha_dir) -> Path:
+    """A model trained on ``captcha_dir`` (logistic regression only, for speed)."""
+    from model import My_CaptchaSolver_Model
+
+    root = tmp_path_factory.mktemp("trained")
+    solver = My_CaptchaSolver_Model(
+        model_dir=root / "model",
+        overrides={
+            "classifier.candidates": ["logreg"],
+            "paths.log_file": str(root / "log_file.log"),
+            "paths.results_csv": str(root / "results.csv"),
+            "tracking.wandb_mode": "disabled",
+            "logging.console": False,
+        },
+    )
+    solver.train(captcha_dir, progress=False)
+    return root / "model"

@@ -1,0 +1,43 @@
+import numpy as np
+
+from recognition import best_path, forced_alignment
+
+G = 3  # classes 0..2 are characters, 3 is garbage
+
+
+def _proba(rows):
+    return np.array(rows, dtype=float)
+
+
+def test_best_path_prefers_whole_glyph_over_its_pieces():
+    # atoms 0,1 form one glyph (class 2); pieces alone are garbage.
+    spans = [(0, 1), (1, 2), (0, 2)]
+    proba = _proba([[0.05, 0.05, 0.1, 0.8], [0.05, 0.05, 0.1, 0.8], [0.01, 0.01, 0.95, 0.03]])
+    r = best_path(2, spans, proba, G, skippable=[(0, 2)])
+    assert r.spans == ((0, 2),) and r.classes == (2,)
+    assert r.probabilities[0] == 0.95
+
+
+def test_best_path_splits_a_touching_pair():
+    spans = [(0, 1), (1, 2), (0, 2)]
+    proba = _proba([[0.9, 0.05, 0.03, 0.02], [0.02, 0.9, 0.05, 0.03], [0.02, 0.02, 0.02, 0.94]])
+    r = best_path(2, spans, proba, G, skippable=[(0, 2)])
+    assert r.classes == (0, 1)
+
+
+def test_best_path_drops_noise_blob_but_not_for_free():
+    spans = [(0, 1), (1, 2)]
+    proba = _proba([[0.97, 0.01, 0.01, 0.01], [0.001, 0.001, 0.001, 0.997]])
+    assert best_path(2, spans, proba, G, skippable=spans).classes == (0,)
+    # With a huge penalty the noise must be read as something.
+    assert len(best_path(2, spans, proba, G, skippable=spans, skip_penalty=50).classes) == 2
+
+
+def test_forced_alignment_reads_exactly_the_target():
+    spans = [(0, 1), (1, 2), (0, 2)]
+    proba = _proba([[0.3, 0.3, 0.1, 0.3], [0.3, 0.3, 0.1, 0.3], [0.1, 0.1, 0.7, 0.1]])
+    two = forced_alignment(2, spans, proba, G, [0, 1])
+    assert two.spans == ((0, 1), (1, 2))
+    one = forced_alignment(2, spans, proba, G, [2])
+    assert one.spans == ((0, 2),)
+    assert forced_alignment(2, spans, proba, G, [0, 1, 2]) is None
