@@ -533,6 +533,14 @@ def evaluate(ctx, dataset, model_dir, results, workers, json_out):
         atomic_write_text(json_out, text + "\n")
 
 
+# Serving commands live in their own packages; their heavy imports happen when they run.
+from serving.cli import serve  # noqa: E402
+from ui.cli import ui  # noqa: E402
+
+cli.add_command(serve)
+cli.add_command(ui)
+
+
 def main() -> None:
     """Entry point of the ``captcha-solver`` console script."""
     cli()

@@ -1,0 +1,42 @@
+"""Prometheus metrics of the API, in a registry of their own (one per app)."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+# Captchas take tens of milliseconds; the buckets resolve that range and a slow tail.
+_BUCKETS = (0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """Request counts, latency histogram, prediction outcomes and errors.
+
+    A registry per instance (not the global one) lets tests build several
+    apps in one process without "duplicated timeseries" errors.
+    """
+
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "captcha_http_requests", "HTTP requests by route, method and status.",
+            ["route", "method", "status"], registry=self.registry,
+        )
+        self.latency = Histogram(
+            "captcha_http_request_duration_seconds", "Time to answer a request, by route.",
+            ["route"], buckets=_BUCKETS, registry=self.registry,
+        )
+        self.errors = Counter(
+            "captcha_http_errors", "Error answers by route and error code.",
+            ["route", "code"], registry=self.registry,
+        )
+        self.predictions = Counter(
+            "captcha_predictions", "Images read, by outcome (ok, error).",
+            ["status"], registry=self.registry,
+        )
+        self.in_flight = Gauge("captcha_http_requests_in_flight", "Requests being served.", registry=self.registry)
+        self.model_loaded = Gauge("captcha_model_loaded", "1 when a model is loaded.", registry=self.registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
