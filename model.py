@@ -200,7 +200,8 @@ class My_CaptchaSolver_Model:
             )
         except (ImageDecodeError, OSError) as exc:
             row.update(prediction="", confidence=0.0, char_confidences=[], boxes=[], status="error", error=str(exc))
-            self.logger.error("%s", exc)
+            if log_result:  # batch runs log their errors once, in the parent process
+                self.logger.error("%s", exc)
         row["latency_ms"] = (time.perf_counter() - t0) * 1e3
         if log_result:
             ResultsLog(self.results_csv).append(_csv_row(row))

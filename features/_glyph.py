@@ -102,14 +102,14 @@ def geometry_features(seg: Segmentation, start: int, stop: int, crop: np.ndarray
     image_h = seg.image_shape[0]
     lh = line.height
     h, w = blob.height, blob.width
-    if start > 0:
-        gap_left = (blob.x0 - seg.atoms[start - 1].x1) / lh
-    else:
-        gap_left = 2.0
-    if stop < len(seg.atoms):
-        gap_right = (seg.atoms[stop].x0 - blob.x1) / lh
-    else:
-        gap_right = 2.0
+    gap_left = (blob.x0 - seg.atoms[start - 1].x1) / lh if start > 0 else None
+    gap_right = (seg.atoms[stop].x0 - blob.x1) / lh if stop < len(seg.atoms) else None
+    # A glyph at either end of the text has one neighbour: mirror its gap, so
+    # that an l that starts the text does not look like a widely spaced I.
+    if gap_left is None:
+        gap_left = gap_right if gap_right is not None else 0.15
+    if gap_right is None:
+        gap_right = gap_left
     inner = crop[halo_px : crop.shape[0] - halo_px] if crop.shape[0] > 2 * halo_px else crop
     row_ink = inner.sum(axis=1)
     stroke = float(np.median(row_ink[row_ink > 0])) if np.any(row_ink > 0) else 0.0

@@ -20,6 +20,7 @@ class DecodeParams:
     """Settings of the lattice decoder (config.yaml, section ``decoding``)."""
 
     skip_penalty: float = 4.0
+    fast_accept: float = 0.9
 
 
 @dataclass
@@ -103,14 +104,32 @@ class GlyphReader:
         timings = {"segmentation": (t1 - t0) * 1e3}
         if not seg.atoms:
             return ReadResult("", [], 0.0, [], 0, timings)
-        spans, proba, stage = lattice_proba(seg, self.classify, self.seg_params, self.feat_params)
-        timings.update(stage)
+        units = seg.owner_spans()
         t2 = time.perf_counter()
-        reading = best_path(
-            len(seg.atoms), spans, proba, self.garbage, seg.owner_spans(), self.decode_params.skip_penalty
-        )
-        timings["decoding"] = (time.perf_counter() - t2) * 1e3
+        X = extract_features(seg, units, self.feat_params)
+        t3 = time.perf_counter()
+        proba = self.classify(X)
+        t4 = time.perf_counter()
+        timings.update(features=(t3 - t2) * 1e3, classifier=(t4 - t3) * 1e3)
+        if not self._confident(proba):
+            # Some component is not a confident glyph (touching pair, piece of
+            # a cut glyph): score every run of atoms and let the lattice choose.
+            spans, proba, stage = lattice_proba(seg, self.classify, self.seg_params, self.feat_params)
+            units = spans
+            timings["features"] += stage["features"]
+            timings["classifier"] += stage["classifier"]
+        t5 = time.perf_counter()
+        reading = best_path(len(seg.atoms), units, proba, self.garbage, seg.owner_spans(), self.decode_params.skip_penalty)
+        timings["decoding"] = (time.perf_counter() - t5) * 1e3
         return self._result(seg, reading, timings)
+
+    def _confident(self, proba: np.ndarray) -> bool:
+        """True when every component is plainly one glyph or plainly garbage."""
+        threshold = self.decode_params.fast_accept
+        if threshold >= 1.0:
+            return False
+        real = np.delete(proba, self.garbage, axis=1).max(axis=1)
+        return bool(np.all((real >= threshold) | (proba[:, self.garbage] >= threshold)))
 
     def align(self, seg: Segmentation, target: list[int]) -> Reading | None:
         """Forced alignment of a known text (training), see ``forced_alignment``."""

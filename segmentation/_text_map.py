@@ -66,23 +66,41 @@ def text_map(image: np.ndarray, *, text_percentile: float = 90.0) -> TextMap:
     """
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
         raise ValueError(f"expected a uint8 (H, W) or (H, W, 3) image, got {image.dtype} {image.shape}")
-    grey = image if image.ndim == 2 else image.min(axis=2)
-    grey = np.ascontiguousarray(grey)
+    if image.ndim == 2:
+        grey = np.ascontiguousarray(image)
+    else:
+        # cv2.min on channel planes: several times faster than ndarray.min(axis=2).
+        r, g, b = cv2.split(image)
+        grey = cv2.min(cv2.min(r, g), b)
     otsu, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    bright = grey > otsu
-    inverted = bool(bright.mean() > 0.5)
+    otsu = int(otsu)
+    # Levels from the 256-bin histogram: no sort of the whole image.
+    hist = np.bincount(grey.ravel(), minlength=256).astype(np.int64)
+    n_bright = int(hist[otsu + 1 :].sum())
+    inverted = n_bright > grey.size / 2
     if inverted:
         grey = 255 - grey
-        bright = ~bright
+        hist = hist[::-1].copy()
+        otsu = 254 - otsu
+        n_bright = int(hist[otsu + 1 :].sum())
     # A flat image has no text side: every pixel is background.
-    if not bright.any() or bright.all():
-        return TextMap(np.zeros(grey.shape, np.float32), grey, float(grey.mean()), float(grey.mean()) + 1.0, inverted)
-    background_level = float(np.median(grey[~bright]))
-    text_level = float(np.percentile(grey[bright], text_percentile))
+    if n_bright == 0 or n_bright == grey.size:
+        level = float(grey.mean())
+        return TextMap(np.zeros(grey.shape, np.float32), grey, level, level + 1.0, inverted)
+    background_level = _hist_percentile(hist[: otsu + 1], 50.0)
+    text_level = otsu + 1 + _hist_percentile(hist[otsu + 1 :], text_percentile)
     scale = max(text_level - background_level, 1.0)
-    ink = (grey.astype(np.float32) - background_level) * (1.0 / scale)
-    np.clip(ink, 0.0, 1.0, out=ink)
+    # A 256-entry lookup table maps grey to ink without float maths per pixel.
+    lut = np.clip((np.arange(256, dtype=np.float32) - background_level) / scale, 0.0, 1.0).astype(np.float32)
+    ink = lut[grey]
     return TextMap(ink, grey, background_level, text_level, inverted)
+
+
+def _hist_percentile(hist: np.ndarray, q: float) -> float:
+    """The ``q``-th percentile (0..100) of the values a histogram counts (lower value on ties)."""
+    cumulative = np.cumsum(hist)
+    rank = q / 100.0 * (cumulative[-1] - 1)
+    return float(np.searchsorted(cumulative, rank, side="right"))
 
 
 def binarize(ink: np.ndarray, threshold_ratio: float) -> np.ndarray:

@@ -159,6 +159,11 @@ class DecodingConfig(Section):
     skip_penalty: float = field(
         4.0, Range(0, None), doc="Cost (nats) of dropping a component as noise instead of reading it."
     )
+    fast_accept: float = field(
+        0.9,
+        Range(0, 1),
+        doc="Components all this confident are read as they are; otherwise every split and merge is scored (1 = always).",
+    )
 
 
 @dataclass(frozen=True)
