@@ -39,7 +39,7 @@ def decode_error(exc: ImageDecodeError) -> ApiError:
     reason = exc.reason
     if reason.startswith("empty file"):
         return ApiError(400, "empty_image", str(exc))
-    if "(input.max_bytes)" in reason:
+    if "(input.max_bytes)" in reason or "(serving.max_upload_bytes)" in reason:
         return ApiError(413, "image_too_large", str(exc))
     if "(input.max_pixels)" in reason:
         # Checked from the header before decoding: decompression bombs end here.

@@ -68,6 +68,11 @@ class _Solver:
         cfg = self.config
         started = time.perf_counter()
         try:
+            if len(data) > cfg.serving.max_upload_bytes:
+                raise ImageDecodeError(
+                    name, f"upload is {len(data)} bytes, over the limit of {cfg.serving.max_upload_bytes} "
+                    "(serving.max_upload_bytes)"
+                )
             rgb = decode_image(
                 data,
                 max_pixels=cfg.input.max_pixels,

@@ -1,0 +1,102 @@
+"""The UI in headless Chromium: upload a captcha and read the answer; change a setting; refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def desktop_ui(start_ui):
+    return start_ui()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def _value(page, elem_id: str) -> str:
+    return page.locator(f"#{elem_id} textarea, #{elem_id} input").first.input_value()
+
+
+def _replace_editor_text(page, text: str) -> None:
+    editor = page.locator("#config-editor .cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    # insert_text types no keys, so CodeMirror's auto-indent cannot alter the YAML.
+    page.keyboard.insert_text(text)
+
+
+def test_upload_a_captcha_and_read_the_answer(desktop_ui, page, captcha_dir, trained_model_dir, tmp_path):
+    from model import My_CaptchaSolver_Model
+
+    path = min(captcha_dir.glob("*.png"))
+    solver = My_CaptchaSolver_Model(model_dir=trained_model_dir, config=desktop_ui.config, quiet=True)
+    expected = solver.predict(path, log_result=False)["prediction"]
+    assert expected  # the model reads this training captcha
+    page.goto(desktop_ui.url)
+    page.locator("#captcha-input input[type=file]").set_input_files(str(path))
+    page.wait_for_function(
+        "() => { const e = document.querySelector('#answer textarea, #answer input'); return e && e.value !== ''; }"
+    )
+    assert _value(page, "answer") == expected
+    assert 0.0 < float(_value(page, "confidence")) <= 1.0
+    # The segmentation picture is shown, and the table lists one row per character.
+    page.locator("#segmentation img").wait_for()
+    details = page.locator("#details").inner_text()
+    assert all(char in details for char in expected)
+    page.screenshot(path=str(tmp_path / "predict.png"), full_page=True)
+
+
+def test_change_a_setting_and_refuse_a_bad_one(desktop_ui, page):
+    page.goto(desktop_ui.url)
+    page.get_by_role("tab", name="Settings").click()
+    page.locator("#config-editor .cm-content").wait_for()
+    original = desktop_ui.config.read_text(encoding="utf-8")
+    assert "results_csv" in page.locator("#config-editor .cm-content").inner_text()
+
+    _replace_editor_text(page, original + "serving:\n  max_batch: 7\n")
+    page.locator("#save-button").click()
+    page.get_by_text("model reloaded").wait_for()
+    saved = desktop_ui.config.read_text(encoding="utf-8")
+    assert "max_batch: 7" in saved
+    # The saved file is the commented, complete config.
+    assert "# Most images in one /predict/batch request." in saved
+
+    _replace_editor_text(page, saved.replace("threshold_ratio: 0.6", "threshold_ratio: 7"))
+    page.locator("#save-button").click()
+    page.get_by_text("Refused").wait_for()
+    status = page.locator("#settings-status").inner_text()
+    assert "segmentation.threshold_ratio" in status and "(0, 1)" in status
+    assert desktop_ui.config.read_text(encoding="utf-8") == saved
+
+
+def test_public_ui_without_token_is_read_only(start_ui, page):
+    public = start_ui(public=True)
+    page.goto(public.url)
+    page.get_by_role("tab", name="Settings").click()
+    page.get_by_text("Read-only").wait_for()
+    assert page.locator("#save-button").is_disabled()
+
+
+def test_public_ui_needs_the_admin_token(start_ui, page):
+    public = start_ui(public=True, env={"CAPTCHA_ADMIN_TOKEN": "t0ken"})
+    before = public.config.read_text(encoding="utf-8")
+    page.goto(public.url)
+    page.get_by_role("tab", name="Settings").click()
+    page.locator("#config-editor .cm-content").wait_for()
+    _replace_editor_text(page, before + "serving:\n  max_batch: 5\n")
+    page.locator("#save-button").click()
+    page.get_by_text("wrong or missing admin token").wait_for()
+    assert public.config.read_text(encoding="utf-8") == before
+    page.locator("#admin-token input").fill("t0ken")
+    page.locator("#save-button").click()
+    page.get_by_text("model reloaded").wait_for()
+    assert "max_batch: 5" in public.config.read_text(encoding="utf-8")
