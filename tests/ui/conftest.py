@@ -98,6 +98,7 @@ def browser():
     """Debian's Chromium driven by Playwright through its executable path (no browser download)."""
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         pytest.skip(f"Chromium is not installed at {CHROMIUM} (Debian package 'chromium': apt-get install chromium)")
+    pytest.importorskip("gradio", reason="the UI needs the 'ui' extra: pip install -e '.[ui]'")
     sync_api = pytest.importorskip("playwright.sync_api", reason="the Python package 'playwright' is not installed")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
