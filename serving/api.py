@@ -89,6 +89,10 @@ class _Solver:
             raise error from None
         row = self.model.predict(rgb, name=name)
         row["latency_ms"] = (time.perf_counter() - started) * 1e3
+        self.model.logger.info(
+            "predict %s: %r (confidence %.3f, %s) in %.1f ms",
+            name, row["prediction"], row["confidence"], row["status"], row["latency_ms"],
+        )
         return _response(row)
 
 

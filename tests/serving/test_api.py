@@ -53,6 +53,8 @@ def test_predict_multipart_reads_the_captchas(server, captcha_files):
     assert len(rows) == before + 6
     assert [r["file"] for r in rows[-6:]] == [p.name for p in captcha_files[:6]]
     assert all(r["status"] == "ok" for r in rows[-6:])
+    log = server.log_file.read_text(encoding="utf-8")
+    assert all(f"predict {p.name}:" in log for p in captcha_files[:6])
 
 
 def test_predict_json_base64_and_data_url(server, captcha_files):
