@@ -133,6 +133,27 @@ async def run_load(url: str, images: list[bytes], clients: int, duration: float)
     }
 
 
+def server_quantiles(url: str, quantiles=(0.5, 0.99)) -> dict:
+    """Server-side /predict latency quantiles (upper bucket bounds, ms) from the Prometheus histogram.
+
+    Set against the client's figures, this separates time in the server
+    (queueing for a worker thread included) from time in the client and the network.
+    """
+    text = httpx.get(url + "/metrics", timeout=10).text
+    buckets = []
+    for line in text.splitlines():
+        if line.startswith("captcha_http_request_duration_seconds_bucket") and 'route="/predict"' in line:
+            le = line.split('le="')[1].split('"')[0]
+            buckets.append((float("inf") if le == "+Inf" else float(le), float(line.rsplit(" ", 1)[1])))
+    buckets.sort()
+    total = buckets[-1][1] if buckets else 0
+    out = {}
+    for q in quantiles:
+        bound = next((b for b, count in buckets if count >= q * total), float("inf"))
+        out[f"server_p{int(q * 100)}_ms_at_most"] = bound * 1e3
+    return out
+
+
 def check_results_csv(path: Path, expected_names: list[str]) -> list[str]:
     """Problems found in results.csv: one well-formed row per request, nothing lost, duplicated or interleaved."""
     problems = []
@@ -208,6 +229,7 @@ def main(argv=None) -> int:
         load = asyncio.run(run_load(url, images, args.clients, args.duration))
         names = load.pop("names")
         report.update(load)
+        report.update(server_quantiles(url))
         if process is not None:
             report["rss_mb_after"] = round(_rss_mb(process.pid), 1)
     finally:
