@@ -210,7 +210,8 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         version=str(solver.model.manifest_.get("versions", {}).get("captcha-solver", "0.1.0")),
         description=(
             "Reads the text of captchas. Send an image as multipart (`file` field), as JSON "
-            "(`image_base64`) or as a raw `image/*` body. "
+            "(`image_base64`) or as a raw `image/*` body (name it with an `X-File-Name` header). "
+            "Every prediction is appended to results.csv. "
             + (f"Send the API key in the `{API_KEY_HEADER}` header." if api_key else "No API key is required.")
         ),
     )
