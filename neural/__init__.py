@@ -1,0 +1,39 @@
+"""Neural reader: a compact CRNN trained with CTC, exported to ONNX.
+
+Training (``train_neural``, ``python -m neural.train``) needs torch; the
+reader (``NeuralReader``) needs only onnxruntime, numpy and OpenCV, so
+importing this package does not import torch.
+"""
+
+from neural._config import BLANK, NeuralConfig
+from neural._decode import beam_search, greedy_decode, restrict_charset
+from neural._preprocess import crop_window, ink_box, preprocess, preprocess_config, text_grey, to_batch
+from neural._reader import META_NAME, ONNX_NAME, NeuralReader, NeuralResult
+
+__all__ = [
+    "BLANK",
+    "META_NAME",
+    "NeuralConfig",
+    "NeuralReader",
+    "NeuralResult",
+    "ONNX_NAME",
+    "beam_search",
+    "crop_window",
+    "greedy_decode",
+    "ink_box",
+    "preprocess",
+    "preprocess_config",
+    "restrict_charset",
+    "text_grey",
+    "to_batch",
+    "train_neural",
+]
+
+
+def __getattr__(name):
+    # Lazy: only training pulls in torch.
+    if name == "train_neural":
+        from neural._train import train_neural
+
+        return train_neural
+    raise AttributeError(f"module 'neural' has no attribute {name!r}")

@@ -1,0 +1,170 @@
+"""The one small config that feeds preprocessing, the network and training.
+
+It is stored with the exported model (``neural_reader.json``) and with every
+checkpoint, so inference rebuilds everything from the artifact alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+__all__ = ["NeuralConfig", "BLANK", "STRIDE", "output_length"]
+
+#: CTC blank: always class 0, so class ``i >= 1`` is ``charset[i - 1]``.
+BLANK = 0
+
+#: Input columns per output frame (the network pools width twice by 2).
+STRIDE = 4
+
+
+def output_length(width: int) -> int:
+    """Frames the network emits for an input ``width`` pixels wide."""
+    return width // 2 // 2
+
+
+@dataclass
+class NeuralConfig:
+    """Preprocessing, network and training parameters of the neural reader.
+
+    Attributes
+    ----------
+    height : int
+        Height in pixels the text window is resized to (aspect kept); a
+        multiple of 16.
+    max_width : int
+        Widest input in pixels; wider windows are squeezed to it.
+    min_width : int
+        Narrowest input in pixels; narrower ones are padded on the right.
+    channels : tuple of int
+        Output channels of the four conv blocks.
+    rnn_hidden : int
+        Hidden units per direction of the BiGRU head.
+    dropout : float
+        Dropout before the classifier.
+    charset : str
+        Characters the reader can emit, in class order (class ``i + 1``).
+        Empty until training learns it from the labels.
+    min_length, max_length : int
+        Label length range seen in training (learned from the labels).
+    blank_index : int
+        CTC blank class; always 0.
+    mean, std : float
+        Normalisation of the [0, 1] text map: ``(x - mean) / std``.
+    crop : bool
+        Crop to the ink box before resizing (the seed captchas have small
+        text on a big picture).
+    crop_margin : float
+        Margin around the ink box, as a fraction of the window height.
+    window_ratio : float
+        Minimum height of the crop window as a fraction of the image
+        height. Learned in training from the tallest ink box, so the scale
+        of the text is the same for every captcha of a style: a crop that
+        shrank to the ink would make ``o`` look like ``O``.
+    epochs, batch_size, lr, weight_decay, patience : training schedule
+        ``patience`` is in epochs without a better validation exact accuracy.
+    val_fraction : float
+        Part of the labelled images held out for validation.
+    min_images : int
+        Fewest labelled images training accepts.
+    seed : int
+        Seed of the split, the initial weights and the augmentation.
+    augment : bool
+        Master switch of the augmentation below.
+    aug_affine, aug_noise, aug_blur, aug_contrast : bool
+        Small rotation/shear/scale/shift, Gaussian noise, Gaussian blur,
+        brightness and contrast jitter.
+    threads : int
+        Torch intra-op threads for training (0: all cores).
+    calibration_power : float
+        Sequence confidence is ``prod(char_conf) ** calibration_power``;
+        fitted on validation after training (1.0 = uncalibrated).
+    """
+
+    height: int = 32
+    max_width: int = 320
+    min_width: int = 16
+    channels: tuple[int, ...] = (32, 64, 96, 128)
+    rnn_hidden: int = 96
+    dropout: float = 0.1
+    charset: str = ""
+    min_length: int = 1
+    max_length: int = 32
+    blank_index: int = BLANK
+    mean: float = 0.2
+    std: float = 0.3
+    crop: bool = True
+    crop_margin: float = 0.12
+    window_ratio: float = 0.0
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    patience: int = 6
+    val_fraction: float = 0.1
+    min_images: int = 20
+    seed: int = 0
+    augment: bool = True
+    aug_affine: bool = True
+    aug_noise: bool = True
+    aug_blur: bool = True
+    aug_contrast: bool = True
+    threads: int = 0
+    calibration_power: float = 1.0
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.channels = tuple(int(c) for c in self.channels)
+        if self.height < 16 or self.height % 16:
+            # Four 2x poolings in height: the rest is flattened into features.
+            raise ValueError(f"height must be a multiple of 16 (e.g. 32 or 48), got {self.height}")
+        if len(self.channels) != 4:
+            raise ValueError(f"channels must list 4 conv widths, got {self.channels}")
+        if not 8 <= self.min_width <= self.max_width:
+            raise ValueError(f"need 8 <= min_width <= max_width, got min_width={self.min_width}, max_width={self.max_width}")
+        if self.blank_index != BLANK:
+            raise ValueError(f"blank_index must be {BLANK}, got {self.blank_index}")
+        if len(set(self.charset)) != len(self.charset):
+            raise ValueError(f"charset has repeated characters: {self.charset!r}")
+        if self.std <= 0:
+            raise ValueError(f"std must be > 0, got {self.std}")
+        if not 0.0 < self.val_fraction < 0.9:
+            raise ValueError(f"val_fraction must be in (0, 0.9), got {self.val_fraction}")
+
+    @property
+    def num_classes(self) -> int:
+        """Charset size plus the blank."""
+        return len(self.charset) + 1
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict (tuples become lists)."""
+        d = dataclasses.asdict(self)
+        d["channels"] = list(self.channels)
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "NeuralConfig":
+        """Rebuild from :meth:`to_dict`; unknown keys are an error, missing ones take defaults.
+
+        Raises
+        ------
+        ValueError
+            If ``data`` has keys that are not fields of the config.
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown NeuralConfig keys {unknown}; known keys: {sorted(names)}")
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> "NeuralConfig":
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **changes) -> "NeuralConfig":
+        """A copy with ``changes`` applied (validated like a new config)."""
+        return dataclasses.replace(self, **changes)

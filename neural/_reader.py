@@ -1,0 +1,177 @@
+"""Inference: the exported CRNN on onnxruntime, CTC decoding in numpy.
+
+No torch here: a deployment needs onnxruntime, numpy and OpenCV only.
+Everything the reader needs (preprocessing, charset, calibration) comes
+from ``neural_reader.json`` next to the ONNX file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from neural._config import NeuralConfig, output_length
+from neural._decode import beam_search, greedy_decode, restrict_charset
+from neural._preprocess import preprocess_config, to_batch
+
+__all__ = ["NeuralReader", "NeuralResult", "META_FORMAT", "ONNX_NAME", "META_NAME"]
+
+META_FORMAT = "neural_reader/1"
+ONNX_NAME = "neural_reader.onnx"
+META_NAME = "neural_reader.json"
+
+
+@dataclass(frozen=True)
+class NeuralResult:
+    """What the neural reader read from one captcha.
+
+    Attributes
+    ----------
+    text : str
+        Greedy CTC reading.
+    char_confidences : list of float
+        Per character, the highest probability of the frames that emitted it.
+    confidence : float
+        Sequence confidence: ``prod(char_confidences) ** calibration_power``
+        (power fitted on validation so that it matches the accuracy); 0 for
+        an empty reading or one whose length is outside what training saw.
+    topk : list of (str, float)
+        The ``k`` most likely texts with their CTC probability (prefix beam
+        search), when asked for; empty otherwise.
+    timings_ms : dict of str to float
+        ``preprocess``, ``network``, ``decode`` and ``total``.
+    """
+
+    text: str
+    char_confidences: list[float]
+    confidence: float
+    topk: list[tuple[str, float]] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class NeuralReader:
+    """Read a captcha with an exported neural reader.
+
+    Parameters
+    ----------
+    onnx_path : path
+        ``neural_reader.onnx``.
+    meta_path : path
+        ``neural_reader.json`` written with it by :func:`neural.train_neural`.
+    threads : int
+        onnxruntime intra-op threads (1: one core per captcha, the service
+        scales by processes).
+
+    Raises
+    ------
+    FileNotFoundError
+        If either file is missing.
+    ValueError
+        If the metadata is not a neural reader's, or the ONNX file is not
+        the one it was written with (sha256 mismatch).
+    """
+
+    def __init__(self, onnx_path, meta_path, threads: int = 1):
+        onnx_path, meta_path = Path(onnx_path), Path(meta_path)
+        for p in (onnx_path, meta_path):
+            if not p.is_file():
+                raise FileNotFoundError(f"neural reader file not found: {p} (train one with python -m neural.train)")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("format") != META_FORMAT:
+            raise ValueError(f"{meta_path} has format {meta.get('format')!r}, expected {META_FORMAT!r}")
+        blob = onnx_path.read_bytes()
+        digest = hashlib.sha256(blob).hexdigest()
+        if meta.get("onnx_sha256") not in (None, digest):
+            raise ValueError(
+                f"{onnx_path} does not match {meta_path}: sha256 {digest[:12]}..., "
+                f"expected {meta['onnx_sha256'][:12]}...; export them together"
+            )
+        self.config = NeuralConfig.from_dict(meta["config"])
+        if not self.config.charset:
+            raise ValueError(f"{meta_path} has an empty charset: the model was never trained")
+        self.meta = meta
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = int(threads)
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(blob, opts, providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+
+    @property
+    def charset(self) -> str:
+        return self.config.charset
+
+    def log_probs(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """Per-frame log-probabilities of each image (no decoding).
+
+        Parameters
+        ----------
+        images : list of (H, W, 3) ndarray of uint8
+
+        Returns
+        -------
+        list of (T_i, C) ndarray of float32
+            Padding frames of the batch are cut off.
+        """
+        arrays = [preprocess_config(im, self.config) for im in images]
+        batch, widths = to_batch(arrays, mean=self.config.mean, std=self.config.std)
+        out = self._session.run(None, {self._input: batch})[0]
+        return [out[i, : max(output_length(int(w)), 1)] for i, w in enumerate(widths)]
+
+    def read(self, image: np.ndarray, *, topk: int = 0, allowed: str | None = None) -> NeuralResult:
+        """Read one captcha.
+
+        Parameters
+        ----------
+        image : (H, W, 3) ndarray of uint8
+            RGB captcha (``image_io.decode_image``); grey (H, W) works too.
+        topk : int
+            Also return the ``topk`` most likely texts (beam search); 0 skips it.
+        allowed : str, optional
+            Restrict the output to these characters (logits of the others
+            are masked before decoding).
+
+        Returns
+        -------
+        NeuralResult
+
+        Raises
+        ------
+        ValueError
+            If the image is not a uint8 array, ``topk < 0``, or ``allowed``
+            shares no character with the charset.
+        """
+        if topk < 0:
+            raise ValueError(f"topk must be >= 0, got {topk}")
+        t0 = time.perf_counter()
+        x = preprocess_config(image, self.config)
+        batch, _ = to_batch([x], mean=self.config.mean, std=self.config.std)
+        t1 = time.perf_counter()
+        lp = self._session.run(None, {self._input: batch})[0][0]
+        t2 = time.perf_counter()
+        if allowed is not None:
+            lp = restrict_charset(lp, self.charset, allowed)
+        text, confs = greedy_decode(lp, self.charset)
+        confidence = self.sequence_confidence(text, confs)
+        alternatives = beam_search(lp, self.charset, k=topk) if topk else []
+        t3 = time.perf_counter()
+        timings = {
+            "preprocess": (t1 - t0) * 1e3,
+            "network": (t2 - t1) * 1e3,
+            "decode": (t3 - t2) * 1e3,
+            "total": (t3 - t0) * 1e3,
+        }
+        return NeuralResult(text, confs, confidence, alternatives, timings)
+
+    def sequence_confidence(self, text: str, char_confidences: list[float]) -> float:
+        """Calibrated confidence of a reading (see :class:`NeuralResult`)."""
+        cfg = self.config
+        if not text or not cfg.min_length <= len(text) <= cfg.max_length:
+            return 0.0
+        return float(np.prod(char_confidences) ** cfg.calibration_power)

@@ -1,0 +1,453 @@
+"""Training: labelled images in, ``neural_reader.onnx`` + ``neural_reader.json`` out.
+
+nanoGPT-style: one function, one loop, the config stored in every
+checkpoint. The data are decoded and preprocessed once into memory;
+augmentation works on the small preprocessed arrays, so an epoch costs
+little more than the network itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from common import atomic_write_bytes, atomic_write_text
+from image_io import decode_image, label_from_path
+from neural._config import BLANK, NeuralConfig, output_length
+from neural._decode import greedy_decode
+from neural._model import CRNN
+from neural._preprocess import crop_window, ink_box, preprocess_config, text_grey, to_batch
+from neural._reader import META_FORMAT, META_NAME, ONNX_NAME
+
+__all__ = ["train_neural", "learn_charset", "fit_calibration", "expected_calibration_error", "CHECKPOINT_NAME"]
+
+CHECKPOINT_NAME = "neural_checkpoint.pt"
+
+
+def learn_charset(labels: list[str], paths: list[Path] | None = None, charset: str = "") -> str:
+    """The sorted set of characters of ``labels`` (case-sensitive), or check them against ``charset``.
+
+    Raises
+    ------
+    ValueError
+        If a label is empty, or has a character outside a given ``charset``
+        (the message names the file and the characters).
+    """
+    for i, label in enumerate(labels):
+        where = f"{paths[i]}" if paths is not None else f"label #{i}"
+        if not label:
+            raise ValueError(f"{where}: empty label (the file name stem is the label)")
+        if charset:
+            bad = sorted(set(label) - set(charset))
+            if bad:
+                raise ValueError(
+                    f"{where}: label {label!r} has characters {bad} outside the charset {charset!r}; "
+                    f"fix the label or train with charset='' to learn it from the labels"
+                )
+    return charset or "".join(sorted(set("".join(labels))))
+
+
+def _window_ratio(images: list[np.ndarray], margin: float) -> float:
+    """Window height (fraction of the image height) that holds the tallest ink of the style."""
+    ratios = []
+    for im in images:
+        grey = text_grey(im)
+        box = ink_box(grey)
+        if box is not None:
+            ratios.append((box[1] - box[0]) * (1 + 2 * margin) / grey.shape[0])
+    if not ratios:
+        return 0.0
+    # A high quantile, not the max: one outlier box should not shrink every text.
+    return float(min(np.quantile(ratios, 0.99) * 1.02, 1.0))
+
+
+def _augment(x: np.ndarray, rng: np.random.Generator, cfg: NeuralConfig) -> np.ndarray:
+    """Captcha-like jitter of a preprocessed (H, W) float image in [0, 1]."""
+    h, w = x.shape
+    if cfg.aug_affine:
+        # Small rotation, shear and scale: larger ones would change the
+        # text size that tells lower from upper case.
+        angle = rng.uniform(-3, 3)
+        scale = rng.uniform(0.95, 1.05)
+        shear = rng.uniform(-0.15, 0.15)
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+        m[0, 1] += shear
+        m[0, 2] += -shear * h / 2 + rng.uniform(-3, 3)
+        m[1, 2] += rng.uniform(-1.5, 1.5)
+        new_w = int(round(w * rng.uniform(0.92, 1.08)))
+        m[0] *= new_w / w
+        w = min(max(new_w, cfg.min_width), cfg.max_width)
+        x = cv2.warpAffine(x, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    if cfg.aug_blur and rng.random() < 0.3:
+        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.3, 0.9))
+    if cfg.aug_contrast and rng.random() < 0.5:
+        x = x * rng.uniform(0.7, 1.1) + rng.uniform(-0.05, 0.1)
+    if cfg.aug_noise and rng.random() < 0.5:
+        x = x + rng.normal(0, rng.uniform(0.01, 0.08), x.shape).astype(np.float32)
+    return np.clip(x, 0.0, 1.0).astype(np.float32)
+
+
+def _batches(widths: np.ndarray, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
+    """Index batches of similar width (little padding); shuffled when ``rng`` is given."""
+    order = rng.permutation(len(widths)) if rng is not None else np.arange(len(widths))
+    chunk = batch_size * 20
+    batches = []
+    for s in range(0, len(order), chunk):
+        part = order[s : s + chunk]
+        part = part[np.argsort(widths[part], kind="stable")]
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    if rng is not None:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
+def _lr_at(step: int, total_steps: int, lr: float) -> float:
+    """Linear warm-up over 10% of the steps, then cosine decay to lr / 50.
+
+    A function of the step alone (nanoGPT-style), so a resumed run with
+    more epochs simply stretches the schedule.
+    """
+    warmup = max(1, total_steps // 10)
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+    return lr / 50 + (lr - lr / 50) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _encode(labels: list[str], charset: str) -> tuple[torch.Tensor, torch.Tensor]:
+    index = {ch: i + 1 for i, ch in enumerate(charset)}
+    flat = [index[ch] for label in labels for ch in label]
+    return torch.tensor(flat, dtype=torch.long), torch.tensor([len(s) for s in labels], dtype=torch.long)
+
+
+@torch.no_grad()
+def _predict(model: CRNN, arrays: list[np.ndarray], cfg: NeuralConfig) -> list[np.ndarray]:
+    """Per-image (T_i, C) log-probs, padding frames cut off."""
+    model.eval()
+    widths = np.array([a.shape[1] for a in arrays])
+    out: list[np.ndarray] = [None] * len(arrays)  # type: ignore[list-item]
+    for idx in _batches(widths, 64, None):
+        batch, w = to_batch([arrays[i] for i in idx], mean=cfg.mean, std=cfg.std)
+        lp = model(torch.from_numpy(batch)).numpy()
+        for j, i in enumerate(idx):
+            out[i] = lp[j, : max(output_length(int(w[j])), 1)]
+    return out
+
+
+def expected_calibration_error(confidences, correct, bins: int = 10) -> float:
+    """ECE: mean |accuracy - confidence| over equal-width bins, weighted by bin size."""
+    conf = np.asarray(confidences, dtype=np.float64)
+    ok = np.asarray(correct, dtype=np.float64)
+    if conf.size == 0:
+        return 0.0
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            ece += sel.mean() * abs(ok[sel].mean() - conf[sel].mean())
+    return float(ece)
+
+
+def fit_calibration(raw_confidences, correct) -> float:
+    """Power ``a`` so that ``raw ** a`` best predicts correctness (least Brier score)."""
+    raw = np.clip(np.asarray(raw_confidences, dtype=np.float64), 1e-12, 1.0)
+    ok = np.asarray(correct, dtype=np.float64)
+    if raw.size == 0 or ok.all() or not ok.any():
+        # All right or all wrong: no evidence to bend the curve with.
+        return 1.0
+    grid = np.exp(np.linspace(np.log(0.05), np.log(20), 121))
+    scores = [np.mean((raw**a - ok) ** 2) for a in grid]
+    return float(grid[int(np.argmin(scores))])
+
+
+def _evaluate(model, arrays, labels, cfg) -> dict:
+    lps = _predict(model, arrays, cfg)
+    texts, raw = [], []
+    for lp in lps:
+        text, confs = greedy_decode(lp, cfg.charset)
+        texts.append(text)
+        raw.append(float(np.prod(confs)) if text else 0.0)
+    correct = np.array([t == y for t, y in zip(texts, labels)])
+    chars = sum(len(y) for y in labels)
+    errors = sum(_edit_distance(t, y) for t, y in zip(texts, labels))
+    return {
+        "exact": float(correct.mean()),
+        "cer": errors / max(chars, 1),
+        "texts": texts,
+        "raw_conf": raw,
+        "correct": correct,
+        "log_probs": lps,
+    }
+
+
+def _edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _export_onnx(model: CRNN, cfg: NeuralConfig, example: np.ndarray) -> bytes:
+    model.eval()
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and GRU notes
+        torch.onnx.export(
+            model,
+            (torch.from_numpy(example),),
+            buf,
+            input_names=["image"],
+            output_names=["log_probs"],
+            dynamic_axes={"image": {0: "batch", 3: "width"}, "log_probs": {0: "batch", 1: "frames"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    return buf.getvalue()
+
+
+def _parity(onnx_bytes: bytes, model: CRNN, arrays: list[np.ndarray], cfg: NeuralConfig) -> float:
+    """Largest |log-prob| difference between onnxruntime and PyTorch, one image at a time."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    worst = 0.0
+    model.eval()
+    with torch.no_grad():
+        for a in arrays:
+            batch, _ = to_batch([a], mean=cfg.mean, std=cfg.std)
+            ref = model(torch.from_numpy(batch)).numpy()
+            got = sess.run(None, {"image": batch})[0]
+            # Compare where probabilities matter: -inf-ish tails are noise.
+            worst = max(worst, float(np.abs(np.maximum(got, -30) - np.maximum(ref, -30)).max()))
+    return worst
+
+
+def train_neural(
+    paths,
+    *,
+    config: NeuralConfig | None = None,
+    out_dir,
+    logger: logging.Logger | None = None,
+    progress: bool = True,
+    resume: bool = True,
+) -> dict:
+    """Train the neural reader on labelled captchas and export it for onnxruntime.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        Image files named ``<label>.<ext>``.
+    config : NeuralConfig, optional
+        Network, preprocessing and schedule. An empty ``charset`` is learned
+        from the labels; ``window_ratio == 0`` (with ``crop``) is learned
+        from the ink boxes.
+    out_dir : path
+        Receives ``neural_reader.onnx``, ``neural_reader.json`` and the
+        checkpoint ``neural_checkpoint.pt`` (created if missing).
+    logger : logging.Logger, optional
+    progress : bool
+        Show tqdm progress bars.
+    resume : bool
+        Continue from ``out_dir/neural_checkpoint.pt`` when it exists and
+        was made with the same data settings.
+
+    Returns
+    -------
+    dict
+        ``val_exact``, ``val_cer``, ``epochs_run``, ``best_epoch``,
+        ``train_seconds``, ``onnx_parity_max_abs``, ``ece_raw``,
+        ``ece_calibrated``, ``calibration_power``, ``n_train``, ``n_val``,
+        ``charset``, ``onnx_bytes``, ``onnx_path``, ``meta_path``.
+
+    Raises
+    ------
+    ValueError
+        If there are fewer than ``config.min_images`` images, a label is
+        empty or uses characters outside a given charset, or a resumed
+        checkpoint disagrees with the data.
+    """
+    from tqdm.auto import tqdm
+
+    log = logger or logging.getLogger("captcha_solver.neural")
+    cfg = config or NeuralConfig()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = sorted(Path(p) for p in paths)
+    if len(paths) < cfg.min_images:
+        raise ValueError(
+            f"neural training needs at least {cfg.min_images} labelled images, got {len(paths)}; "
+            f"add images or lower NeuralConfig.min_images"
+        )
+    labels = [label_from_path(p) for p in paths]
+    charset = learn_charset(labels, paths, cfg.charset)
+    lengths = [len(s) for s in labels]
+    torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+
+    # Fixed-seed split, the same on every resume.
+    order = np.random.default_rng(cfg.seed).permutation(len(paths))
+    n_val = max(1, int(round(cfg.val_fraction * len(paths))))
+    val_idx, train_idx = order[:n_val], order[n_val:]
+
+    t_start = time.perf_counter()
+    images = []
+    for p in tqdm(paths, desc="decode", disable=not progress, leave=False):
+        images.append(decode_image(p, name=str(p)))
+    window_ratio = cfg.window_ratio
+    if cfg.crop and window_ratio == 0.0:
+        window_ratio = _window_ratio([images[i] for i in train_idx[:2000]], cfg.crop_margin)
+    cfg = cfg.replace(
+        charset=charset, min_length=min(lengths), max_length=max(lengths), window_ratio=window_ratio
+    )
+    arrays = [preprocess_config(im, cfg) for im in tqdm(images, desc="preprocess", disable=not progress, leave=False)]
+    del images
+    log.info(
+        "neural: %d images (%d train, %d val), charset %r (%d), lengths %d-%d, window_ratio %.3f",
+        len(paths), len(train_idx), len(val_idx), charset, len(charset), cfg.min_length, cfg.max_length, window_ratio,
+    )
+    tr_arrays = [arrays[i] for i in train_idx]
+    tr_labels = [labels[i] for i in train_idx]
+    va_arrays = [arrays[i] for i in val_idx]
+    va_labels = [labels[i] for i in val_idx]
+    tr_widths = np.array([a.shape[1] for a in tr_arrays])
+
+    model = CRNN(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total_steps = cfg.epochs * math.ceil(len(tr_arrays) / cfg.batch_size)
+    ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
+    state = {"epoch": 0, "step": 0, "best_exact": -1.0, "best_cer": math.inf, "best_epoch": 0, "best_state": None, "stale": 0}
+    history: list[dict] = []
+
+    ckpt_path = out_dir / CHECKPOINT_NAME
+    if resume and ckpt_path.is_file():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        saved = NeuralConfig.from_dict(ckpt["config"])
+        if saved.charset != cfg.charset or saved.height != cfg.height or ckpt["n_images"] != len(paths):
+            raise ValueError(
+                f"checkpoint {ckpt_path} was made for other data (charset {saved.charset!r}, height "
+                f"{saved.height}, {ckpt['n_images']} images); got charset {cfg.charset!r}, height {cfg.height}, "
+                f"{len(paths)} images. Delete it or pass resume=False"
+            )
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        state = ckpt["state"]
+        history = ckpt["history"]
+        rng.bit_generator.state = ckpt["rng"]
+        torch.set_rng_state(ckpt["torch_rng"])
+        log.info("neural: resumed from %s at epoch %d", ckpt_path, state["epoch"])
+
+    while state["epoch"] < cfg.epochs and state["stale"] < cfg.patience:
+        epoch = state["epoch"] + 1
+        model.train()
+        t_epoch = time.perf_counter()
+        total, seen = 0.0, 0
+        batches = _batches(tr_widths, cfg.batch_size, rng)
+        bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not progress, leave=False)
+        for idx in bar:
+            xs = [tr_arrays[i] for i in idx]
+            if cfg.augment:
+                xs = [_augment(x, rng, cfg) for x in xs]
+            batch, widths = to_batch(xs, mean=cfg.mean, std=cfg.std)
+            targets, target_lengths = _encode([tr_labels[i] for i in idx], cfg.charset)
+            lp = model(torch.from_numpy(batch))  # (N, T, C)
+            input_lengths = torch.tensor([output_length(int(w)) for w in widths], dtype=torch.long)
+            loss = ctc(lp.permute(1, 0, 2), targets, input_lengths, target_lengths)
+            for group in opt.param_groups:
+                group["lr"] = _lr_at(state["step"], total_steps, cfg.lr)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            state["step"] += 1
+            total += loss.item() * len(idx)
+            seen += len(idx)
+            bar.set_postfix(loss=f"{total / seen:.3f}")
+        ev = _evaluate(model, va_arrays, va_labels, cfg)
+        better = ev["exact"] > state["best_exact"] or (ev["exact"] == state["best_exact"] and ev["cer"] < state["best_cer"])
+        if better:
+            state.update(best_exact=ev["exact"], best_cer=ev["cer"], best_epoch=epoch, stale=0)
+            state["best_state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            state["stale"] += 1
+        state["epoch"] = epoch
+        history.append(
+            {"epoch": epoch, "loss": total / max(seen, 1), "val_exact": ev["exact"], "val_cer": ev["cer"],
+             "seconds": time.perf_counter() - t_epoch}
+        )
+        log.info(
+            "neural: epoch %d loss %.4f val exact %.4f cer %.4f (%.0f s)%s",
+            epoch, total / max(seen, 1), ev["exact"], ev["cer"], history[-1]["seconds"], " *" if better else "",
+        )
+        buf = io.BytesIO()
+        torch.save(
+            {"config": cfg.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(),
+             "state": state, "history": history, "rng": rng.bit_generator.state,
+             "torch_rng": torch.get_rng_state(), "n_images": len(paths)},
+            buf,
+        )
+        atomic_write_bytes(ckpt_path, buf.getvalue())  # a kill mid-write leaves the previous epoch
+
+    if state["best_state"] is not None:
+        model.load_state_dict(state["best_state"])
+    ev = _evaluate(model, va_arrays, va_labels, cfg)
+    power = fit_calibration(ev["raw_conf"], ev["correct"])
+    calibrated = np.asarray(ev["raw_conf"]) ** power
+    cfg = cfg.replace(calibration_power=power)
+
+    onnx_bytes = _export_onnx(model, cfg, to_batch([va_arrays[0]], mean=cfg.mean, std=cfg.std)[0])
+    parity = _parity(onnx_bytes, model, va_arrays[:32], cfg)
+    train_seconds = time.perf_counter() - t_start
+    metrics = {
+        "val_exact": ev["exact"],
+        "val_cer": ev["cer"],
+        "epochs_run": state["epoch"],
+        "best_epoch": state["best_epoch"],
+        "train_seconds": round(train_seconds, 1),
+        "onnx_parity_max_abs": parity,
+        "ece_raw": expected_calibration_error(ev["raw_conf"], ev["correct"]),
+        "ece_calibrated": expected_calibration_error(calibrated, ev["correct"]),
+        "calibration_power": power,
+        "n_train": len(tr_arrays),
+        "n_val": len(va_arrays),
+        "charset": cfg.charset,
+        "onnx_bytes": len(onnx_bytes),
+        "history": history,
+    }
+    onnx_path = atomic_write_bytes(out_dir / ONNX_NAME, onnx_bytes)
+    meta = {
+        "format": META_FORMAT,
+        "config": cfg.to_dict(),
+        "onnx_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
+        "input": {"name": "image", "layout": "NCHW", "height": cfg.height, "dtype": "float32"},
+        "output": {"name": "log_probs", "layout": "N,T,C", "blank_index": BLANK},
+        "metrics": {k: v for k, v in metrics.items() if k != "history"},
+        "versions": {"torch": torch.__version__, "python": platform.python_version()},
+        "val_files": sorted(paths[i].name for i in val_idx),
+    }
+    meta_path = atomic_write_text(out_dir / META_NAME, json.dumps(meta, indent=2))
+    log.info(
+        "neural: best epoch %d, val exact %.4f, cer %.4f, parity %.2e, ECE %.3f -> %.3f, %.0f s",
+        state["best_epoch"], ev["exact"], ev["cer"], parity, metrics["ece_raw"], metrics["ece_calibrated"], train_seconds,
+    )
+    metrics["onnx_path"] = str(onnx_path)
+    metrics["meta_path"] = str(meta_path)
+    return metrics

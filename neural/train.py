@@ -1,0 +1,62 @@
+"""Manual training run: ``python -m neural.train --dataset DIR --out DIR [--epochs N]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from common import get_logger
+from image_io import list_images
+from neural._config import NeuralConfig
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m neural.train", description=__doc__)
+    parser.add_argument("--dataset", required=True, help="folder of <label>.png captchas")
+    parser.add_argument("--out", required=True, help="folder for neural_reader.onnx/.json and the checkpoint")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--height", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--patience", type=int, default=None)
+    parser.add_argument("--val-fraction", type=float, default=None)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (0: all cores)")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N images (by name)")
+    parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+
+    log = get_logger(log_file=None)
+    changes = {
+        k: v
+        for k, v in {
+            "epochs": args.epochs, "height": args.height, "batch_size": args.batch_size, "lr": args.lr,
+            "patience": args.patience, "val_fraction": args.val_fraction, "threads": args.threads, "seed": args.seed,
+        }.items()
+        if v is not None
+    }
+    try:
+        config = NeuralConfig(**changes)
+        paths, rejected = list_images(args.dataset)
+        for p, why in rejected:
+            log.warning("skipped %s: %s", p, why)
+        if args.limit:
+            paths = paths[: args.limit]
+        from neural._train import train_neural
+
+        metrics = train_neural(
+            paths, config=config, out_dir=args.out, logger=log, progress=not args.no_progress,
+            resume=not args.no_resume,
+        )
+    except (ValueError, OSError) as exc:
+        log.error("neural training failed: %s", exc)
+        return 1
+    metrics.pop("history", None)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
