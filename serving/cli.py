@@ -75,5 +75,8 @@ def serve(ctx, host, port, workers, model_dir):
         workers=workers,
         log_level=config.logging.level.lower(),
         access_log=False,
+        # Longer than any client's or proxy's idle keep-alive (nginx upstream: 60 s): otherwise the
+        # server may close an idle connection just as a request is sent on it (a ReadError / 502).
+        timeout_keep_alive=75,
         timeout_graceful_shutdown=10,
     )

@@ -44,3 +44,22 @@ def test_invalid_config_is_a_clean_error(tmp_path, trained_model_dir):
     )
     assert result.returncode == 1
     assert "serving.port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_idle_keep_alive_connection_is_kept_longer_than_a_proxy_would(server):
+    # uvicorn's default closes idle connections after 5 s; a client or proxy (nginx: 60 s) reusing
+    # the connection just then gets a ReadError or 502. The server must keep it open longer.
+    import socket
+
+    request = f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        for attempt in range(2):
+            sock.sendall(request)
+            reply = b""
+            while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
+                chunk = sock.recv(4096)
+                assert chunk, f"connection closed by the server before answer {attempt + 1}"
+                reply += chunk
+            assert reply.startswith(b"HTTP/1.1 200")
+            if attempt == 0:
+                time.sleep(6)
