@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from common import atomic_write_bytes, atomic_write_text
+from evaluation import edit_distance
 from image_io import decode_image, label_from_path
 from neural._config import BLANK, NeuralConfig, output_length
 from neural._decode import greedy_decode
@@ -139,7 +140,10 @@ def _predict(model: CRNN, arrays: list[np.ndarray], cfg: NeuralConfig) -> list[n
     model.eval()
     widths = np.array([a.shape[1] for a in arrays])
     out: list[np.ndarray] = [None] * len(arrays)  # type: ignore[list-item]
-    for idx in _batches(widths, 64, None):
+    # Batches of one width only: no padding, so the BiGRU sees exactly what
+    # the reader will (padding would change the backward direction).
+    groups = [np.flatnonzero(widths == w) for w in np.unique(widths)]
+    for idx in (g[i : i + 64] for g in groups for i in range(0, len(g), 64)):
         batch, w = to_batch([arrays[i] for i in idx], mean=cfg.mean, std=cfg.std)
         lp = model(torch.from_numpy(batch)).numpy()
         for j, i in enumerate(idx):
@@ -184,7 +188,7 @@ def _evaluate(model, arrays, labels, cfg) -> dict:
         raw.append(float(np.prod(confs)) if text else 0.0)
     correct = np.array([t == y for t, y in zip(texts, labels)])
     chars = sum(len(y) for y in labels)
-    errors = sum(_edit_distance(t, y) for t, y in zip(texts, labels))
+    errors = sum(edit_distance(t, y) for t, y in zip(texts, labels))
     return {
         "exact": float(correct.mean()),
         "cer": errors / max(chars, 1),
@@ -193,16 +197,6 @@ def _evaluate(model, arrays, labels, cfg) -> dict:
         "correct": correct,
         "log_probs": lps,
     }
-
-
-def _edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def _export_onnx(model: CRNN, cfg: NeuralConfig, example: np.ndarray) -> bytes:
