@@ -68,6 +68,8 @@ def save_model(model_dir: str | Path, files: dict[str, Path], manifest: dict) ->
     """
     model_dir = Path(model_dir)
     with staging_dir(model_dir) as tmp:
+        # mkdtemp makes the folder owner-only; a model is read by other users too (the service account).
+        tmp.chmod(0o755)
         digests = {}
         for name, src in files.items():
             shutil.copyfile(src, tmp / name)

@@ -58,17 +58,19 @@ def fit_estimator(name: str, X, y, *, params: dict[str, Any], seed: int, threads
     hundreds of HOG values, yet they alone tell c from C or l from I, and an
     RBF kernel otherwise drowns them. The weight lives in the scaler's
     ``scale_``, so the ONNX export carries it with no custom operator.
-    CatBoost sees raw values on at most ``params["catboost_max_rows"]`` rows
-    (it is by far the slowest to train on 63 classes).
+    CatBoost and the SVM train on at most ``params["catboost_max_rows"]``
+    and ``params["svm_max_rows"]`` rows drawn at random: on 63 classes they
+    are by far the slowest to fit (an RBF SVM grows with the square of the
+    rows), and the training budget is minutes.
     """
     import numpy as np
 
     estimator = make_estimator(name, params=params, seed=seed, threads=threads)
+    limit = int(params.get(f"{name}_max_rows", len(y)))
+    if len(y) > limit:
+        keep = np.sort(np.random.default_rng(seed).choice(len(y), limit, replace=False))
+        X, y = X[keep], y[keep]
     if name == "catboost":
-        limit = int(params.get("catboost_max_rows", len(y)))
-        if len(y) > limit:
-            keep = np.random.default_rng(seed).choice(len(y), limit, replace=False)
-            X, y = X[keep], y[keep]
         return estimator.fit(X, y)
     from sklearn.pipeline import Pipeline
 

@@ -111,7 +111,8 @@ class GlyphReader:
         proba = self.classify(X)
         t4 = time.perf_counter()
         timings.update(features=(t3 - t2) * 1e3, classifier=(t4 - t3) * 1e3)
-        if not self._confident(proba):
+        is_mark = np.array([seg.atom_owner[start] >= len(seg.blobs) for start, _ in units], dtype=bool)
+        if not self._confident(proba, is_mark):
             # Some component is not a confident glyph (touching pair, piece of
             # a cut glyph): score every run of atoms and let the lattice choose.
             spans, proba, stage = lattice_proba(seg, self.classify, self.seg_params, self.feat_params)
@@ -123,13 +124,18 @@ class GlyphReader:
         timings["decoding"] = (time.perf_counter() - t5) * 1e3
         return self._result(seg, reading, timings)
 
-    def _confident(self, proba: np.ndarray) -> bool:
-        """True when every component is plainly one glyph or plainly garbage."""
+    def _confident(self, proba: np.ndarray, is_mark: np.ndarray) -> bool:
+        """True when every glyph blob is plainly one glyph and every mark plainly one glyph or noise.
+
+        A glyph-sized blob that looks like garbage is most likely two glyphs
+        touching: only the full lattice can split it.
+        """
         threshold = self.decode_params.fast_accept
         if threshold >= 1.0:
             return False
         real = np.delete(proba, self.garbage, axis=1).max(axis=1)
-        return bool(np.all((real >= threshold) | (proba[:, self.garbage] >= threshold)))
+        noise = is_mark & (proba[:, self.garbage] >= threshold)
+        return bool(np.all((real >= threshold) | noise))
 
     def align(self, seg: Segmentation, target: list[int]) -> Reading | None:
         """Forced alignment of a known text (training), see ``forced_alignment``."""

@@ -139,6 +139,9 @@ class ClassifierConfig(Section):
     logreg_c: float = field(1.0, Range(0, None, inclusive=False), doc="Logistic regression inverse regularisation C.")
     catboost_iterations: int = field(150, Range(10, 20000), doc="CatBoost boosting iterations.")
     catboost_depth: int = field(5, Range(1, 10), doc="CatBoost tree depth.")
+    svm_max_rows: int = field(
+        20000, Range(100), doc="The SVM trains on at most this many glyph samples (its cost grows with their square)."
+    )
     catboost_max_rows: int = field(
         6000, Range(100), doc="CatBoost trains on at most this many glyph samples (63-class boosting is slow)."
     )

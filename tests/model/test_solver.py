@@ -215,7 +215,7 @@ def test_evaluate_reports_everything(trained_model_dir, captcha_dir, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(report_path.read_text())
     for key in ("exact_accuracy", "character_accuracy", "cer", "confused_pairs", "per_character_accuracy",
-                "glyph_macro_roc_auc", "segmentation_yield"):
+                "glyph_macro_roc_auc", "segmentation_yield", "plain_segmentation_yield"):
         assert key in report
     assert report["n"] == 12 and 0.5 < report["glyph_macro_roc_auc"] <= 1.0
 
