@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 __all__ = ["CANDIDATES", "fit_estimator", "make_estimator"]
@@ -77,5 +78,9 @@ def fit_estimator(name: str, X, y, *, params: dict[str, Any], seed: int, threads
     scaler, model = estimator.steps[0][1], estimator.steps[-1][1]
     scaler.fit(X)
     scaler.scale_[geometry_columns] /= float(params.get("geometry_weight", 1.0))
-    model.fit(scaler.transform(X), y)
+    with warnings.catch_warnings():
+        # SVC(probability=True) is deprecated in scikit-learn 1.9 but is the
+        # form skl2onnx converts; pyproject pins scikit-learn below 1.11.
+        warnings.simplefilter("ignore", FutureWarning)
+        model.fit(scaler.transform(X), y)
     return Pipeline([("scale", scaler), ("model", model)])

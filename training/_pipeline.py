@@ -7,7 +7,6 @@ import os
 import random
 import tempfile
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,13 +136,9 @@ def fit_candidates(
     best_name, best_est, best_score = None, None, -np.inf
     for name in names:
         t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            # SVC(probability=True) is deprecated in scikit-learn 1.9 but still
-            # the form skl2onnx converts; the pin keeps it available.
-            warnings.simplefilter("ignore", FutureWarning)
-            estimator = fit_estimator(
-                name, data.X, data.y, params=params, seed=seed, threads=threads, geometry_columns=geometry_columns
-            )
+        estimator = fit_estimator(
+            name, data.X, data.y, params=params, seed=seed, threads=threads, geometry_columns=geometry_columns
+        )
         fit_s = time.perf_counter() - t0
         scores = evaluate(estimator)
         scores["fit_seconds"] = fit_s
