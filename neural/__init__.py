@@ -7,7 +7,7 @@ importing this package does not import torch.
 
 from neural._config import BLANK, NeuralConfig
 from neural._decode import beam_search, greedy_decode, restrict_charset
-from neural._preprocess import crop_window, ink_box, preprocess, preprocess_config, text_grey, to_batch
+from neural._preprocess import crop_window, ink_box, preprocess, preprocess_config, text_grey, text_window, to_batch
 from neural._reader import META_NAME, ONNX_NAME, NeuralReader, NeuralResult
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "preprocess_config",
     "restrict_charset",
     "text_grey",
+    "text_window",
     "to_batch",
     "train_neural",
 ]

@@ -62,6 +62,14 @@ class NeuralConfig:
         height. Learned in training from the tallest ink box, so the scale
         of the text is the same for every captcha of a style: a crop that
         shrank to the ink would make ``o`` look like ``O``.
+    contrast : {"fixed", "per_image"}
+        How grey maps to [0, 1]. ``"per_image"`` stretches each window from
+        its background to its 99.5th percentile; ``"fixed"`` divides the
+        grey above the background by ``ink_scale``, one span for the whole
+        style, so the brightness of a stroke keeps its meaning (after the
+        blur a thinner stroke peaks lower: Arial's ``l`` against ``I``).
+    ink_scale : float
+        The fixed span; 0 until training learns it from the data.
     epochs, batch_size, lr, weight_decay, patience : training schedule
         ``patience`` is in epochs without a better validation exact accuracy.
     val_fraction : float
@@ -97,6 +105,8 @@ class NeuralConfig:
     crop: bool = True
     crop_margin: float = 0.12
     window_ratio: float = 0.0
+    contrast: str = "fixed"
+    ink_scale: float = 0.0
     epochs: int = 30
     batch_size: int = 32
     lr: float = 2e-3
@@ -127,6 +137,8 @@ class NeuralConfig:
             raise ValueError(f"blank_index must be {BLANK}, got {self.blank_index}")
         if len(set(self.charset)) != len(self.charset):
             raise ValueError(f"charset has repeated characters: {self.charset!r}")
+        if self.contrast not in ("fixed", "per_image"):
+            raise ValueError(f"contrast must be 'fixed' or 'per_image', got {self.contrast!r}")
         if self.std <= 0:
             raise ValueError(f"std must be > 0, got {self.std}")
         if not 0.0 < self.val_fraction < 0.9:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["text_grey", "ink_box", "crop_window", "preprocess", "preprocess_config", "to_batch"]
+__all__ = ["text_grey", "ink_box", "crop_window", "text_window", "preprocess", "preprocess_config", "to_batch"]
 
 
 def text_grey(image: np.ndarray) -> np.ndarray:
@@ -120,34 +120,20 @@ def crop_window(
     return top, top + win_h, max(x0 - pad_x, 0), min(x1 + pad_x, w)
 
 
-def preprocess(
+def text_window(
     image: np.ndarray,
     *,
     height: int,
     max_width: int,
-    min_width: int = 16,
     crop: bool = True,
     crop_margin: float = 0.12,
     window_ratio: float = 0.0,
 ) -> np.ndarray:
-    """Captcha to the network's input: text map cropped, resized to ``height``.
-
-    Parameters
-    ----------
-    image : (H, W, 3) or (H, W) ndarray of uint8
-        RGB or grey captcha; not modified.
-    height : int
-        Output height in pixels.
-    max_width, min_width : int
-        Width limits: a wider window is squeezed to ``max_width``, a
-        narrower one padded on the right with background (0).
-    crop, crop_margin, window_ratio
-        See :class:`~neural.NeuralConfig`.
+    """The text-bright grey window to read, resized to ``height`` (aspect kept, width <= ``max_width``).
 
     Returns
     -------
-    x : (height, W) ndarray of float32
-        Background 0, full ink 1, ``min_width <= W <= max_width``.
+    (height, W) ndarray of uint8
 
     Raises
     ------
@@ -162,14 +148,63 @@ def preprocess(
     new_w = int(round(w * height / h))
     new_w = min(max(new_w, 1), max_width)
     interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
-    small = cv2.resize(grey, (new_w, height), interpolation=interp)
-    # Stretch background..text to 0..1 per image: robust to the text's grey
-    # level and the background's brightness; the ratio between strokes
-    # (a thin stroke peaks lower after blur) is kept.
+    return cv2.resize(grey, (new_w, height), interpolation=interp)
+
+
+def preprocess(
+    image: np.ndarray,
+    *,
+    height: int,
+    max_width: int,
+    min_width: int = 16,
+    crop: bool = True,
+    crop_margin: float = 0.12,
+    window_ratio: float = 0.0,
+    ink_scale: float = 0.0,
+) -> np.ndarray:
+    """Captcha to the network's input: text map cropped, resized to ``height``.
+
+    Parameters
+    ----------
+    image : (H, W, 3) or (H, W) ndarray of uint8
+        RGB or grey captcha; not modified.
+    height : int
+        Output height in pixels.
+    max_width, min_width : int
+        Width limits: a wider window is squeezed to ``max_width``, a
+        narrower one padded on the right with background (0).
+    crop, crop_margin, window_ratio
+        See :class:`~neural.NeuralConfig`.
+    ink_scale : float
+        0: stretch the window's background..99.5th percentile to 0..1;
+        > 0: map background..background + ``ink_scale`` grey levels to 0..1
+        (clipped at 1.5), keeping the brightness of strokes comparable
+        between captchas.
+
+    Returns
+    -------
+    x : (height, W) ndarray of float32
+        Background 0, full ink about 1, ``min_width <= W <= max_width``.
+
+    Raises
+    ------
+    ValueError
+        If ``image`` is not a uint8 grey or RGB array.
+    """
+    small = text_window(
+        image, height=height, max_width=max_width, crop=crop, crop_margin=crop_margin, window_ratio=window_ratio
+    )
+    new_w = small.shape[1]
+    # The background (median of the window) goes to 0 either way.
     lo = float(np.median(small))
-    hi = float(np.percentile(small, 99.5))
-    x = (small.astype(np.float32) - lo) / max(hi - lo, 8.0)
-    np.clip(x, 0.0, 1.0, out=x)
+    if ink_scale > 0:
+        x = (small.astype(np.float32) - lo) / ink_scale
+        np.clip(x, 0.0, 1.5, out=x)
+    else:
+        # Stretch background..text per image: robust to any text level.
+        hi = float(np.percentile(small, 99.5))
+        x = (small.astype(np.float32) - lo) / max(hi - lo, 8.0)
+        np.clip(x, 0.0, 1.0, out=x)
     if new_w < min_width:
         x = np.pad(x, ((0, 0), (0, min_width - new_w)))
     return x
@@ -185,6 +220,7 @@ def preprocess_config(image: np.ndarray, config) -> np.ndarray:
         crop=config.crop,
         crop_margin=config.crop_margin,
         window_ratio=config.window_ratio,
+        ink_scale=config.ink_scale if config.contrast == "fixed" else 0.0,
     )
 
 

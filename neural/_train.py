@@ -30,7 +30,7 @@ from image_io import decode_image, label_from_path
 from neural._config import BLANK, NeuralConfig, output_length
 from neural._decode import greedy_decode
 from neural._model import CRNN
-from neural._preprocess import crop_window, ink_box, preprocess_config, text_grey, to_batch
+from neural._preprocess import ink_box, preprocess_config, text_grey, text_window, to_batch
 from neural._reader import META_FORMAT, META_NAME, ONNX_NAME
 
 __all__ = ["train_neural", "learn_charset", "fit_calibration", "expected_calibration_error", "CHECKPOINT_NAME"]
@@ -75,6 +75,18 @@ def _window_ratio(images: list[np.ndarray], margin: float) -> float:
     return float(min(np.quantile(ratios, 0.99) * 1.02, 1.0))
 
 
+def _ink_scale(images: list[np.ndarray], cfg: NeuralConfig) -> float:
+    """Median over images of the window's 99.5th-percentile grey above its background."""
+    spans = []
+    for im in images:
+        small = text_window(
+            im, height=cfg.height, max_width=cfg.max_width, crop=cfg.crop, crop_margin=cfg.crop_margin,
+            window_ratio=cfg.window_ratio,
+        ).astype(np.float32)
+        spans.append(float(np.percentile(small, 99.5) - np.median(small)))
+    return float(max(np.median(spans), 8.0)) if spans else 255.0
+
+
 def _augment(x: np.ndarray, rng: np.random.Generator, cfg: NeuralConfig) -> np.ndarray:
     """Captcha-like jitter of a preprocessed (H, W) float image in [0, 1]."""
     h, w = x.shape
@@ -95,10 +107,12 @@ def _augment(x: np.ndarray, rng: np.random.Generator, cfg: NeuralConfig) -> np.n
     if cfg.aug_blur and rng.random() < 0.3:
         x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.3, 0.9))
     if cfg.aug_contrast and rng.random() < 0.5:
-        x = x * rng.uniform(0.7, 1.1) + rng.uniform(-0.05, 0.1)
+        # With a fixed ink scale the brightness is a cue: jitter it less.
+        gain = (0.95, 1.05) if cfg.contrast == "fixed" else (0.7, 1.1)
+        x = x * rng.uniform(*gain) + rng.uniform(-0.03, 0.05)
     if cfg.aug_noise and rng.random() < 0.5:
         x = x + rng.normal(0, rng.uniform(0.01, 0.08), x.shape).astype(np.float32)
-    return np.clip(x, 0.0, 1.0).astype(np.float32)
+    return np.clip(x, 0.0, 1.5).astype(np.float32)
 
 
 def _batches(widths: np.ndarray, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
@@ -312,11 +326,15 @@ def train_neural(
     cfg = cfg.replace(
         charset=charset, min_length=min(lengths), max_length=max(lengths), window_ratio=window_ratio
     )
+    if cfg.contrast == "fixed" and cfg.ink_scale == 0.0:
+        # Learned like window_ratio: the style's typical background-to-ink span.
+        cfg = cfg.replace(ink_scale=_ink_scale([images[i] for i in train_idx[:500]], cfg))
     arrays = [preprocess_config(im, cfg) for im in tqdm(images, desc="preprocess", disable=not progress, leave=False)]
     del images
     log.info(
-        "neural: %d images (%d train, %d val), charset %r (%d), lengths %d-%d, window_ratio %.3f",
+        "neural: %d images (%d train, %d val), charset %r (%d), lengths %d-%d, window_ratio %.3f, ink_scale %.1f",
         len(paths), len(train_idx), len(val_idx), charset, len(charset), cfg.min_length, cfg.max_length, window_ratio,
+        cfg.ink_scale,
     )
     tr_arrays = [arrays[i] for i in train_idx]
     tr_labels = [labels[i] for i in train_idx]

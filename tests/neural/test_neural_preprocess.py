@@ -113,3 +113,16 @@ def test_config_json_round_trip_and_errors():
         NeuralConfig(height=40)
     with pytest.raises(ValueError, match="repeated characters"):
         NeuralConfig(charset="abca")
+
+
+def test_fixed_ink_scale_keeps_stroke_brightness():
+    # Same shape, text at 190 and at 120: per-image stretching makes them
+    # equal, a fixed span keeps the dimmer one dimmer (a thinner blurred stroke).
+    bright = text_grey(_captcha())
+    dim = bright.copy()
+    dim[dim == 190] = 120
+    kw = dict(height=32, max_width=256, window_ratio=0.5)
+    a, b = preprocess(bright, **kw), preprocess(dim, **kw)
+    assert a.max() == pytest.approx(b.max())
+    a, b = preprocess(bright, ink_scale=190.0, **kw), preprocess(dim, ink_scale=190.0, **kw)
+    assert b.max() == pytest.approx(a.max() * 120 / 190, rel=0.02)
