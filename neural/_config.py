@@ -10,18 +10,15 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
-__all__ = ["NeuralConfig", "BLANK", "STRIDE", "output_length"]
+__all__ = ["NeuralConfig", "BLANK", "output_length"]
 
 #: CTC blank: always class 0, so class ``i >= 1`` is ``charset[i - 1]``.
 BLANK = 0
 
-#: Input columns per output frame (the network pools width twice by 2).
-STRIDE = 4
 
-
-def output_length(width: int) -> int:
+def output_length(width: int, frame_stride: int) -> int:
     """Frames the network emits for an input ``width`` pixels wide."""
-    return width // 2 // 2
+    return width // 2 // 2 if frame_stride == 4 else width // 2
 
 
 @dataclass
@@ -39,6 +36,9 @@ class NeuralConfig:
         Narrowest input in pixels; narrower ones are padded on the right.
     channels : tuple of int
         Output channels of the four conv blocks.
+    frame_stride : {2, 4}
+        Input columns per output frame. 2 gives narrow letters (``i``,
+        ``l``) room for CTC's blank between repeats (``ii``).
     rnn_hidden : int
         Hidden units per direction of the BiGRU head.
     dropout : float
@@ -94,6 +94,7 @@ class NeuralConfig:
     max_width: int = 320
     min_width: int = 16
     channels: tuple[int, ...] = (32, 64, 96, 128)
+    frame_stride: int = 2
     rnn_hidden: int = 96
     dropout: float = 0.1
     charset: str = ""
@@ -129,6 +130,8 @@ class NeuralConfig:
         if self.height < 16 or self.height % 16:
             # Four 2x poolings in height: the rest is flattened into features.
             raise ValueError(f"height must be a multiple of 16 (e.g. 32 or 48), got {self.height}")
+        if self.frame_stride not in (2, 4):
+            raise ValueError(f"frame_stride must be 2 or 4, got {self.frame_stride}")
         if len(self.channels) != 4:
             raise ValueError(f"channels must list 4 conv widths, got {self.channels}")
         if not 8 <= self.min_width <= self.max_width:

@@ -28,17 +28,17 @@ class CRNN(nn.Module):
     """Conv feature extractor, BiGRU over columns, linear classifier.
 
     Input ``(N, 1, height, W)`` normalised images; output
-    ``(N, ceil-ish W / 4, charset + 1)`` log-probabilities, class 0 the blank.
+    ``(N, W // frame_stride, charset + 1)`` log-probabilities, class 0 the blank.
     """
 
     def __init__(self, config: NeuralConfig):
         super().__init__()
         c1, c2, c3, c4 = config.channels
-        # Width is pooled only twice: one frame per 4 columns leaves room for
-        # CTC's blanks between repeated letters on the narrowest captchas.
+        # Width is pooled once or twice (frame_stride): enough frames for
+        # CTC's blanks between repeated narrow letters.
         self.features = nn.Sequential(
             _block(1, c1, (2, 2)),
-            _block(c1, c2, (2, 2)),
+            _block(c1, c2, (2, 2) if config.frame_stride == 4 else (2, 1)),
             _block(c2, c3, (2, 1)),
             _block(c3, c4, (2, 1)),
         )

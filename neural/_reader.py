@@ -122,7 +122,7 @@ class NeuralReader:
         arrays = [preprocess_config(im, self.config) for im in images]
         batch, widths = to_batch(arrays, mean=self.config.mean, std=self.config.std)
         out = self._session.run(None, {self._input: batch})[0]
-        return [out[i, : max(output_length(int(w)), 1)] for i, w in enumerate(widths)]
+        return [out[i, : max(output_length(int(w), self.config.frame_stride), 1)] for i, w in enumerate(widths)]
 
     def read(self, image: np.ndarray, *, topk: int = 0, allowed: str | None = None) -> NeuralResult:
         """Read one captcha.

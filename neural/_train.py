@@ -161,7 +161,7 @@ def _predict(model: CRNN, arrays: list[np.ndarray], cfg: NeuralConfig) -> list[n
         batch, w = to_batch([arrays[i] for i in idx], mean=cfg.mean, std=cfg.std)
         lp = model(torch.from_numpy(batch)).numpy()
         for j, i in enumerate(idx):
-            out[i] = lp[j, : max(output_length(int(w[j])), 1)]
+            out[i] = lp[j, : max(output_length(int(w[j]), cfg.frame_stride), 1)]
     return out
 
 
@@ -381,7 +381,7 @@ def train_neural(
             batch, widths = to_batch(xs, mean=cfg.mean, std=cfg.std)
             targets, target_lengths = _encode([tr_labels[i] for i in idx], cfg.charset)
             lp = model(torch.from_numpy(batch))  # (N, T, C)
-            input_lengths = torch.tensor([output_length(int(w)) for w in widths], dtype=torch.long)
+            input_lengths = torch.tensor([output_length(int(w), cfg.frame_stride) for w in widths], dtype=torch.long)
             loss = ctc(lp.permute(1, 0, 2), targets, input_lengths, target_lengths)
             for group in opt.param_groups:
                 group["lr"] = _lr_at(state["step"], total_steps, cfg.lr)

@@ -11,16 +11,16 @@ from neural._config import output_length  # noqa: E402
 from neural._model import CRNN  # noqa: E402
 
 
-@pytest.mark.parametrize("height", [32, 48])
+@pytest.mark.parametrize("height,stride", [(32, 2), (48, 4)])
 @pytest.mark.parametrize("width", [16, 17, 63, 100, 320])
-def test_output_shape_for_any_width(height, width):
-    cfg = NeuralConfig(height=height, charset="abc123")
+def test_output_shape_for_any_width(height, stride, width):
+    cfg = NeuralConfig(height=height, charset="abc123", frame_stride=stride)
     model = CRNN(cfg).eval()
     with torch.no_grad():
         out = model(torch.zeros(2, 1, height, width))
-    assert out.shape == (2, output_length(width), cfg.num_classes)
+    assert out.shape == (2, output_length(width, stride), cfg.num_classes)
     # Log-probabilities: each frame sums to 1.
-    torch.testing.assert_close(out.exp().sum(-1), torch.ones(2, output_length(width)))
+    torch.testing.assert_close(out.exp().sum(-1), torch.ones(2, output_length(width, stride)))
 
 
 def test_model_is_small():
