@@ -6,7 +6,7 @@ importing this package does not import torch.
 """
 
 from neural._config import BLANK, NeuralConfig
-from neural._decode import beam_search, greedy_decode, restrict_charset
+from neural._decode import beam_search, fold_case, greedy_decode, restrict_charset
 from neural._preprocess import crop_window, ink_box, preprocess, preprocess_config, text_grey, text_window, to_batch
 from neural._reader import META_NAME, ONNX_NAME, NeuralReader, NeuralResult
 
@@ -19,6 +19,7 @@ __all__ = [
     "ONNX_NAME",
     "beam_search",
     "crop_window",
+    "fold_case",
     "greedy_decode",
     "ink_box",
     "preprocess",

@@ -11,7 +11,7 @@ import numpy as np
 
 from neural._config import BLANK
 
-__all__ = ["greedy_decode", "beam_search", "restrict_charset"]
+__all__ = ["greedy_decode", "beam_search", "restrict_charset", "fold_case"]
 
 
 def greedy_decode(log_probs: np.ndarray, charset: str) -> tuple[str, list[float]]:
@@ -144,6 +144,42 @@ def restrict_charset(log_probs: np.ndarray, charset: str, allowed: str) -> np.nd
     m = out.max(axis=1, keepdims=True)
     out -= m + np.log(np.exp(out - m).sum(axis=1, keepdims=True))
     return out
+
+
+def fold_case(log_probs: np.ndarray, charset: str, case: str) -> np.ndarray:
+    """Merge each letter's two cases into one class, for sites that ignore case.
+
+    Parameters
+    ----------
+    log_probs : (T, C) ndarray of float
+    charset : str
+    case : {"lower", "upper"}
+        Which form keeps the merged probability (the other gets none), so
+        ``c`` and ``C`` stop competing and their mass counts once.
+
+    Returns
+    -------
+    (T, C) ndarray of float32
+        New log-probabilities; the input is not modified.
+
+    Raises
+    ------
+    ValueError
+        If ``case`` is not "lower" or "upper".
+    """
+    _check(log_probs, charset)
+    if case not in ("lower", "upper"):
+        raise ValueError(f"case must be 'lower' or 'upper', got {case!r}")
+    p = np.exp(log_probs.astype(np.float64))
+    index = {ch: i + 1 for i, ch in enumerate(charset)}
+    for ch, i in index.items():
+        target = ch.lower() if case == "lower" else ch.upper()
+        j = index.get(target)
+        if j is not None and j != i:
+            p[:, j] += p[:, i]
+            p[:, i] = 0.0
+    with np.errstate(divide="ignore"):
+        return np.log(p).astype(np.float32)
 
 
 def _check(log_probs: np.ndarray, charset: str) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 import onnxruntime as ort
 
 from neural._config import NeuralConfig, output_length
-from neural._decode import beam_search, greedy_decode, restrict_charset
+from neural._decode import beam_search, fold_case, greedy_decode, restrict_charset
 from neural._preprocess import preprocess_config, to_batch
 
 __all__ = ["NeuralReader", "NeuralResult", "META_FORMAT", "ONNX_NAME", "META_NAME"]
@@ -124,7 +124,16 @@ class NeuralReader:
         out = self._session.run(None, {self._input: batch})[0]
         return [out[i, : max(output_length(int(w), self.config.frame_stride), 1)] for i, w in enumerate(widths)]
 
-    def read(self, image: np.ndarray, *, topk: int = 0, allowed: str | None = None) -> NeuralResult:
+    @classmethod
+    def from_dir(cls, model_dir, threads: int = 1) -> "NeuralReader":
+        """The reader of ``model_dir/neural_reader.onnx`` and ``model_dir/neural_reader.json``."""
+        from pathlib import Path as _Path
+
+        return cls(_Path(model_dir) / ONNX_NAME, _Path(model_dir) / META_NAME, threads=threads)
+
+    def read(
+        self, image: np.ndarray, *, topk: int = 0, allowed: str | None = None, case: str = "sensitive"
+    ) -> NeuralResult:
         """Read one captcha.
 
         Parameters
@@ -136,6 +145,9 @@ class NeuralReader:
         allowed : str, optional
             Restrict the output to these characters (logits of the others
             are masked before decoding).
+        case : {"sensitive", "lower", "upper"}
+            "lower"/"upper" merge both cases of each letter before decoding
+            and answer in that case (for sites that ignore case).
 
         Returns
         -------
@@ -149,6 +161,8 @@ class NeuralReader:
         """
         if topk < 0:
             raise ValueError(f"topk must be >= 0, got {topk}")
+        if case not in ("sensitive", "lower", "upper"):
+            raise ValueError(f"case must be 'sensitive', 'lower' or 'upper', got {case!r}")
         t0 = time.perf_counter()
         x = preprocess_config(image, self.config)
         batch, _ = to_batch([x], mean=self.config.mean, std=self.config.std)
@@ -157,6 +171,8 @@ class NeuralReader:
         t2 = time.perf_counter()
         if allowed is not None:
             lp = restrict_charset(lp, self.charset, allowed)
+        if case != "sensitive":
+            lp = fold_case(lp, self.charset, case)
         text, confs = greedy_decode(lp, self.charset)
         confidence = self.sequence_confidence(text, confs)
         alternatives = beam_search(lp, self.charset, k=topk) if topk else []

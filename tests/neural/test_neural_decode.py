@@ -62,3 +62,18 @@ def test_restrict_charset_masks_and_renormalises():
     assert greedy_decode(only_b, CHARSET)[0] == "b"
     with pytest.raises(ValueError, match="share none"):
         restrict_charset(lp, CHARSET, "xyz")
+
+
+def test_fold_case_merges_the_two_cases():
+    from neural import fold_case
+
+    # 'A' 0.4 and 'a' 0.35 against 'b' 0.25 ... folded, 'a' wins with 0.75.
+    charset = "Aab"
+    lp = _lp([[0.0001, 0.4, 0.35, 0.25]])
+    assert greedy_decode(lp, charset)[0] == "A"
+    folded = fold_case(lp, charset, "lower")
+    text, confs = greedy_decode(folded, charset)
+    assert text == "a" and confs[0] == pytest.approx(0.75, rel=1e-3)
+    assert greedy_decode(fold_case(lp, charset, "upper"), charset)[0] == "A"
+    with pytest.raises(ValueError, match="case must be"):
+        fold_case(lp, charset, "title")
