@@ -322,7 +322,10 @@ class My_CaptchaSolver_Model:
         from evaluation import confusion_pairs, per_character_accuracy, summarize
 
         rows = self.predict_dataset(dataset_dir, workers=workers, progress=progress)
-        labelled = [r for r in rows if r["status"] != "error" or Path(r["file"]).suffix]
+        # Every image file counts (an unreadable one as a miss); folders and
+        # files of other kinds are not captchas.
+        extensions = tuple(self.config.input.extensions)
+        labelled = [r for r in rows if Path(r["file"]).suffix.lower() in extensions and Path(r["file"]).is_file()]
         preds = [r["prediction"] for r in labelled]
         labels = [label_from_path(r["file"]) for r in labelled]
         report = summarize(preds, labels)
