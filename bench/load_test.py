@@ -222,7 +222,7 @@ def main(argv=None) -> int:
         url = args.url
     else:
         results_csv = work / "results.csv"
-        process, url, cold = start_server(args.model_dir, results_csv, args.workers, images[0])
+        process, url, cold = start_server(str(Path(args.model_dir).resolve()), results_csv, args.workers, images[0])
         report["cold_start_to_first_answer_s"] = round(cold, 2)
         report["rss_mb_before"] = round(_rss_mb(process.pid), 1)
     try:
