@@ -102,8 +102,10 @@ class GlyphReader:
         seg = segment(image, self.seg_params)
         t1 = time.perf_counter()
         timings = {"segmentation": (t1 - t0) * 1e3}
-        if not seg.atoms:
-            return ReadResult("", [], 0.0, [], 0, timings)
+        if not seg.atoms or len(seg.atoms) > 4 * self.seg_params.max_glyphs:
+            # No ink, or so many pieces that this is noise rather than text
+            # (the lattice over them would take long and read nothing).
+            return ReadResult("", [], 0.0, [], len(seg.blobs), timings)
         units = seg.owner_spans()
         t2 = time.perf_counter()
         X = extract_features(seg, units, self.feat_params)

@@ -41,3 +41,16 @@ def test_forced_alignment_reads_exactly_the_target():
     one = forced_alignment(2, spans, proba, G, [2])
     assert one.spans == ((0, 2),)
     assert forced_alignment(2, spans, proba, G, [0, 1, 2]) is None
+
+
+def test_reader_gives_up_on_noise(trained_model_dir):
+    from model import My_CaptchaSolver_Model
+
+    solver = My_CaptchaSolver_Model(model_dir=trained_model_dir, overrides={"logging.console": False}).load()
+    rng = np.random.default_rng(0)
+    noise = np.zeros((300, 720, 3), np.uint8)
+    for _ in range(400):  # hundreds of separate bright specks
+        y, x = rng.integers(0, 290), rng.integers(0, 710)
+        noise[y : y + 6, x : x + 6] = 200
+    result = solver.reader_.read(noise)
+    assert result.text == "" and result.confidence == 0.0
