@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -37,6 +38,8 @@ __all__ = ["My_CaptchaSolver_Model", "cli", "main"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 GLYPH_MODEL = "glyph_classifier.onnx"
+NEURAL_MODEL = "neural_reader.onnx"
+NEURAL_META = "neural_reader.json"
 #: A file-name stem is a label when it is 1..max_glyphs ASCII letters or digits.
 _LABEL = re.compile(r"^[A-Za-z0-9]+$")
 
@@ -113,6 +116,7 @@ class My_CaptchaSolver_Model:
             self.config.paths.log_file, level=self.config.logging.level, console=self.config.logging.console and not quiet
         )
         self.reader_: GlyphReader | None = None
+        self.neural_ = None
         self.manifest_: dict | None = None
 
     # ------------------------------------------------------------------ model
@@ -122,28 +126,43 @@ class My_CaptchaSolver_Model:
         return Path(self.config.paths.model_dir) if for_training else default_model_dir(self.config)
 
     def load(self) -> "My_CaptchaSolver_Model":
-        """Load the model folder (checking every artifact's sha256)."""
-        from classifier import OnnxGlyphClassifier
+        """Load the model folder (checking every artifact's sha256).
 
+        A folder holds the classical reader (``glyph_classifier.onnx``), the
+        neural reader (``neural_reader.onnx`` and ``.json``), or both.
+        """
         model_dir = self._model_dir()
         manifest = load_manifest(model_dir)
-        charset = manifest["charset"]
-        classify = OnnxGlyphClassifier(
-            model_dir / GLYPH_MODEL, manifest["class_columns"], len(charset) + 1, threads=self.config.classifier.threads
-        )
-        self.reader_ = GlyphReader(
-            classify,
-            charset,
-            SegmentationParams(**manifest["segmentation"]),
-            FeatureParams(**manifest["features"]),
-            DecodeParams(**manifest["decoding"]),
-        )
+        artifacts = manifest.get("artifacts", {})
+        threads = self.config.classifier.threads
+        self.reader_ = None
+        self.neural_ = None
+        if GLYPH_MODEL in artifacts:
+            from classifier import OnnxGlyphClassifier
+
+            charset = manifest["charset"]
+            classify = OnnxGlyphClassifier(
+                model_dir / GLYPH_MODEL, manifest["class_columns"], len(charset) + 1, threads=threads
+            )
+            self.reader_ = GlyphReader(
+                classify,
+                charset,
+                SegmentationParams(**manifest["segmentation"]),
+                FeatureParams(**manifest["features"]),
+                DecodeParams(**manifest["decoding"]),
+            )
+        if NEURAL_MODEL in artifacts:
+            from neural import NeuralReader
+
+            self.neural_ = NeuralReader(model_dir / NEURAL_MODEL, model_dir / NEURAL_META, threads=threads)
+        if self.reader_ is None and self.neural_ is None:
+            raise ModelFolderError(f"{model_dir}: the manifest lists no reader ({GLYPH_MODEL} or {NEURAL_MODEL})")
         self.manifest_ = manifest
-        self.logger.debug("loaded model from %s (charset of %d)", model_dir, len(charset))
+        self.logger.debug("loaded model from %s (%s)", model_dir, manifest.get("reader", "classical"))
         return self
 
-    def _check_loaded(self) -> GlyphReader:
-        if self.reader_ is None:
+    def _check_loaded(self) -> None:
+        if self.reader_ is None and self.neural_ is None:
             try:
                 self.load()
             except ModelFolderError as exc:
@@ -151,7 +170,6 @@ class My_CaptchaSolver_Model:
                     f"My_CaptchaSolver_Model is not trained yet: {exc}. "
                     "Call 'train' or load a model from model/."
                 ) from exc
-        return self.reader_
 
     # ---------------------------------------------------------------- predict
     def predict(self, image: str | Path | bytes | np.ndarray, *, name: str | None = None, log_result: bool = True) -> dict:
@@ -173,11 +191,11 @@ class My_CaptchaSolver_Model:
             reader, status, error`` and ``boxes``. Bad input gives
             ``status="error"`` and the reason in ``error``; it does not raise.
         """
-        reader = self._check_loaded()
+        self._check_loaded()
         if name is None:
             name = str(image) if isinstance(image, (str, Path)) else "<array>" if isinstance(image, np.ndarray) else "<bytes>"
         t0 = time.perf_counter()
-        row: dict[str, Any] = {"file": name, "reader": "classical"}
+        row: dict[str, Any] = {"file": name}
         try:
             if isinstance(image, np.ndarray):
                 rgb = image
@@ -188,24 +206,51 @@ class My_CaptchaSolver_Model:
                     image, max_pixels=self.config.input.max_pixels, max_bytes=self.config.input.max_bytes, name=name
                 )
             t1 = time.perf_counter()
-            result = reader.read(rgb)
-            row.update(
-                prediction=result.text,
-                confidence=result.confidence,
-                char_confidences=result.char_confidences,
-                boxes=result.boxes,
-                status="ok" if result.text else "error",
-                error="" if result.text else "no text found",
-                timings_ms=dict(result.timings_ms, decode=(t1 - t0) * 1e3),
-            )
+            row.update(self._read(rgb))
+            row["timings_ms"] = dict(row.get("timings_ms", {}), decode=(t1 - t0) * 1e3)
+            if not row["prediction"]:
+                row.update(status="error", error="no text found")
         except (ImageDecodeError, OSError) as exc:
-            row.update(prediction="", confidence=0.0, char_confidences=[], boxes=[], status="error", error=str(exc))
+            row.update(
+                prediction="", confidence=0.0, char_confidences=[], boxes=[], reader="", status="error", error=str(exc)
+            )
             if log_result:  # batch runs log their errors once, in the parent process
                 self.logger.error("%s", exc)
         row["latency_ms"] = (time.perf_counter() - t0) * 1e3
         if log_result:
             ResultsLog(self.results_csv).append(_csv_row(row))
         return row
+
+    def _read(self, rgb: np.ndarray) -> dict[str, Any]:
+        """Read with the classical reader, the neural one, or both (``routing`` settings).
+
+        ``auto`` trusts the classical reading when it is plausible (one
+        component per character) and confident; otherwise the neural reader
+        reads too and the more confident answer wins.
+        """
+        route = self.config.routing
+        classical = neural = None
+        if self.reader_ is not None and (route.reader != "neural" or self.neural_ is None):
+            classical = self.reader_.read(rgb)
+            plausible = classical.text and classical.n_blobs == len(classical.text)
+            if self.neural_ is None or route.reader == "classical" or (
+                plausible and classical.confidence >= route.min_confidence
+            ):
+                return _classical_row(classical)
+        neural = self.neural_.read(rgb, topk=route.topk)
+        if classical is not None and classical.confidence > neural.confidence:
+            return _classical_row(classical)
+        return {
+            "prediction": neural.text,
+            "confidence": neural.confidence,
+            "char_confidences": list(neural.char_confidences),
+            "boxes": [],
+            "reader": "neural",
+            "topk": [[text, float(p)] for text, p in neural.topk],
+            "status": "ok",
+            "error": "",
+            "timings_ms": dict(neural.timings_ms),
+        }
 
     def predict_dataset(self, dataset_dir: str | Path, *, workers: int = 0, progress: bool = True) -> list[dict]:
         """Predict every image of a folder; bad files become error rows, the run goes on.
@@ -218,7 +263,7 @@ class My_CaptchaSolver_Model:
         results = ResultsLog(self.results_csv)
         rows: list[dict] = []
         for path, reason in rejected:
-            row = {"file": str(path), "prediction": "", "confidence": 0.0, "char_confidences": [], "reader": "classical",
+            row = {"file": str(path), "prediction": "", "confidence": 0.0, "char_confidences": [], "reader": "",
                    "latency_ms": 0.0, "status": "error", "error": f"{path.name}: {reason}"}
             self.logger.error("%s: %s", path, reason)
             results.append(_csv_row(row))
@@ -245,8 +290,35 @@ class My_CaptchaSolver_Model:
         return rows
 
     # ------------------------------------------------------------------ train
-    def train(self, dataset_dir: str | Path, *, progress: bool = True) -> "My_CaptchaSolver_Model":
-        """Train the classical reader on a folder of captchas named ``<label>.<ext>``.
+    def _train_neural(self, paths: list[str], progress: bool) -> tuple[Path, dict]:
+        """Train the neural reader into a temporary folder (needs torch: the ``train`` extra)."""
+        try:
+            from neural import NeuralConfig, train_neural
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ValueError(f"the neural reader needs torch ({exc}); install the 'train' extra") from exc
+        n = self.config.neural
+        config = NeuralConfig(
+            epochs=n.epochs,
+            patience=n.patience,
+            batch_size=n.batch_size,
+            height=n.height,
+            seed=self.config.training.seed,
+            val_fraction=self.config.training.validation_fraction,
+            min_images=self.config.training.min_images,
+            threads=self.config.training.workers,
+        )
+        out = Path(tempfile.mkdtemp(prefix="captcha-neural-"))
+        metrics = train_neural(paths, config=config, out_dir=out, logger=self.logger, progress=progress)
+        return out, {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))}
+
+    def train(
+        self, dataset_dir: str | Path, *, reader: str | None = None, progress: bool = True
+    ) -> "My_CaptchaSolver_Model":
+        """Train on a folder of captchas named ``<label>.<ext>``.
+
+        ``reader`` (default ``training.reader``) picks what is built: the
+        classical reader described below, the neural (CNN + CTC) reader, or
+        both, routed per captcha at prediction time (``auto``).
 
         Holds out ``training.validation_fraction`` of the files, fits every
         candidate classifier, keeps the best on validation exact accuracy,
@@ -279,39 +351,57 @@ class My_CaptchaSolver_Model:
                 f"{cfg.training.min_images} (training.min_images); {len(skipped)} files were skipped"
             )
         self.logger.info("training on %d labelled images from %s", len(labelled), dataset_dir)
-        outcome = train_reader(labelled, cfg, logger=self.logger, progress=progress)
-        skipped.extend(outcome.skipped)
+        which = reader or cfg.training.reader
+        manifest: dict[str, Any] = {"reader": which}
+        files: dict[str, Path] = {}
+        cleanups = []
+        if which in ("classical", "auto"):
+            outcome = train_reader(labelled, cfg, logger=self.logger, progress=progress)
+            skipped.extend(outcome.skipped)
+            cleanups.append(outcome.cleanup)
+            files[GLYPH_MODEL] = outcome.onnx_path
+            manifest.update(
+                charset=outcome.charset,
+                class_columns=outcome.class_columns,
+                segmentation=dataclasses.asdict(outcome.seg_params),
+                features=dataclasses.asdict(outcome.feat_params),
+                decoding=dataclasses.asdict(outcome.decode_params),
+                classifier={"chosen": outcome.chosen, "comparison": outcome.comparison},
+                metrics=outcome.metrics,
+                onnx_parity_max_abs_diff=outcome.parity,
+            )
+        if which in ("neural", "auto"):
+            neural_dir, neural_metrics = self._train_neural(labelled, progress)
+            cleanups.append(lambda: shutil.rmtree(neural_dir, ignore_errors=True))
+            files[NEURAL_MODEL] = neural_dir / NEURAL_MODEL
+            files[NEURAL_META] = neural_dir / NEURAL_META
+            manifest["neural"] = {"metrics": neural_metrics}
+            manifest.setdefault("metrics", {"val_exact": neural_metrics.get("val_exact", float("nan"))})
         for path, reason in skipped:
             self.logger.warning("skipped %s: %s", path, reason)
-        manifest = {
-            "reader": "classical",
-            "charset": outcome.charset,
-            "class_columns": outcome.class_columns,
-            "segmentation": dataclasses.asdict(outcome.seg_params),
-            "features": dataclasses.asdict(outcome.feat_params),
-            "decoding": dataclasses.asdict(outcome.decode_params),
-            "classifier": {"chosen": outcome.chosen, "comparison": outcome.comparison},
-            "metrics": outcome.metrics,
-            "onnx_parity_max_abs_diff": outcome.parity,
-            "training_data": {
+        manifest.update(
+            training_data={
                 "folder": str(dataset_dir),
                 "images": len(labelled),
                 "skipped": len(skipped),
                 "sha256": dataset_hash(labelled),
             },
-            "config": cfg.to_dict(),
-            "versions": package_versions(),
-            "training_seconds": round(time.perf_counter() - started, 1),
-        }
+            config=cfg.to_dict(),
+            versions=package_versions(),
+            training_seconds=round(time.perf_counter() - started, 1),
+        )
         target = self._model_dir(for_training=True)
-        save_model(target, {GLYPH_MODEL: outcome.onnx_path}, manifest)
-        outcome.cleanup()
+        try:
+            save_model(target, files, manifest)
+        finally:
+            for cleanup in cleanups:
+                cleanup()
         self.model_dir = target
         self.skipped_ = skipped
         self.load()
         self.logger.info(
-            "model saved to %s: %s, validation exact %.4f (%d skipped files)",
-            target, outcome.chosen, outcome.metrics.get("val_exact", float("nan")), len(skipped),
+            "model saved to %s (%s reader), validation exact %.4f (%d skipped files)",
+            target, which, manifest["metrics"].get("val_exact", float("nan")), len(skipped),
         )
         _track(cfg, manifest, target, self.logger)
         return self
@@ -350,7 +440,9 @@ class My_CaptchaSolver_Model:
         from features import extract_features
         from segmentation import segment
 
-        reader = self._check_loaded()
+        reader = self.reader_
+        if reader is None:
+            return float("nan"), float("nan")
         index = {c: i for i, c in enumerate(reader.charset)}
         X, y, matched, seen = [], [], 0, 0
         for row in rows[:2000]:
@@ -374,6 +466,19 @@ class My_CaptchaSolver_Model:
             return float("nan"), yield_
         proba = reader.classify(np.vstack(X))
         return float(macro_roc_auc(y, proba, list(range(proba.shape[1])))), yield_
+
+
+def _classical_row(result) -> dict[str, Any]:
+    return {
+        "prediction": result.text,
+        "confidence": result.confidence,
+        "char_confidences": result.char_confidences,
+        "boxes": result.boxes,
+        "reader": "classical",
+        "status": "ok",
+        "error": "",
+        "timings_ms": dict(result.timings_ms),
+    }
 
 
 def _csv_row(row: dict) -> dict:
@@ -463,19 +568,26 @@ def generate(out, count, seed, background, font, mix_builtin, workers):
 @click.option("--dataset", required=True, type=click.Path(), help="Folder of <label>.png captchas.")
 @click.option("--model-dir", type=click.Path(file_okay=False), default=None, help="Where to save the model (default ./model).")
 @click.option("--workers", default=None, type=click.IntRange(0), help="Processes (0 = all cores).")
+@click.option(
+    "--reader",
+    type=click.Choice(["classical", "neural", "auto"]),
+    default=None,
+    help="What to train (default training.reader): classical, neural (CNN+CTC, needs torch), or both.",
+)
 @click.pass_context
-def train(ctx, dataset, model_dir, workers):
+def train(ctx, dataset, model_dir, workers, reader):
     """Train on a folder of labelled captchas."""
     if workers is not None:
         ctx.obj["overrides"]["training.workers"] = workers
     solver = _solver(ctx, model_dir=model_dir)
     try:
-        solver.train(dataset)
+        solver.train(dataset, reader=reader)
     except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
         solver.logger.error("%s", exc)
         raise click.ClickException(str(exc)) from exc
-    metrics = solver.manifest_["metrics"]
-    click.echo(json.dumps({"model_dir": str(solver.model_dir), "chosen": solver.manifest_["classifier"]["chosen"], **metrics}, indent=2))
+    manifest = solver.manifest_
+    chosen = manifest.get("classifier", {}).get("chosen", manifest["reader"])
+    click.echo(json.dumps({"model_dir": str(solver.model_dir), "chosen": chosen, **manifest["metrics"]}, indent=2))
 
 
 def _dataset_or_image(solver, dataset, image, workers):

@@ -21,6 +21,8 @@ from settings._fields import Section, field
 
 __all__ = [
     "ClassifierConfig",
+    "NeuralConfig",
+    "RoutingConfig",
     "DecodingConfig",
     "Config",
     "FeaturesConfig",
@@ -179,6 +181,11 @@ class TrainingConfig(Section):
         0.1, Range(0, 0.5, inclusive=(False, True)), doc="Fraction of captchas held out for validation."
     )
     workers: int = field(0, Range(0), doc="Worker processes; 0 = all cores.")
+    reader: str = field(
+        "classical",
+        Choice("classical", "neural", "auto"),
+        doc="What 'train' builds: the classical reader, the neural one, or both (auto routing).",
+    )
     max_garbage: int = field(3, Range(0, 50), doc="Garbage candidates (pieces, pairs) sampled per training captcha.")
     align_unsegmented: bool = field(
         True, doc="Recover captchas whose components do not match the label by forced alignment (second pass)."
@@ -202,6 +209,33 @@ class LoggingConfig(Section):
     _section = "logging"
     level: str = field("INFO", Choice("DEBUG", "INFO", "WARNING", "ERROR"), doc="Lowest level that is logged.")
     console: bool = field(True, doc="Also log to stderr.")
+
+
+@dataclass(frozen=True)
+class RoutingConfig(Section):
+    """Which reader answers: the classical pipeline, the neural one, or the better of both."""
+
+    _section = "routing"
+    reader: str = field(
+        "auto",
+        Choice("auto", "classical", "neural"),
+        doc="auto: classical when its reading is plausible and confident, else the neural reader (if the model has one).",
+    )
+    min_confidence: float = field(
+        0.9, Range(0, 1), doc="auto: a classical reading less confident than this is checked by the neural reader."
+    )
+    topk: int = field(0, Range(0, 20), doc="Alternative readings returned by the neural reader (0 = none).")
+
+
+@dataclass(frozen=True)
+class NeuralConfig(Section):
+    """Training the neural (CNN + CTC) reader: python model.py train --reader neural|auto."""
+
+    _section = "neural"
+    epochs: int = field(30, Range(1, 1000), doc="Most training epochs (early stopping on validation exact accuracy).")
+    patience: int = field(6, Range(1, 1000), doc="Epochs without improvement before stopping.")
+    batch_size: int = field(32, Range(1, 4096), doc="Captchas per training step.")
+    height: int = field(32, Range(16, 128), doc="Height the text is resized to, in pixels.")
 
 
 @dataclass(frozen=True)
@@ -248,6 +282,8 @@ class Config:
     training: TrainingConfig = _section(TrainingConfig)
     tracking: TrackingConfig = _section(TrackingConfig)
     logging: LoggingConfig = _section(LoggingConfig)
+    routing: RoutingConfig = _section(RoutingConfig)
+    neural: NeuralConfig = _section(NeuralConfig)
     serving: ServingConfig = _section(ServingConfig)
 
     @classmethod
