@@ -232,8 +232,8 @@ class NeuralConfig(Section):
     """Training the neural (CNN + CTC) reader: python model.py train --reader neural|auto."""
 
     _section = "neural"
-    epochs: int = field(30, Range(1, 1000), doc="Most training epochs (early stopping on validation exact accuracy).")
-    patience: int = field(6, Range(1, 1000), doc="Epochs without improvement before stopping.")
+    epochs: int = field(20, Range(1, 1000), doc="Most training epochs (early stopping on validation exact accuracy).")
+    patience: int = field(8, Range(1, 1000), doc="Epochs without improvement before stopping.")
     batch_size: int = field(32, Range(1, 4096), doc="Captchas per training step.")
     height: int = field(32, Range(16, 128), doc="Height the text is resized to, in pixels.")
 
