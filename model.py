@@ -249,7 +249,8 @@ class My_CaptchaSolver_Model:
             "topk": [[text, float(p)] for text, p in neural.topk],
             "status": "ok",
             "error": "",
-            "timings_ms": dict(neural.timings_ms),
+            # Prefixed: the neural reader's own "decode" is CTC decoding, not PNG decoding.
+            "timings_ms": {f"neural_{k}": v for k, v in neural.timings_ms.items() if k != "total"},
         }
 
     def predict_dataset(self, dataset_dir: str | Path, *, workers: int = 0, progress: bool = True) -> list[dict]:

@@ -37,6 +37,9 @@ def main(argv=None) -> int:
     parser.add_argument("--font", action="append", default=[], help="TrueType font (default: bundled)")
     parser.add_argument("--seed", type=int, default=99, help="generator seed")
     parser.add_argument("--dataset", default=None, help="time these files instead of generating captchas")
+    parser.add_argument(
+        "--reader", choices=["auto", "classical", "neural"], default=None, help="routing.reader (default: config)"
+    )
     args = parser.parse_args(argv)
 
     from generator import generate_dataset
@@ -59,6 +62,8 @@ def main(argv=None) -> int:
             "paths.log_file": str(Path(tmp) / "bench.log"),
             "classifier.threads": 1,
         }
+        if args.reader:
+            overrides["routing.reader"] = args.reader
         solver = My_CaptchaSolver_Model(model_dir=args.model_dir, overrides=overrides, results_csv=Path(tmp) / "r.csv")
         t0 = time.perf_counter()
         solver.load()
@@ -77,7 +82,7 @@ def main(argv=None) -> int:
             decode_image(data)
             decode_only.append((time.perf_counter() - t) * 1e3)
 
-        total, stages, correct = [], {}, 0
+        total, stages, correct, readers = [], {}, 0, {}
         for path, data in zip(files, blobs):
             t = time.perf_counter()
             row = solver.predict(data, name=path.name, log_result=False)
@@ -85,6 +90,7 @@ def main(argv=None) -> int:
             for stage, ms in row.get("timings_ms", {}).items():
                 stages.setdefault(stage, []).append(ms)
             correct += row["prediction"] == path.stem
+            readers[row.get("reader", "")] = readers.get(row.get("reader", ""), 0) + 1
 
         if hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
@@ -99,9 +105,15 @@ def main(argv=None) -> int:
 
     print(f"model: {solver.manifest_['classifier']['chosen']} from {solver._model_dir()}  (load {load_ms:.0f} ms)")
     print(f"captchas: {len(files)} ({'given folder' if args.dataset else 'generated'}), exact accuracy {correct / len(files):.4f}")
-    print("single core, per captcha (ms):        median      p90")
-    print(f"  end to end (PNG bytes -> text)    {statistics.median(total):8.2f} {_pct(total, 90):8.2f}")
-    for stage in ("decode", "segmentation", "features", "classifier", "decoding"):
+    print("answered by: " + ", ".join(f"{k or 'none'} {v}" for k, v in sorted(readers.items())))
+    print("single core, per captcha (ms):        median      p90     mean")
+    print(
+        f"  end to end (PNG bytes -> text)    {statistics.median(total):8.2f} {_pct(total, 90):8.2f} "
+        f"{statistics.fmean(total):8.2f}"
+    )
+    for stage in (
+        "decode", "segmentation", "features", "classifier", "decoding", "neural_preprocess", "neural_network", "neural_decode"
+    ):
         if stage in stages:
             print(f"    {stage:<30}  {statistics.median(stages[stage]):8.2f} {_pct(stages[stage], 90):8.2f}")
     print(f"  decode only (cv2 PNG decode)      {statistics.median(decode_only):8.2f} {_pct(decode_only, 90):8.2f}")
