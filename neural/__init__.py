@@ -3,6 +3,23 @@
 Training (``train_neural``, ``python -m neural.train``) needs torch; the
 reader (``NeuralReader``) needs only onnxruntime, numpy and OpenCV, so
 importing this package does not import torch.
+
+Example
+-------
+Train on a folder of ``<label>.png`` captchas, then read one::
+
+    from image_io import decode_image, list_images
+    from neural import NeuralConfig, NeuralReader, train_neural
+
+    paths, _ = list_images("data/train")
+    metrics = train_neural(paths, config=NeuralConfig(epochs=20), out_dir="model_neural")
+    reader = NeuralReader.from_dir("model_neural")
+    result = reader.read(decode_image("captcha.png"), topk=3)
+    result.text, result.confidence, result.topk
+
+``model_neural/`` then holds ``neural_reader.onnx`` and ``neural_reader.json``
+(config with charset, lengths, crop window, ink scale, calibration; the
+ONNX file's sha256; validation metrics), which is all inference needs.
 """
 
 from neural._config import BLANK, NeuralConfig

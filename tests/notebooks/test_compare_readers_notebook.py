@@ -34,6 +34,7 @@ def test_compare_readers_notebook_runs(tmp_path, captcha_dir, trained_model_dir)
             f"CLASSICAL_MODEL_DIR = {str(trained_model_dir)!r}",
             f"NEURAL_MODEL_DIR = {str(neural_dir)!r}",
             "N = 24",
+            "ROUTING_THRESHOLD = None",
             "ROUTING_SPLIT = 0.5",
             "N_HARDEST = 6",
         ]
