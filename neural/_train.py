@@ -181,14 +181,17 @@ def expected_calibration_error(confidences, correct, bins: int = 10) -> float:
     return float(ece)
 
 
-def fit_calibration(raw_confidences, correct) -> float:
-    """Power ``a`` so that ``raw ** a`` best predicts correctness (least Brier score)."""
+def fit_calibration(raw_confidences, correct, *, min_each: int = 5) -> float:
+    """Power ``a`` in [0.25, 4] so that ``raw ** a`` best predicts correctness (least Brier score).
+
+    With fewer than ``min_each`` right or wrong readings there is no
+    evidence to bend the curve with, and 1.0 is returned.
+    """
     raw = np.clip(np.asarray(raw_confidences, dtype=np.float64), 1e-12, 1.0)
     ok = np.asarray(correct, dtype=np.float64)
-    if raw.size == 0 or ok.all() or not ok.any():
-        # All right or all wrong: no evidence to bend the curve with.
+    if raw.size == 0 or ok.sum() < min_each or (1 - ok).sum() < min_each:
         return 1.0
-    grid = np.exp(np.linspace(np.log(0.05), np.log(20), 121))
+    grid = np.exp(np.linspace(np.log(0.25), np.log(4.0), 81))
     scores = [np.mean((raw**a - ok) ** 2) for a in grid]
     return float(grid[int(np.argmin(scores))])
 
@@ -281,7 +284,7 @@ def train_neural(
     -------
     dict
         ``val_exact``, ``val_cer``, ``epochs_run``, ``best_epoch``,
-        ``train_seconds``, ``onnx_parity_max_abs``, ``ece_raw``,
+        ``train_seconds`` (this call), ``epoch_seconds_total`` (all calls), ``onnx_parity_max_abs``, ``ece_raw``,
         ``ece_calibrated``, ``calibration_power``, ``n_train``, ``n_val``,
         ``charset``, ``onnx_bytes``, ``onnx_path``, ``meta_path``.
 
@@ -317,20 +320,24 @@ def train_neural(
     val_idx, train_idx = order[:n_val], order[n_val:]
 
     t_start = time.perf_counter()
-    images = []
-    for p in tqdm(paths, desc="decode", disable=not progress, leave=False):
-        images.append(decode_image(p, name=str(p)))
+    # Learn the crop window and the ink scale on a sample, then decode and
+    # preprocess one image at a time: full-size RGB captchas of a large set
+    # would not fit in memory (8,000 seed captchas are 5 GB decoded).
+    sample = [decode_image(paths[i], name=str(paths[i])) for i in train_idx[:1000]]
     window_ratio = cfg.window_ratio
     if cfg.crop and window_ratio == 0.0:
-        window_ratio = _window_ratio([images[i] for i in train_idx[:2000]], cfg.crop_margin)
+        window_ratio = _window_ratio(sample, cfg.crop_margin)
     cfg = cfg.replace(
         charset=charset, min_length=min(lengths), max_length=max(lengths), window_ratio=window_ratio
     )
     if cfg.contrast == "fixed" and cfg.ink_scale == 0.0:
         # Learned like window_ratio: the style's typical background-to-ink span.
-        cfg = cfg.replace(ink_scale=_ink_scale([images[i] for i in train_idx[:500]], cfg))
-    arrays = [preprocess_config(im, cfg) for im in tqdm(images, desc="preprocess", disable=not progress, leave=False)]
-    del images
+        cfg = cfg.replace(ink_scale=_ink_scale(sample[:500], cfg))
+    del sample
+    arrays = [
+        preprocess_config(decode_image(p, name=str(p)), cfg)
+        for p in tqdm(paths, desc="decode", disable=not progress, leave=False)
+    ]
     log.info(
         "neural: %d images (%d train, %d val), charset %r (%d), lengths %d-%d, window_ratio %.3f, ink_scale %.1f",
         len(paths), len(train_idx), len(val_idx), charset, len(charset), cfg.min_length, cfg.max_length, window_ratio,
@@ -434,6 +441,8 @@ def train_neural(
         "epochs_run": state["epoch"],
         "best_epoch": state["best_epoch"],
         "train_seconds": round(train_seconds, 1),
+        # Over every run of a resumed training, epochs only (no decoding).
+        "epoch_seconds_total": round(sum(h["seconds"] for h in history), 1),
         "onnx_parity_max_abs": parity,
         "ece_raw": expected_calibration_error(ev["raw_conf"], ev["correct"]),
         "ece_calibrated": expected_calibration_error(calibrated, ev["correct"]),

@@ -77,3 +77,18 @@ def test_fold_case_merges_the_two_cases():
     assert greedy_decode(fold_case(lp, charset, "upper"), charset)[0] == "A"
     with pytest.raises(ValueError, match="case must be"):
         fold_case(lp, charset, "title")
+
+
+def test_calibration_power_and_ece():
+    pytest.importorskip("torch")
+    from neural._train import expected_calibration_error, fit_calibration
+
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0.5, 1.0, 2000)
+    # True accuracy is raw ** 2: the fitted power should find about 2.
+    ok = rng.uniform(size=raw.size) < raw**2
+    power = fit_calibration(raw, ok)
+    assert 1.6 < power < 2.5
+    assert expected_calibration_error(raw**power, ok) < expected_calibration_error(raw, ok)
+    # One wrong reading is no evidence: no bending.
+    assert fit_calibration([0.9] * 50 + [0.2], [True] * 50 + [False]) == 1.0
