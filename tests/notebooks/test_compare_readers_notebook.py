@@ -37,6 +37,7 @@ def test_compare_readers_notebook_runs(tmp_path, captcha_dir, trained_model_dir)
             "ROUTING_THRESHOLD = None",
             "ROUTING_SPLIT = 0.5",
             "N_HARDEST = 6",
+            "SHOW_IMAGES = True",
         ]
     )
     client = nbclient.NotebookClient(
