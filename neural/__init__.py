@@ -24,16 +24,24 @@ ONNX file's sha256; validation metrics), which is all inference needs.
 
 from neural._config import BLANK, NeuralConfig
 from neural._decode import beam_search, fold_case, greedy_decode, restrict_charset
-from neural._preprocess import crop_window, ink_box, preprocess, preprocess_config, text_grey, text_window, to_batch
+from neural._preprocess import (
+    crop_window,
+    ink_box,
+    preprocess,
+    preprocess_config,
+    text_grey,
+    text_window,
+    to_batch,
+)
 from neural._reader import META_NAME, ONNX_NAME, NeuralReader, NeuralResult
 
 __all__ = [
     "BLANK",
     "META_NAME",
+    "ONNX_NAME",
     "NeuralConfig",
     "NeuralReader",
     "NeuralResult",
-    "ONNX_NAME",
     "beam_search",
     "crop_window",
     "fold_case",

@@ -10,7 +10,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
-__all__ = ["NeuralConfig", "BLANK", "output_length"]
+__all__ = ["BLANK", "NeuralConfig", "output_length"]
 
 #: CTC blank: always class 0, so class ``i >= 1`` is ``charset[i - 1]``.
 BLANK = 0
@@ -129,23 +129,31 @@ class NeuralConfig:
         self.channels = tuple(int(c) for c in self.channels)
         if self.height < 16 or self.height % 16:
             # Four 2x poolings in height: the rest is flattened into features.
-            raise ValueError(f"height must be a multiple of 16 (e.g. 32 or 48), got {self.height}")
+            raise ValueError(
+                f"height must be a multiple of 16 (e.g. 32 or 48), got {self.height}"
+            )
         if self.frame_stride not in (2, 4):
             raise ValueError(f"frame_stride must be 2 or 4, got {self.frame_stride}")
         if len(self.channels) != 4:
             raise ValueError(f"channels must list 4 conv widths, got {self.channels}")
         if not 8 <= self.min_width <= self.max_width:
-            raise ValueError(f"need 8 <= min_width <= max_width, got min_width={self.min_width}, max_width={self.max_width}")
+            raise ValueError(
+                f"need 8 <= min_width <= max_width, got min_width={self.min_width}, max_width={self.max_width}"
+            )
         if self.blank_index != BLANK:
             raise ValueError(f"blank_index must be {BLANK}, got {self.blank_index}")
         if len(set(self.charset)) != len(self.charset):
             raise ValueError(f"charset has repeated characters: {self.charset!r}")
         if self.contrast not in ("fixed", "per_image"):
-            raise ValueError(f"contrast must be 'fixed' or 'per_image', got {self.contrast!r}")
+            raise ValueError(
+                f"contrast must be 'fixed' or 'per_image', got {self.contrast!r}"
+            )
         if self.std <= 0:
             raise ValueError(f"std must be > 0, got {self.std}")
         if not 0.0 < self.val_fraction < 0.9:
-            raise ValueError(f"val_fraction must be in (0, 0.9), got {self.val_fraction}")
+            raise ValueError(
+                f"val_fraction must be in (0, 0.9), got {self.val_fraction}"
+            )
 
     @property
     def num_classes(self) -> int:
@@ -162,7 +170,7 @@ class NeuralConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "NeuralConfig":
+    def from_dict(cls, data: dict) -> NeuralConfig:
         """Rebuild from :meth:`to_dict`; unknown keys are an error, missing ones take defaults.
 
         Raises
@@ -173,13 +181,15 @@ class NeuralConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ValueError(f"unknown NeuralConfig keys {unknown}; known keys: {sorted(names)}")
+            raise ValueError(
+                f"unknown NeuralConfig keys {unknown}; known keys: {sorted(names)}"
+            )
         return cls(**data)
 
     @classmethod
-    def from_json(cls, text: str) -> "NeuralConfig":
+    def from_json(cls, text: str) -> NeuralConfig:
         return cls.from_dict(json.loads(text))
 
-    def replace(self, **changes) -> "NeuralConfig":
+    def replace(self, **changes) -> NeuralConfig:
         """A copy with ``changes`` applied (validated like a new config)."""
         return dataclasses.replace(self, **changes)

@@ -11,7 +11,7 @@ import numpy as np
 
 from neural._config import BLANK
 
-__all__ = ["greedy_decode", "beam_search", "restrict_charset", "fold_case"]
+__all__ = ["beam_search", "fold_case", "greedy_decode", "restrict_charset"]
 
 
 def greedy_decode(log_probs: np.ndarray, charset: str) -> tuple[str, list[float]]:
@@ -55,7 +55,12 @@ def greedy_decode(log_probs: np.ndarray, charset: str) -> tuple[str, list[float]
 
 
 def beam_search(
-    log_probs: np.ndarray, charset: str, *, k: int = 3, beam_width: int = 10, prune: float = 1e-3
+    log_probs: np.ndarray,
+    charset: str,
+    *,
+    k: int = 3,
+    beam_width: int = 10,
+    prune: float = 1e-3,
 ) -> list[tuple[str, float]]:
     """The ``k`` most likely texts by CTC prefix beam search.
 
@@ -108,7 +113,10 @@ def beam_search(
         ranked = sorted(nxt.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)
         beams = dict(ranked[:beam_width])
     ranked = sorted(beams.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)[:k]
-    return [("".join(charset[c - 1] for c in prefix), float(pb + pnb)) for prefix, (pb, pnb) in ranked]
+    return [
+        ("".join(charset[c - 1] for c in prefix), float(pb + pnb))
+        for prefix, (pb, pnb) in ranked
+    ]
 
 
 def restrict_charset(log_probs: np.ndarray, charset: str, allowed: str) -> np.ndarray:
@@ -139,7 +147,9 @@ def restrict_charset(log_probs: np.ndarray, charset: str, allowed: str) -> np.nd
     for i, ch in enumerate(charset):
         keep[i + 1] = ch in allowed
     if keep.sum() == 1:
-        raise ValueError(f"allowed characters {allowed!r} share none with the reader's charset {charset!r}")
+        raise ValueError(
+            f"allowed characters {allowed!r} share none with the reader's charset {charset!r}"
+        )
     out = np.where(keep, log_probs, -np.inf).astype(np.float32)
     m = out.max(axis=1, keepdims=True)
     out -= m + np.log(np.exp(out - m).sum(axis=1, keepdims=True))

@@ -43,16 +43,17 @@ class CRNN(nn.Module):
             _block(c3, c4, (2, 1)),
         )
         self.rows = config.height // 16
-        self.rnn = nn.GRU(c4 * self.rows, config.rnn_hidden, batch_first=True, bidirectional=True)
+        self.rnn = nn.GRU(
+            c4 * self.rows, config.rnn_hidden, batch_first=True, bidirectional=True
+        )
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(2 * config.rnn_hidden, config.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.features(x)  # (N, C, rows, T)
-        n, c, h, t = f.shape
+        n, c, _, t = f.shape
         # Keep the rows as features: where a stroke sits in height tells
         # lower from upper case.
         f = f.permute(0, 3, 1, 2).reshape(n, t, c * self.rows)
         y, _ = self.rnn(f)
         return torch.log_softmax(self.classifier(self.dropout(y)), dim=-1)
-

@@ -10,7 +10,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["text_grey", "ink_box", "crop_window", "text_window", "preprocess", "preprocess_config", "to_batch"]
+__all__ = [
+    "crop_window",
+    "ink_box",
+    "preprocess",
+    "preprocess_config",
+    "text_grey",
+    "text_window",
+    "to_batch",
+]
 
 
 def text_grey(image: np.ndarray) -> np.ndarray:
@@ -34,12 +42,23 @@ def text_grey(image: np.ndarray) -> np.ndarray:
     ValueError
         If ``image`` is not a non-empty uint8 grey or RGB array.
     """
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
-        got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+    if (
+        not isinstance(image, np.ndarray)
+        or image.dtype != np.uint8
+        or image.ndim not in (2, 3)
+        or image.size == 0
+    ):
+        got = (
+            f"{image.dtype} {image.shape}"
+            if isinstance(image, np.ndarray)
+            else type(image).__name__
+        )
         raise ValueError(f"expected a uint8 (H, W) or (H, W, 3) image, got {got}")
     if image.ndim == 3:
         if image.shape[2] != 3:
-            raise ValueError(f"expected 3 colour channels (RGB), got shape {image.shape}")
+            raise ValueError(
+                f"expected 3 colour channels (RGB), got shape {image.shape}"
+            )
         r, g, b = cv2.split(image)
         grey = cv2.min(cv2.min(r, g), b)
     else:
@@ -50,7 +69,9 @@ def text_grey(image: np.ndarray) -> np.ndarray:
     return grey
 
 
-def ink_box(grey: np.ndarray, *, trim: float = 0.005) -> tuple[int, int, int, int] | None:
+def ink_box(
+    grey: np.ndarray, *, trim: float = 0.005
+) -> tuple[int, int, int, int] | None:
     """Bounding box of the bright (text) pixels, robust to a few specks.
 
     Parameters
@@ -112,11 +133,11 @@ def crop_window(
         return 0, h, 0, w
     y0, y1, x0, x1 = box
     win_h = max((y1 - y0) * (1 + 2 * margin), window_ratio * h)
-    win_h = int(round(min(win_h, h)))
+    win_h = round(min(win_h, h))
     # Centre the window on the ink, then slide it back inside the image.
-    top = int(round((y0 + y1) / 2 - win_h / 2))
+    top = round((y0 + y1) / 2 - win_h / 2)
     top = min(max(top, 0), h - win_h)
-    pad_x = int(round(margin * win_h))
+    pad_x = round(margin * win_h)
     return top, top + win_h, max(x0 - pad_x, 0), min(x1 + pad_x, w)
 
 
@@ -142,10 +163,12 @@ def text_window(
     """
     grey = text_grey(image)
     if crop:
-        y0, y1, x0, x1 = crop_window(grey.shape, ink_box(grey), margin=crop_margin, window_ratio=window_ratio)
+        y0, y1, x0, x1 = crop_window(
+            grey.shape, ink_box(grey), margin=crop_margin, window_ratio=window_ratio
+        )
         grey = grey[y0:y1, x0:x1]
     h, w = grey.shape
-    new_w = int(round(w * height / h))
+    new_w = round(w * height / h)
     new_w = min(max(new_w, 1), max_width)
     interp = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
     return cv2.resize(grey, (new_w, height), interpolation=interp)
@@ -192,7 +215,12 @@ def preprocess(
         If ``image`` is not a uint8 grey or RGB array.
     """
     small = text_window(
-        image, height=height, max_width=max_width, crop=crop, crop_margin=crop_margin, window_ratio=window_ratio
+        image,
+        height=height,
+        max_width=max_width,
+        crop=crop,
+        crop_margin=crop_margin,
+        window_ratio=window_ratio,
     )
     new_w = small.shape[1]
     # The background (median of the window) goes to 0 either way.
@@ -224,7 +252,9 @@ def preprocess_config(image: np.ndarray, config) -> np.ndarray:
     )
 
 
-def to_batch(arrays: list[np.ndarray], *, mean: float, std: float) -> tuple[np.ndarray, np.ndarray]:
+def to_batch(
+    arrays: list[np.ndarray], *, mean: float, std: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Stack preprocessed images into a normalised, right-padded batch.
 
     Parameters
@@ -250,9 +280,13 @@ def to_batch(arrays: list[np.ndarray], *, mean: float, std: float) -> tuple[np.n
         raise ValueError("to_batch needs at least one image, got an empty list")
     heights = {a.shape[0] for a in arrays}
     if len(heights) != 1:
-        raise ValueError(f"all images must have the same height, got heights {sorted(heights)}")
+        raise ValueError(
+            f"all images must have the same height, got heights {sorted(heights)}"
+        )
     widths = np.array([a.shape[1] for a in arrays], dtype=np.int64)
-    batch = np.zeros((len(arrays), 1, arrays[0].shape[0], int(widths.max())), dtype=np.float32)
+    batch = np.zeros(
+        (len(arrays), 1, arrays[0].shape[0], int(widths.max())), dtype=np.float32
+    )
     for i, a in enumerate(arrays):
         batch[i, 0, :, : a.shape[1]] = a
     batch -= mean

@@ -20,7 +20,7 @@ from neural._config import NeuralConfig, output_length
 from neural._decode import beam_search, fold_case, greedy_decode, restrict_charset
 from neural._preprocess import preprocess_config, to_batch
 
-__all__ = ["NeuralReader", "NeuralResult", "META_FORMAT", "ONNX_NAME", "META_NAME"]
+__all__ = ["META_FORMAT", "META_NAME", "ONNX_NAME", "NeuralReader", "NeuralResult"]
 
 META_FORMAT = "neural_reader/1"
 ONNX_NAME = "neural_reader.onnx"
@@ -81,10 +81,14 @@ class NeuralReader:
         onnx_path, meta_path = Path(onnx_path), Path(meta_path)
         for p in (onnx_path, meta_path):
             if not p.is_file():
-                raise FileNotFoundError(f"neural reader file not found: {p} (train one with python -m neural.train)")
+                raise FileNotFoundError(
+                    f"neural reader file not found: {p} (train one with python -m neural.train)"
+                )
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if meta.get("format") != META_FORMAT:
-            raise ValueError(f"{meta_path} has format {meta.get('format')!r}, expected {META_FORMAT!r}")
+            raise ValueError(
+                f"{meta_path} has format {meta.get('format')!r}, expected {META_FORMAT!r}"
+            )
         blob = onnx_path.read_bytes()
         digest = hashlib.sha256(blob).hexdigest()
         if meta.get("onnx_sha256") not in (None, digest):
@@ -94,13 +98,17 @@ class NeuralReader:
             )
         self.config = NeuralConfig.from_dict(meta["config"])
         if not self.config.charset:
-            raise ValueError(f"{meta_path} has an empty charset: the model was never trained")
+            raise ValueError(
+                f"{meta_path} has an empty charset: the model was never trained"
+            )
         self.meta = meta
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(threads)
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(blob, opts, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(
+            blob, opts, providers=["CPUExecutionProvider"]
+        )
         self._input = self._session.get_inputs()[0].name
 
     @property
@@ -122,17 +130,27 @@ class NeuralReader:
         arrays = [preprocess_config(im, self.config) for im in images]
         batch, widths = to_batch(arrays, mean=self.config.mean, std=self.config.std)
         out = self._session.run(None, {self._input: batch})[0]
-        return [out[i, : max(output_length(int(w), self.config.frame_stride), 1)] for i, w in enumerate(widths)]
+        return [
+            out[i, : max(output_length(int(w), self.config.frame_stride), 1)]
+            for i, w in enumerate(widths)
+        ]
 
     @classmethod
-    def from_dir(cls, model_dir, threads: int = 1) -> "NeuralReader":
+    def from_dir(cls, model_dir, threads: int = 1) -> NeuralReader:
         """The reader of ``model_dir/neural_reader.onnx`` and ``model_dir/neural_reader.json``."""
         from pathlib import Path as _Path
 
-        return cls(_Path(model_dir) / ONNX_NAME, _Path(model_dir) / META_NAME, threads=threads)
+        return cls(
+            _Path(model_dir) / ONNX_NAME, _Path(model_dir) / META_NAME, threads=threads
+        )
 
     def read(
-        self, image: np.ndarray, *, topk: int = 0, allowed: str | None = None, case: str = "sensitive"
+        self,
+        image: np.ndarray,
+        *,
+        topk: int = 0,
+        allowed: str | None = None,
+        case: str = "sensitive",
     ) -> NeuralResult:
         """Read one captcha.
 
@@ -162,7 +180,9 @@ class NeuralReader:
         if topk < 0:
             raise ValueError(f"topk must be >= 0, got {topk}")
         if case not in ("sensitive", "lower", "upper"):
-            raise ValueError(f"case must be 'sensitive', 'lower' or 'upper', got {case!r}")
+            raise ValueError(
+                f"case must be 'sensitive', 'lower' or 'upper', got {case!r}"
+            )
         t0 = time.perf_counter()
         x = preprocess_config(image, self.config)
         batch, _ = to_batch([x], mean=self.config.mean, std=self.config.std)

@@ -30,15 +30,29 @@ from image_io import decode_image, label_from_path
 from neural._config import BLANK, NeuralConfig, output_length
 from neural._decode import greedy_decode
 from neural._model import CRNN
-from neural._preprocess import ink_box, preprocess_config, text_grey, text_window, to_batch
+from neural._preprocess import (
+    ink_box,
+    preprocess_config,
+    text_grey,
+    text_window,
+    to_batch,
+)
 from neural._reader import META_FORMAT, META_NAME, ONNX_NAME
 
-__all__ = ["train_neural", "learn_charset", "fit_calibration", "expected_calibration_error", "CHECKPOINT_NAME"]
+__all__ = [
+    "CHECKPOINT_NAME",
+    "expected_calibration_error",
+    "fit_calibration",
+    "learn_charset",
+    "train_neural",
+]
 
 CHECKPOINT_NAME = "neural_checkpoint.pt"
 
 
-def learn_charset(labels: list[str], paths: list[Path] | None = None, charset: str = "") -> str:
+def learn_charset(
+    labels: list[str], paths: list[Path] | None = None, charset: str = ""
+) -> str:
     """The sorted set of characters of ``labels`` (case-sensitive), or check them against ``charset``.
 
     Raises
@@ -80,7 +94,11 @@ def _ink_scale(images: list[np.ndarray], cfg: NeuralConfig) -> float:
     spans = []
     for im in images:
         small = text_window(
-            im, height=cfg.height, max_width=cfg.max_width, crop=cfg.crop, crop_margin=cfg.crop_margin,
+            im,
+            height=cfg.height,
+            max_width=cfg.max_width,
+            crop=cfg.crop,
+            crop_margin=cfg.crop_margin,
             window_ratio=cfg.window_ratio,
         ).astype(np.float32)
         spans.append(float(np.percentile(small, 99.5) - np.median(small)))
@@ -100,10 +118,17 @@ def _augment(x: np.ndarray, rng: np.random.Generator, cfg: NeuralConfig) -> np.n
         m[0, 1] += shear
         m[0, 2] += -shear * h / 2 + rng.uniform(-3, 3)
         m[1, 2] += rng.uniform(-1.5, 1.5)
-        new_w = int(round(w * rng.uniform(0.92, 1.08)))
+        new_w = round(w * rng.uniform(0.92, 1.08))
         m[0] *= new_w / w
         w = min(max(new_w, cfg.min_width), cfg.max_width)
-        x = cv2.warpAffine(x, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        x = cv2.warpAffine(
+            x,
+            m,
+            (w, h),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
     if cfg.aug_blur and rng.random() < 0.3:
         x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.3, 0.9))
     if cfg.aug_contrast and rng.random() < 0.5:
@@ -115,7 +140,9 @@ def _augment(x: np.ndarray, rng: np.random.Generator, cfg: NeuralConfig) -> np.n
     return np.clip(x, 0.0, 1.5).astype(np.float32)
 
 
-def _batches(widths: np.ndarray, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
+def _batches(
+    widths: np.ndarray, batch_size: int, rng: np.random.Generator | None
+) -> list[np.ndarray]:
     """Index batches of similar width (little padding); shuffled when ``rng`` is given."""
     order = rng.permutation(len(widths)) if rng is not None else np.arange(len(widths))
     chunk = batch_size * 20
@@ -145,11 +172,15 @@ def _lr_at(step: int, total_steps: int, lr: float) -> float:
 def _encode(labels: list[str], charset: str) -> tuple[torch.Tensor, torch.Tensor]:
     index = {ch: i + 1 for i, ch in enumerate(charset)}
     flat = [index[ch] for label in labels for ch in label]
-    return torch.tensor(flat, dtype=torch.long), torch.tensor([len(s) for s in labels], dtype=torch.long)
+    return torch.tensor(flat, dtype=torch.long), torch.tensor(
+        [len(s) for s in labels], dtype=torch.long
+    )
 
 
 @torch.no_grad()
-def _predict(model: CRNN, arrays: list[np.ndarray], cfg: NeuralConfig) -> list[np.ndarray]:
+def _predict(
+    model: CRNN, arrays: list[np.ndarray], cfg: NeuralConfig
+) -> list[np.ndarray]:
     """Per-image (T_i, C) log-probs, padding frames cut off."""
     model.eval()
     widths = np.array([a.shape[1] for a in arrays])
@@ -220,21 +251,28 @@ def _export_onnx(model: CRNN, cfg: NeuralConfig, example: np.ndarray) -> bytes:
     model.eval()
     buf = io.BytesIO()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and GRU notes
+        warnings.simplefilter(
+            "ignore"
+        )  # the TorchScript exporter's deprecation and GRU notes
         torch.onnx.export(
             model,
             (torch.from_numpy(example),),
             buf,
             input_names=["image"],
             output_names=["log_probs"],
-            dynamic_axes={"image": {0: "batch", 3: "width"}, "log_probs": {0: "batch", 1: "frames"}},
+            dynamic_axes={
+                "image": {0: "batch", 3: "width"},
+                "log_probs": {0: "batch", 1: "frames"},
+            },
             opset_version=17,
             dynamo=False,
         )
     return buf.getvalue()
 
 
-def _parity(onnx_bytes: bytes, model: CRNN, arrays: list[np.ndarray], cfg: NeuralConfig) -> float:
+def _parity(
+    onnx_bytes: bytes, model: CRNN, arrays: list[np.ndarray], cfg: NeuralConfig
+) -> float:
     """Largest |log-prob| difference between onnxruntime and PyTorch, one image at a time."""
     import onnxruntime as ort
 
@@ -247,7 +285,9 @@ def _parity(onnx_bytes: bytes, model: CRNN, arrays: list[np.ndarray], cfg: Neura
             ref = model(torch.from_numpy(batch)).numpy()
             got = sess.run(None, {"image": batch})[0]
             # Compare where probabilities matter: -inf-ish tails are noise.
-            worst = max(worst, float(np.abs(np.maximum(got, -30) - np.maximum(ref, -30)).max()))
+            worst = max(
+                worst, float(np.abs(np.maximum(got, -30) - np.maximum(ref, -30)).max())
+            )
     return worst
 
 
@@ -316,7 +356,7 @@ def train_neural(
 
     # Fixed-seed split, the same on every resume.
     order = np.random.default_rng(cfg.seed).permutation(len(paths))
-    n_val = max(1, int(round(cfg.val_fraction * len(paths))))
+    n_val = max(1, round(cfg.val_fraction * len(paths)))
     val_idx, train_idx = order[:n_val], order[n_val:]
 
     t_start = time.perf_counter()
@@ -328,7 +368,10 @@ def train_neural(
     if cfg.crop and window_ratio == 0.0:
         window_ratio = _window_ratio(sample, cfg.crop_margin)
     cfg = cfg.replace(
-        charset=charset, min_length=min(lengths), max_length=max(lengths), window_ratio=window_ratio
+        charset=charset,
+        min_length=min(lengths),
+        max_length=max(lengths),
+        window_ratio=window_ratio,
     )
     if cfg.contrast == "fixed" and cfg.ink_scale == 0.0:
         # Learned like window_ratio: the style's typical background-to-ink span.
@@ -340,7 +383,14 @@ def train_neural(
     ]
     log.info(
         "neural: %d images (%d train, %d val), charset %r (%d), lengths %d-%d, window_ratio %.3f, ink_scale %.1f",
-        len(paths), len(train_idx), len(val_idx), charset, len(charset), cfg.min_length, cfg.max_length, window_ratio,
+        len(paths),
+        len(train_idx),
+        len(val_idx),
+        charset,
+        len(charset),
+        cfg.min_length,
+        cfg.max_length,
+        window_ratio,
         cfg.ink_scale,
     )
     tr_arrays = [arrays[i] for i in train_idx]
@@ -350,17 +400,31 @@ def train_neural(
     tr_widths = np.array([a.shape[1] for a in tr_arrays])
 
     model = CRNN(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+    )
     total_steps = cfg.epochs * math.ceil(len(tr_arrays) / cfg.batch_size)
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
-    state = {"epoch": 0, "step": 0, "best_exact": -1.0, "best_cer": math.inf, "best_epoch": 0, "best_state": None, "stale": 0}
+    state = {
+        "epoch": 0,
+        "step": 0,
+        "best_exact": -1.0,
+        "best_cer": math.inf,
+        "best_epoch": 0,
+        "best_state": None,
+        "stale": 0,
+    }
     history: list[dict] = []
 
     ckpt_path = out_dir / CHECKPOINT_NAME
     if resume and ckpt_path.is_file():
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         saved = NeuralConfig.from_dict(ckpt["config"])
-        if saved.charset != cfg.charset or saved.height != cfg.height or ckpt["n_images"] != len(paths):
+        if (
+            saved.charset != cfg.charset
+            or saved.height != cfg.height
+            or ckpt["n_images"] != len(paths)
+        ):
             raise ValueError(
                 f"checkpoint {ckpt_path} was made for other data (charset {saved.charset!r}, height "
                 f"{saved.height}, {ckpt['n_images']} images); got charset {cfg.charset!r}, height {cfg.height}, "
@@ -380,7 +444,12 @@ def train_neural(
         t_epoch = time.perf_counter()
         total, seen = 0.0, 0
         batches = _batches(tr_widths, cfg.batch_size, rng)
-        bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not progress, leave=False)
+        bar = tqdm(
+            batches,
+            desc=f"epoch {epoch}/{cfg.epochs}",
+            disable=not progress,
+            leave=False,
+        )
         for idx in bar:
             xs = [tr_arrays[i] for i in idx]
             if cfg.augment:
@@ -388,7 +457,10 @@ def train_neural(
             batch, widths = to_batch(xs, mean=cfg.mean, std=cfg.std)
             targets, target_lengths = _encode([tr_labels[i] for i in idx], cfg.charset)
             lp = model(torch.from_numpy(batch))  # (N, T, C)
-            input_lengths = torch.tensor([output_length(int(w), cfg.frame_stride) for w in widths], dtype=torch.long)
+            input_lengths = torch.tensor(
+                [output_length(int(w), cfg.frame_stride) for w in widths],
+                dtype=torch.long,
+            )
             loss = ctc(lp.permute(1, 0, 2), targets, input_lengths, target_lengths)
             for group in opt.param_groups:
                 group["lr"] = _lr_at(state["step"], total_steps, cfg.lr)
@@ -401,29 +473,54 @@ def train_neural(
             seen += len(idx)
             bar.set_postfix(loss=f"{total / seen:.3f}")
         ev = _evaluate(model, va_arrays, va_labels, cfg)
-        better = ev["exact"] > state["best_exact"] or (ev["exact"] == state["best_exact"] and ev["cer"] < state["best_cer"])
+        better = ev["exact"] > state["best_exact"] or (
+            ev["exact"] == state["best_exact"] and ev["cer"] < state["best_cer"]
+        )
         if better:
-            state.update(best_exact=ev["exact"], best_cer=ev["cer"], best_epoch=epoch, stale=0)
-            state["best_state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            state.update(
+                best_exact=ev["exact"], best_cer=ev["cer"], best_epoch=epoch, stale=0
+            )
+            state["best_state"] = {
+                k: v.detach().clone() for k, v in model.state_dict().items()
+            }
         else:
             state["stale"] += 1
         state["epoch"] = epoch
         history.append(
-            {"epoch": epoch, "loss": total / max(seen, 1), "val_exact": ev["exact"], "val_cer": ev["cer"],
-             "seconds": time.perf_counter() - t_epoch}
+            {
+                "epoch": epoch,
+                "loss": total / max(seen, 1),
+                "val_exact": ev["exact"],
+                "val_cer": ev["cer"],
+                "seconds": time.perf_counter() - t_epoch,
+            }
         )
         log.info(
             "neural: epoch %d loss %.4f val exact %.4f cer %.4f (%.0f s)%s",
-            epoch, total / max(seen, 1), ev["exact"], ev["cer"], history[-1]["seconds"], " *" if better else "",
+            epoch,
+            total / max(seen, 1),
+            ev["exact"],
+            ev["cer"],
+            history[-1]["seconds"],
+            " *" if better else "",
         )
         buf = io.BytesIO()
         torch.save(
-            {"config": cfg.to_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(),
-             "state": state, "history": history, "rng": rng.bit_generator.state,
-             "torch_rng": torch.get_rng_state(), "n_images": len(paths)},
+            {
+                "config": cfg.to_dict(),
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "state": state,
+                "history": history,
+                "rng": rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+                "n_images": len(paths),
+            },
             buf,
         )
-        atomic_write_bytes(ckpt_path, buf.getvalue())  # a kill mid-write leaves the previous epoch
+        atomic_write_bytes(
+            ckpt_path, buf.getvalue()
+        )  # a kill mid-write leaves the previous epoch
 
     if state["best_state"] is not None:
         model.load_state_dict(state["best_state"])
@@ -432,7 +529,9 @@ def train_neural(
     calibrated = np.asarray(ev["raw_conf"]) ** power
     cfg = cfg.replace(calibration_power=power)
 
-    onnx_bytes = _export_onnx(model, cfg, to_batch([va_arrays[0]], mean=cfg.mean, std=cfg.std)[0])
+    onnx_bytes = _export_onnx(
+        model, cfg, to_batch([va_arrays[0]], mean=cfg.mean, std=cfg.std)[0]
+    )
     parity = _parity(onnx_bytes, model, va_arrays[:32], cfg)
     train_seconds = time.perf_counter() - t_start
     metrics = {
@@ -458,7 +557,12 @@ def train_neural(
         "format": META_FORMAT,
         "config": cfg.to_dict(),
         "onnx_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
-        "input": {"name": "image", "layout": "NCHW", "height": cfg.height, "dtype": "float32"},
+        "input": {
+            "name": "image",
+            "layout": "NCHW",
+            "height": cfg.height,
+            "dtype": "float32",
+        },
         "output": {"name": "log_probs", "layout": "N,T,C", "blank_index": BLANK},
         "metrics": {k: v for k, v in metrics.items() if k != "history"},
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
@@ -467,7 +571,13 @@ def train_neural(
     meta_path = atomic_write_text(out_dir / META_NAME, json.dumps(meta, indent=2))
     log.info(
         "neural: best epoch %d, val exact %.4f, cer %.4f, parity %.2e, ECE %.3f -> %.3f, %.0f s",
-        state["best_epoch"], ev["exact"], ev["cer"], parity, metrics["ece_raw"], metrics["ece_calibrated"], train_seconds,
+        state["best_epoch"],
+        ev["exact"],
+        ev["cer"],
+        parity,
+        metrics["ece_raw"],
+        metrics["ece_calibrated"],
+        train_seconds,
     )
     metrics["onnx_path"] = str(onnx_path)
     metrics["meta_path"] = str(meta_path)

@@ -13,18 +13,30 @@ from neural._config import NeuralConfig
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m neural.train", description=__doc__)
-    parser.add_argument("--dataset", required=True, help="folder of <label>.png captchas")
-    parser.add_argument("--out", required=True, help="folder for neural_reader.onnx/.json and the checkpoint")
+    parser.add_argument(
+        "--dataset", required=True, help="folder of <label>.png captchas"
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="folder for neural_reader.onnx/.json and the checkpoint",
+    )
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--height", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--patience", type=int, default=None)
     parser.add_argument("--val-fraction", type=float, default=None)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (0: all cores)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (0: all cores)"
+    )
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--limit", type=int, default=None, help="use only the first N images (by name)")
-    parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="use only the first N images (by name)"
+    )
+    parser.add_argument(
+        "--no-resume", action="store_true", help="ignore an existing checkpoint"
+    )
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
@@ -32,8 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     changes = {
         k: v
         for k, v in {
-            "epochs": args.epochs, "height": args.height, "batch_size": args.batch_size, "lr": args.lr,
-            "patience": args.patience, "val_fraction": args.val_fraction, "threads": args.threads, "seed": args.seed,
+            "epochs": args.epochs,
+            "height": args.height,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "patience": args.patience,
+            "val_fraction": args.val_fraction,
+            "threads": args.threads,
+            "seed": args.seed,
         }.items()
         if v is not None
     }
@@ -47,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         from neural._train import train_neural
 
         metrics = train_neural(
-            paths, config=config, out_dir=args.out, logger=log, progress=not args.no_progress,
+            paths,
+            config=config,
+            out_dir=args.out,
+            logger=log,
+            progress=not args.no_progress,
             resume=not args.no_resume,
         )
     except (ValueError, OSError) as exc:

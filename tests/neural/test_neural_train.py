@@ -5,21 +5,30 @@ from __future__ import annotations
 import json
 import shutil
 
-import numpy as np
 import pytest
 
 pytest.importorskip("torch")
 
-from image_io import decode_image, label_from_path, list_images  # noqa: E402
-from neural import META_NAME, ONNX_NAME, NeuralConfig, NeuralReader, train_neural  # noqa: E402
+from image_io import decode_image, label_from_path, list_images
+from neural import META_NAME, ONNX_NAME, NeuralConfig, NeuralReader, train_neural
 
-TINY = dict(epochs=2, batch_size=16, patience=5, threads=1, min_images=20, channels=(8, 16, 24, 32), rnn_hidden=24)
+TINY = {
+    "epochs": 2,
+    "batch_size": 16,
+    "patience": 5,
+    "threads": 1,
+    "min_images": 20,
+    "channels": (8, 16, 24, 32),
+    "rnn_hidden": 24,
+}
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, captch_paths):
     out = tmp_path_factory.mktemp("neural")
-    metrics = train_neural(captch_paths, config=NeuralConfig(**TINY), out_dir=out, progress=False)
+    metrics = train_neural(
+        captch_paths, config=NeuralConfig(**TINY), out_dir=out, progress=False
+    )
     return out, metrics
 
 
@@ -38,7 +47,9 @@ def test_training_exports_onnx_and_meta(tiny_run):
     meta = json.loads((out / META_NAME).read_text())
     cfg = NeuralConfig.from_dict(meta["config"])
     # Charset and lengths learned from the labels (case-sensitive).
-    assert set(cfg.charset) >= {c for p in meta["val_files"] for c in p.rsplit(".", 1)[0]}
+    assert set(cfg.charset) >= {
+        c for p in meta["val_files"] for c in p.rsplit(".", 1)[0]
+    }
     assert cfg.min_length >= 3 and cfg.max_length <= 6
     assert cfg.window_ratio > 0
 
@@ -49,9 +60,13 @@ def test_reader_runs_on_the_artifact_without_torch(tiny_run, captch_paths):
     res = reader.read(decode_image(captch_paths[0]), topk=3)
     assert isinstance(res.text, str) and len(res.char_confidences) == len(res.text)
     assert 0.0 <= res.confidence <= 1.0
-    assert len(res.topk) <= 3 and [p for _, p in res.topk] == sorted((p for _, p in res.topk), reverse=True)
+    assert len(res.topk) <= 3 and [p for _, p in res.topk] == sorted(
+        (p for _, p in res.topk), reverse=True
+    )
     assert res.timings_ms["total"] > 0
-    digits = reader.read(decode_image(captch_paths[0]), allowed="0123456789", case="lower")
+    digits = reader.read(
+        decode_image(captch_paths[0]), allowed="0123456789", case="lower"
+    )
     assert set(digits.text) <= set("0123456789")
 
 
@@ -69,17 +84,32 @@ def test_resume_continues_from_the_checkpoint(tiny_run, tmp_path, captch_paths):
     out, _ = tiny_run
     for name in ("neural_checkpoint.pt",):
         shutil.copy(out / name, tmp_path / name)
-    metrics = train_neural(captch_paths, config=NeuralConfig(**{**TINY, "epochs": 3}), out_dir=tmp_path, progress=False)
+    metrics = train_neural(
+        captch_paths,
+        config=NeuralConfig(**{**TINY, "epochs": 3}),
+        out_dir=tmp_path,
+        progress=False,
+    )
     # Epochs 1-2 came from the checkpoint: only epoch 3 ran.
     assert metrics["epochs_run"] == 3 and len(metrics["history"]) == 3
 
 
 def test_too_few_images(tmp_path, captch_paths):
     with pytest.raises(ValueError, match="at least 20 labelled images, got 5"):
-        train_neural(captch_paths[:5], config=NeuralConfig(**TINY), out_dir=tmp_path, progress=False)
+        train_neural(
+            captch_paths[:5],
+            config=NeuralConfig(**TINY),
+            out_dir=tmp_path,
+            progress=False,
+        )
 
 
 def test_label_outside_charset(tmp_path, captch_paths):
     bad = next(p for p in captch_paths if "z" not in label_from_path(p))
     with pytest.raises(ValueError, match=rf"{bad.name}.*outside the charset"):
-        train_neural(captch_paths, config=NeuralConfig(**{**TINY, "charset": "z"}), out_dir=tmp_path, progress=False)
+        train_neural(
+            captch_paths,
+            config=NeuralConfig(**{**TINY, "charset": "z"}),
+            out_dir=tmp_path,
+            progress=False,
+        )
