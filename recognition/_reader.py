@@ -117,10 +117,21 @@ class GlyphReader:
         if not self._confident(proba, is_mark):
             # Some component is not a confident glyph (touching pair, piece of
             # a cut glyph): score every run of atoms and let the lattice choose.
-            spans, proba, stage = lattice_proba(seg, self.classify, self.seg_params, self.feat_params)
-            units = spans
-            timings["features"] += stage["features"]
-            timings["classifier"] += stage["classifier"]
+            # The components' own rows are already scored: add only the other runs.
+            t5 = time.perf_counter()
+            known = set(units)
+            extra = [
+                s
+                for s in seg.candidate_spans(self.seg_params.max_span, self.seg_params.max_glyph_width_ratio)
+                if s not in known
+            ]
+            if extra:
+                X_extra = extract_features(seg, extra, self.feat_params)
+                t6 = time.perf_counter()
+                proba = np.vstack([proba, self.classify(X_extra)])
+                units = units + extra
+                timings["features"] += (t6 - t5) * 1e3
+                timings["classifier"] += (time.perf_counter() - t6) * 1e3
         t5 = time.perf_counter()
         reading = best_path(len(seg.atoms), units, proba, self.garbage, seg.owner_spans(), self.decode_params.skip_penalty)
         timings["decoding"] = (time.perf_counter() - t5) * 1e3
