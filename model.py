@@ -231,13 +231,13 @@ class My_CaptchaSolver_Model:
         route = self.config.routing
         classical = neural = None
         if self.reader_ is not None and (route.reader != "neural" or self.neural_ is None):
-            classical = self.reader_.read(rgb)
+            classical = self.reader_.read(rgb, allowed=route.allowed_chars or None, case=route.case)
             plausible = classical.text and classical.n_blobs == len(classical.text)
             if self.neural_ is None or route.reader == "classical" or (
                 plausible and classical.confidence >= route.min_confidence
             ):
                 return _classical_row(classical)
-        neural = self.neural_.read(rgb, topk=route.topk)
+        neural = self.neural_.read(rgb, topk=route.topk, allowed=route.allowed_chars or None, case=route.case)
         if classical is not None and classical.confidence > neural.confidence:
             return _classical_row(classical)
         return {

@@ -12,7 +12,49 @@ from features import FeatureParams, extract_features
 from recognition._decode import Reading, best_path, forced_alignment
 from segmentation import Segmentation, SegmentationParams, segment
 
-__all__ = ["DecodeParams", "GlyphReader", "ReadResult", "lattice_proba"]
+__all__ = ["DecodeParams", "GlyphReader", "ReadResult", "lattice_proba", "restrict_proba"]
+
+
+def restrict_proba(proba: np.ndarray, charset: str, allowed: str | None, case: str) -> np.ndarray:
+    """Class probabilities under a predict-time charset and case policy.
+
+    Parameters
+    ----------
+    proba : (N, len(charset) + 1) ndarray
+        Last column is the garbage class, which is never restricted.
+    charset : str
+    allowed : str or None
+        Characters a reading may use; None or "" allows all.
+    case : {"sensitive", "lower", "upper"}
+        "lower"/"upper" adds each letter's other-case probability to this form.
+
+    Returns
+    -------
+    (N, len(charset) + 1) ndarray of float32, rows renormalised
+
+    Raises
+    ------
+    ValueError
+        If ``case`` is unknown or ``allowed`` shares no character with ``charset``.
+    """
+    if case not in ("sensitive", "lower", "upper"):
+        raise ValueError(f"case must be 'sensitive', 'lower' or 'upper', got {case!r}")
+    out = np.array(proba, dtype=np.float32, copy=True)
+    index = {c: i for i, c in enumerate(charset)}
+    if case != "sensitive":
+        for c, i in index.items():
+            other = c.swapcase()
+            if c.isalpha() and other in index and (c.islower() == (case == "lower")):
+                out[:, i] += out[:, index[other]]
+                out[:, index[other]] = 0.0
+    if allowed:
+        if not set(allowed) & set(charset):
+            raise ValueError(f"allowed characters {allowed!r} share none with the model's charset {charset!r}")
+        for c, i in index.items():
+            if c not in allowed:
+                out[:, i] = 0.0
+    total = out.sum(axis=1, keepdims=True)
+    return out / np.maximum(total, 1e-12)
 
 
 @dataclass(frozen=True)
@@ -96,8 +138,20 @@ class GlyphReader:
         self.feat_params = feat_params
         self.decode_params = decode_params
 
-    def read(self, image: np.ndarray) -> ReadResult:
-        """Read one RGB captcha, (H, W, 3) uint8."""
+    def read(self, image: np.ndarray, *, allowed: str | None = None, case: str = "sensitive") -> ReadResult:
+        """Read one RGB captcha, (H, W, 3) uint8.
+
+        ``allowed`` restricts the characters a reading may use (a site that
+        only shows digits); ``case`` "lower" or "upper" merges each letter's
+        two cases into that form (a site that ignores case). See
+        :func:`restrict_proba`.
+        """
+        classify = self.classify
+        if allowed or case != "sensitive":
+            # A local wrapper, not an attribute: one reader serves many threads.
+            def classify(X, _base=self.classify):
+                return restrict_proba(_base(X), self.charset, allowed, case)
+
         t0 = time.perf_counter()
         seg = segment(image, self.seg_params)
         t1 = time.perf_counter()
@@ -110,7 +164,7 @@ class GlyphReader:
         t2 = time.perf_counter()
         X = extract_features(seg, units, self.feat_params)
         t3 = time.perf_counter()
-        proba = self.classify(X)
+        proba = classify(X)
         t4 = time.perf_counter()
         timings.update(features=(t3 - t2) * 1e3, classifier=(t4 - t3) * 1e3)
         is_mark = np.array([seg.atom_owner[start] >= len(seg.blobs) for start, _ in units], dtype=bool)
@@ -128,7 +182,7 @@ class GlyphReader:
             if extra:
                 X_extra = extract_features(seg, extra, self.feat_params)
                 t6 = time.perf_counter()
-                proba = np.vstack([proba, self.classify(X_extra)])
+                proba = np.vstack([proba, classify(X_extra)])
                 units = units + extra
                 timings["features"] += (t6 - t5) * 1e3
                 timings["classifier"] += (time.perf_counter() - t6) * 1e3

@@ -225,6 +225,12 @@ class RoutingConfig(Section):
         0.9, Range(0, 1), doc="auto: a classical reading less confident than this is checked by the neural reader."
     )
     topk: int = field(0, Range(0, 20), doc="Alternative readings returned by the neural reader (0 = none).")
+    allowed_chars: str = field("", doc="Characters a reading may use (e.g. 0123456789); empty = the model's whole charset.")
+    case: str = field(
+        "sensitive",
+        Choice("sensitive", "lower", "upper"),
+        doc="lower/upper: merge each letter's two cases into that form (for sites that ignore case).",
+    )
 
 
 @dataclass(frozen=True)

@@ -54,3 +54,35 @@ def test_reader_gives_up_on_noise(trained_model_dir):
         noise[y : y + 6, x : x + 6] = 200
     result = solver.reader_.read(noise)
     assert result.text == "" and result.confidence == 0.0
+
+
+def test_restrict_proba_charset_and_case():
+    import pytest
+
+    from recognition import restrict_proba
+
+    charset = "Cc1"
+    proba = np.array([[0.5, 0.3, 0.1, 0.1]])
+    lower = restrict_proba(proba, charset, None, "lower")
+    np.testing.assert_allclose(lower, [[0.0, 0.8, 0.1, 0.1]], atol=1e-6)
+    digits = restrict_proba(proba, charset, "1", "sensitive")
+    np.testing.assert_allclose(digits, [[0.0, 0.0, 0.5, 0.5]], atol=1e-6)  # garbage kept
+    with pytest.raises(ValueError, match="share none"):
+        restrict_proba(proba, charset, "xyz", "sensitive")
+    with pytest.raises(ValueError, match="case must be"):
+        restrict_proba(proba, charset, None, "title")
+
+
+def test_predict_time_charset_restriction(trained_model_dir, captcha_dir, tmp_path):
+    from model import My_CaptchaSolver_Model
+
+    image = sorted(captcha_dir.glob("*.png"))[0]
+    base = {"logging.console": False, "paths.log_file": str(tmp_path / "l.log")}
+    digits = My_CaptchaSolver_Model(
+        model_dir=trained_model_dir, overrides={**base, "routing.allowed_chars": "0123456789"}, results_csv=tmp_path / "r.csv"
+    )
+    assert set(digits.predict(image)["prediction"]) <= set("0123456789")
+    upper = My_CaptchaSolver_Model(
+        model_dir=trained_model_dir, overrides={**base, "routing.case": "upper"}, results_csv=tmp_path / "r.csv"
+    )
+    assert upper.predict(image)["prediction"] == upper.predict(image)["prediction"].upper()
