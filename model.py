@@ -44,12 +44,6 @@ NEURAL_META = "neural_reader.json"
 _LABEL = re.compile(r"^[A-Za-z0-9]+$")
 
 
-def _params(cls, values: dict[str, Any]):
-    """Build a parameter dataclass from the matching keys of a config section."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in values.items() if k in names})
-
-
 def default_model_dir(config: Config) -> Path:
     """``./model`` (or the configured folder) if it holds a model, else the model shipped with the package."""
     local = Path(config.paths.model_dir)
@@ -229,7 +223,7 @@ class My_CaptchaSolver_Model:
         reads too and the more confident answer wins.
         """
         route = self.config.routing
-        classical = neural = None
+        classical = None
         if self.reader_ is not None and (route.reader != "neural" or self.neural_ is None):
             classical = self.reader_.read(rgb, allowed=route.allowed_chars or None, case=route.case)
             plausible = classical.text and classical.n_blobs == len(classical.text)

@@ -245,8 +245,6 @@ def train_reader(paths: Sequence[str], cfg, *, logger, progress: bool = True) ->
             data.used + extra.used,
         )
         logger.info("forced alignment recovered %d of %d captchas", extra.used, len(unsegmented))
-    else:
-        data.skipped = broken + [(p, r) for p, r in data.skipped if p in set(unsegmented)]
     if data.used == 0:
         raise ValueError("no training captcha could be segmented; check the images and segmentation settings")
 
