@@ -26,7 +26,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from artifacts import ModelFolderError, dataset_hash, load_manifest, package_versions, save_model
+from artifacts import ModelFolderError, dataset_hash, load_manifest, package_versions, save_model, update_manifest
 from common import ResultsLog, get_logger
 from features import FeatureParams
 from image_io import ImageDecodeError, decode_image, label_from_path, list_images
@@ -127,33 +127,26 @@ class My_CaptchaSolver_Model:
         """
         model_dir = self._model_dir()
         manifest = load_manifest(model_dir)
-        artifacts = manifest.get("artifacts", {})
-        threads = self.config.classifier.threads
-        self.reader_ = None
-        self.neural_ = None
-        if GLYPH_MODEL in artifacts:
-            from classifier import OnnxGlyphClassifier
-
-            charset = manifest["charset"]
-            classify = OnnxGlyphClassifier(
-                model_dir / GLYPH_MODEL, manifest["class_columns"], len(charset) + 1, threads=threads
-            )
-            self.reader_ = GlyphReader(
-                classify,
-                charset,
-                SegmentationParams(**manifest["segmentation"]),
-                FeatureParams(**manifest["features"]),
-                DecodeParams(**manifest["decoding"]),
-            )
-        if NEURAL_MODEL in artifacts:
-            from neural import NeuralReader
-
-            self.neural_ = NeuralReader(model_dir / NEURAL_MODEL, model_dir / NEURAL_META, threads=threads)
+        self.reader_, self.neural_ = _readers_from(manifest, model_dir, threads=self.config.classifier.threads)
         if self.reader_ is None and self.neural_ is None:
             raise ModelFolderError(f"{model_dir}: the manifest lists no reader ({GLYPH_MODEL} or {NEURAL_MODEL})")
         self.manifest_ = manifest
         self.logger.debug("loaded model from %s (%s)", model_dir, manifest.get("reader", "classical"))
         return self
+
+    @property
+    def min_confidence(self) -> float:
+        """The routing threshold in force: ``routing.min_confidence`` if set (>= 0), else the model's own.
+
+        The model's own is the one picked on validation at training time
+        (manifest ``routing.min_confidence``); a model trained before
+        thresholds were picked gets :data:`routing.DEFAULT_MIN_CONFIDENCE`.
+        """
+        from routing import DEFAULT_MIN_CONFIDENCE
+
+        if self.config.routing.min_confidence >= 0:
+            return self.config.routing.min_confidence
+        return float((self.manifest_ or {}).get("routing", {}).get("min_confidence", DEFAULT_MIN_CONFIDENCE))
 
     def _check_loaded(self) -> None:
         if self.reader_ is None and self.neural_ is None:
@@ -222,17 +215,20 @@ class My_CaptchaSolver_Model:
         component per character) and confident; otherwise the neural reader
         reads too and the more confident answer wins.
         """
+        from routing import keep_classical, routed_choice
+
         route = self.config.routing
         classical = None
         if self.reader_ is not None and (route.reader != "neural" or self.neural_ is None):
             classical = self.reader_.read(rgb, allowed=route.allowed_chars or None, case=route.case)
-            plausible = classical.text and classical.n_blobs == len(classical.text)
-            if self.neural_ is None or route.reader == "classical" or (
-                plausible and classical.confidence >= route.min_confidence
+            if self.neural_ is None or route.reader == "classical" or keep_classical(
+                _plausible(classical), classical.confidence, self.min_confidence
             ):
                 return _classical_row(classical)
         neural = self.neural_.read(rgb, topk=route.topk, allowed=route.allowed_chars or None, case=route.case)
-        if classical is not None and classical.confidence > neural.confidence:
+        if classical is not None and routed_choice(
+            _plausible(classical), classical.confidence, neural.confidence, self.min_confidence
+        ):
             return _classical_row(classical)
         return {
             "prediction": neural.text,
@@ -285,7 +281,7 @@ class My_CaptchaSolver_Model:
         return rows
 
     # ------------------------------------------------------------------ train
-    def _train_neural(self, paths: list[str], progress: bool) -> tuple[Path, dict]:
+    def _train_neural(self, paths: list[str], val_paths: list[str], progress: bool) -> tuple[Path, dict]:
         """Train the neural reader into a temporary folder (needs torch: the ``train`` extra)."""
         try:
             from neural import NeuralConfig, train_neural
@@ -297,13 +293,16 @@ class My_CaptchaSolver_Model:
             patience=n.patience,
             batch_size=n.batch_size,
             height=n.height,
+            max_minutes=n.max_minutes,
             seed=self.config.training.seed,
             val_fraction=self.config.training.validation_fraction,
             min_images=self.config.training.min_images,
             threads=self.config.training.workers,
         )
         out = Path(tempfile.mkdtemp(prefix="captcha-neural-"))
-        metrics = train_neural(paths, config=config, out_dir=out, logger=self.logger, progress=progress)
+        metrics = train_neural(
+            paths, val_paths=val_paths, config=config, out_dir=out, logger=self.logger, progress=progress
+        )
         return out, {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))}
 
     def train(
@@ -327,7 +326,7 @@ class My_CaptchaSolver_Model:
         ValueError
             If fewer than ``training.min_images`` usable labelled images remain.
         """
-        from training import train_reader
+        from training import split_dataset, train_reader
 
         started = time.perf_counter()
         cfg = self.config
@@ -366,12 +365,29 @@ class My_CaptchaSolver_Model:
                 onnx_parity_max_abs_diff=outcome.parity,
             )
         if which in ("neural", "auto"):
-            neural_dir, neural_metrics = self._train_neural(labelled, progress)
+            # The classical reader's split: in `auto` both readers are validated,
+            # and the routing threshold picked, on captchas neither trained on.
+            train_paths, val_paths = split_dataset(labelled, cfg.training.validation_fraction, cfg.training.seed)
+            neural_dir, neural_metrics = self._train_neural(train_paths, val_paths, progress)
             cleanups.append(lambda: shutil.rmtree(neural_dir, ignore_errors=True))
             files[NEURAL_MODEL] = neural_dir / NEURAL_MODEL
             files[NEURAL_META] = neural_dir / NEURAL_META
             manifest["neural"] = {"metrics": neural_metrics}
             manifest.setdefault("metrics", {"val_exact": neural_metrics.get("val_exact", float("nan"))})
+        if which == "auto":
+            from routing import pick_min_confidence
+
+            reader, neural = _readers_from(manifest, Path("."), threads=cfg.classifier.threads, files=files)
+            evidence = routing_evidence(reader, neural, val_paths, config=cfg, progress=progress)
+            manifest["routing"] = pick_min_confidence(**evidence)
+            manifest["metrics"]["val_exact_routed"] = manifest["routing"]["val_exact"]
+            self.logger.info(
+                "routing: min_confidence %.2f picked on %d validation captchas (routed %.4f, classical %.4f, "
+                "neural %.4f; the neural reader reads %.1f%%)",
+                manifest["routing"]["min_confidence"], manifest["routing"]["n"], manifest["routing"]["val_exact"],
+                manifest["routing"]["val_exact_classical"], manifest["routing"]["val_exact_neural"],
+                100 * manifest["routing"]["neural_share"],
+            )
         for path, reason in skipped:
             self.logger.warning("skipped %s: %s", path, reason)
         manifest.update(
@@ -400,6 +416,35 @@ class My_CaptchaSolver_Model:
         )
         _track(cfg, manifest, target, self.logger)
         return self
+
+    def tune_routing(self, dataset_dir: str | Path, *, progress: bool = True) -> dict:
+        """Pick the routing threshold on a labelled folder and record it in the model's manifest.
+
+        For a model with both readers (``auto``) whose threshold should fit
+        captchas it did not train on, or one trained before thresholds were
+        picked. The folder should hold captchas the model never trained on.
+
+        Raises
+        ------
+        ValueError
+            If the model lacks one of the two readers, or no image could be read.
+        """
+        from routing import pick_min_confidence
+
+        self._check_loaded()
+        if self.reader_ is None or self.neural_ is None:
+            raise ValueError(f"{self._model_dir()}: routing needs both readers; this model has only one")
+        images, rejected = list_images(dataset_dir, extensions=tuple(self.config.input.extensions))
+        for path, reason in rejected:
+            self.logger.warning("skipped %s: %s", path, reason)
+        evidence = routing_evidence(self.reader_, self.neural_, images, config=self.config, progress=progress)
+        if not evidence["plausible"]:
+            raise ValueError(f"{dataset_dir}: no readable labelled captcha to pick the threshold on")
+        picked = dict(pick_min_confidence(**evidence), dataset=str(dataset_dir))
+        self.manifest_ = update_manifest(self._model_dir(), {"routing": picked})
+        self.logger.info("routing: min_confidence %.2f picked on %d captchas of %s (routed %.4f)",
+                         picked["min_confidence"], picked["n"], dataset_dir, picked["val_exact"])
+        return picked
 
     # --------------------------------------------------------------- evaluate
     def evaluate(self, dataset_dir: str | Path, *, workers: int = 0, progress: bool = True) -> dict:
@@ -461,6 +506,63 @@ class My_CaptchaSolver_Model:
             return float("nan"), yield_
         proba = reader.classify(np.vstack(X))
         return float(macro_roc_auc(y, proba, list(range(proba.shape[1])))), yield_
+
+
+def _readers_from(manifest: dict, model_dir: Path, *, threads: int = 0, files: dict[str, Path] | None = None):
+    """The classical and neural readers a manifest lists (either may be None).
+
+    ``files`` maps artifact names to paths outside ``model_dir`` (a model
+    being trained, not yet published).
+    """
+    files = files or {}
+    artifacts = set(manifest.get("artifacts", {})) | set(files)
+    where = {name: Path(files.get(name, model_dir / name)) for name in (GLYPH_MODEL, NEURAL_MODEL, NEURAL_META)}
+    reader = neural = None
+    if GLYPH_MODEL in artifacts:
+        from classifier import OnnxGlyphClassifier
+
+        charset = manifest["charset"]
+        classify = OnnxGlyphClassifier(where[GLYPH_MODEL], manifest["class_columns"], len(charset) + 1, threads=threads)
+        reader = GlyphReader(
+            classify,
+            charset,
+            SegmentationParams(**manifest["segmentation"]),
+            FeatureParams(**manifest["features"]),
+            DecodeParams(**manifest["decoding"]),
+        )
+    if NEURAL_MODEL in artifacts:
+        from neural import NeuralReader
+
+        neural = NeuralReader(where[NEURAL_MODEL], where[NEURAL_META], threads=threads)
+    return reader, neural
+
+
+def _plausible(classical) -> bool:
+    """One connected component per character read: segmentation likely went right."""
+    return bool(classical.text) and classical.n_blobs == len(classical.text)
+
+
+def routing_evidence(reader: GlyphReader, neural, paths: Iterable[str | Path], *, config: Config, progress: bool = False) -> dict:
+    """Both readers' readings of labelled captchas, as the arrays :func:`routing.pick_min_confidence` takes.
+
+    Unreadable files are left out (they say nothing about the threshold).
+    """
+    out: dict[str, list] = {k: [] for k in ("classical_correct", "classical_confidence", "plausible", "neural_correct", "neural_confidence")}
+    paths = list(paths)
+    for path in _progress(paths, total=len(paths), desc="routing", enabled=progress):
+        try:
+            rgb = decode_image(path, max_pixels=config.input.max_pixels, max_bytes=config.input.max_bytes, name=str(path))
+        except ImageDecodeError:
+            continue
+        label = label_from_path(path)
+        classical = reader.read(rgb)
+        reading = neural.read(rgb)
+        out["classical_correct"].append(classical.text == label)
+        out["classical_confidence"].append(float(classical.confidence))
+        out["plausible"].append(_plausible(classical))
+        out["neural_correct"].append(reading.text == label)
+        out["neural_confidence"].append(float(reading.confidence))
+    return out
 
 
 def _classical_row(result) -> dict[str, Any]:
@@ -653,6 +755,21 @@ def evaluate(ctx, dataset, model_dir, results, workers, json_out):
         from common import atomic_write_text
 
         atomic_write_text(json_out, text + "\n")
+
+
+@cli.command("tune-routing")
+@click.option("--dataset", required=True, type=click.Path(), help="Folder of labelled captchas the model did not train on.")
+@click.option("--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model).")
+@click.pass_context
+def tune_routing(ctx, dataset, model_dir):
+    """Pick the auto-routing threshold on labelled captchas and record it in the manifest."""
+    solver = _solver(ctx, model_dir=model_dir)
+    try:
+        picked = solver.tune_routing(dataset)
+    except (FileNotFoundError, NotADirectoryError, ValueError, RuntimeError, ModelFolderError) as exc:
+        solver.logger.error("%s", exc)
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(picked, indent=2))
 
 
 # Serving commands live in their own packages; their heavy imports happen when they run.

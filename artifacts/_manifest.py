@@ -80,6 +80,26 @@ def save_model(model_dir: str | Path, files: dict[str, Path], manifest: dict) ->
     return model_dir
 
 
+def update_manifest(model_dir: str | Path, changes: dict) -> dict:
+    """Merge top-level ``changes`` into a checked model folder's manifest, atomically.
+
+    The artifacts are not touched (their digests still hold); only
+    ``manifest.json`` is replaced, in one rename.
+
+    Raises
+    ------
+    ModelFolderError
+        As :func:`load_manifest`, and if ``changes`` tries to rewrite the
+        artifact digests or the format version.
+    """
+    protected = {"artifacts", "format_version"} & set(changes)
+    if protected:
+        raise ModelFolderError(f"update_manifest cannot change {sorted(protected)}; retrain instead")
+    manifest = dict(load_manifest(model_dir), **changes)
+    atomic_write_text(Path(model_dir) / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
 def load_manifest(model_dir: str | Path) -> dict:
     """Read and check a model folder's manifest.
 

@@ -72,6 +72,11 @@ class NeuralConfig:
         The fixed span; 0 until training learns it from the data.
     epochs, batch_size, lr, weight_decay, patience : training schedule
         ``patience`` is in epochs without a better validation exact accuracy.
+    max_minutes : float
+        Time budget of the training run (0: none). After the first epoch
+        the number of epochs is cut to what fits the budget, and the
+        learning-rate schedule is planned over that number, so a budgeted
+        run still anneals to its end instead of stopping mid-schedule.
     val_fraction : float
         Part of the labelled images held out for validation.
     min_images : int
@@ -113,6 +118,7 @@ class NeuralConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     patience: int = 6
+    max_minutes: float = 0.0
     val_fraction: float = 0.1
     min_images: int = 20
     seed: int = 0
@@ -148,6 +154,8 @@ class NeuralConfig:
             raise ValueError(
                 f"contrast must be 'fixed' or 'per_image', got {self.contrast!r}"
             )
+        if self.max_minutes < 0:
+            raise ValueError(f"max_minutes must be >= 0 (0 = no budget), got {self.max_minutes}")
         if self.std <= 0:
             raise ValueError(f"std must be > 0, got {self.std}")
         if not 0.0 < self.val_fraction < 0.9:

@@ -169,6 +169,21 @@ def _lr_at(step: int, total_steps: int, lr: float) -> float:
     return lr / 50 + (lr - lr / 50) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def planned_epochs(
+    max_epochs: int, max_minutes: float, elapsed_s: float, epoch_s: float, epochs_done: int
+) -> int:
+    """Epochs a run can afford: all ``max_epochs``, or what fits the time budget.
+
+    ``elapsed_s`` is the time spent so far (preprocessing included),
+    ``epoch_s`` the cost of one epoch with its validation. Never fewer
+    than ``epochs_done`` (and at least one).
+    """
+    if max_minutes <= 0:
+        return max_epochs
+    fits = epochs_done + int(max(0.0, max_minutes * 60 - elapsed_s) // max(epoch_s, 1e-6))
+    return max(1, epochs_done, min(max_epochs, fits))
+
+
 def _encode(labels: list[str], charset: str) -> tuple[torch.Tensor, torch.Tensor]:
     index = {ch: i + 1 for i, ch in enumerate(charset)}
     flat = [index[ch] for label in labels for ch in label]
@@ -294,6 +309,7 @@ def _parity(
 def train_neural(
     paths,
     *,
+    val_paths=None,
     config: NeuralConfig | None = None,
     out_dir,
     logger: logging.Logger | None = None,
@@ -306,6 +322,10 @@ def train_neural(
     ----------
     paths : iterable of path
         Image files named ``<label>.<ext>``.
+    val_paths : iterable of path, optional
+        Validation images. By default ``config.val_fraction`` of ``paths``
+        is held out with ``config.seed``; giving the split lets a caller
+        validate two readers on the same held-out captchas.
     config : NeuralConfig, optional
         Network, preprocessing and schedule. An empty ``charset`` is learned
         from the labels; ``window_ratio == 0`` (with ``crop``) is learned
@@ -342,6 +362,11 @@ def train_neural(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = sorted(Path(p) for p in paths)
+    given_val = sorted(Path(p) for p in val_paths) if val_paths is not None else None
+    if given_val is not None:
+        if not given_val:
+            raise ValueError("val_paths is empty: give at least one validation image or None")
+        paths = paths + given_val
     if len(paths) < cfg.min_images:
         raise ValueError(
             f"neural training needs at least {cfg.min_images} labelled images, got {len(paths)}; "
@@ -354,10 +379,15 @@ def train_neural(
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
 
-    # Fixed-seed split, the same on every resume.
-    order = np.random.default_rng(cfg.seed).permutation(len(paths))
-    n_val = max(1, round(cfg.val_fraction * len(paths)))
-    val_idx, train_idx = order[:n_val], order[n_val:]
+    if given_val is not None:
+        n_val = len(given_val)
+        train_idx = np.arange(len(paths) - n_val)
+        val_idx = np.arange(len(paths) - n_val, len(paths))
+    else:
+        # Fixed-seed split, the same on every resume.
+        order = np.random.default_rng(cfg.seed).permutation(len(paths))
+        n_val = max(1, round(cfg.val_fraction * len(paths)))
+        val_idx, train_idx = order[:n_val], order[n_val:]
 
     t_start = time.perf_counter()
     # Learn the crop window and the ink scale on a sample, then decode and
@@ -403,7 +433,7 @@ def train_neural(
     opt = torch.optim.AdamW(
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
     )
-    total_steps = cfg.epochs * math.ceil(len(tr_arrays) / cfg.batch_size)
+    steps_per_epoch = math.ceil(len(tr_arrays) / cfg.batch_size)
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     state = {
         "epoch": 0,
@@ -413,8 +443,12 @@ def train_neural(
         "best_epoch": 0,
         "best_state": None,
         "stale": 0,
+        # cfg.epochs until a time budget cuts it after the first epoch.
+        "planned_epochs": cfg.epochs,
+        "stopped": "",
     }
     history: list[dict] = []
+    resumed_seconds = 0.0  # epochs of earlier runs count against the time budget
 
     ckpt_path = out_dir / CHECKPOINT_NAME
     if resume and ckpt_path.is_file():
@@ -432,14 +466,17 @@ def train_neural(
             )
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
-        state = ckpt["state"]
+        # A resumed run may ask for more epochs: plan afresh from this call's config.
+        state = {**ckpt["state"], "planned_epochs": cfg.epochs, "stopped": ""}
         history = ckpt["history"]
         rng.bit_generator.state = ckpt["rng"]
         torch.set_rng_state(ckpt["torch_rng"])
+        resumed_seconds = sum(h["seconds"] for h in history)
         log.info("neural: resumed from %s at epoch %d", ckpt_path, state["epoch"])
 
-    while state["epoch"] < cfg.epochs and state["stale"] < cfg.patience:
+    while state["epoch"] < state["planned_epochs"] and state["stale"] < cfg.patience:
         epoch = state["epoch"] + 1
+        total_steps = state["planned_epochs"] * steps_per_epoch
         model.train()
         t_epoch = time.perf_counter()
         total, seen = 0.0, 0
@@ -473,6 +510,17 @@ def train_neural(
             seen += len(idx)
             bar.set_postfix(loss=f"{total / seen:.3f}")
         ev = _evaluate(model, va_arrays, va_labels, cfg)
+        epoch_seconds = time.perf_counter() - t_epoch
+        if cfg.max_minutes > 0:
+            # Re-planned every epoch from the slowest epoch so far (another
+            # job may slow the cores); the schedule stretches or shrinks with it.
+            slowest = max([h["seconds"] for h in history] + [epoch_seconds])
+            plan = planned_epochs(
+                cfg.epochs, cfg.max_minutes, time.perf_counter() - t_start + resumed_seconds, slowest, epoch
+            )
+            if plan != state["planned_epochs"]:
+                log.info("neural: %d epochs fit the %.1f-minute budget", plan, cfg.max_minutes)
+            state["planned_epochs"] = plan
         better = ev["exact"] > state["best_exact"] or (
             ev["exact"] == state["best_exact"] and ev["cer"] < state["best_cer"]
         )
@@ -492,7 +540,7 @@ def train_neural(
                 "loss": total / max(seen, 1),
                 "val_exact": ev["exact"],
                 "val_cer": ev["cer"],
-                "seconds": time.perf_counter() - t_epoch,
+                "seconds": epoch_seconds,
             }
         )
         log.info(
@@ -522,6 +570,11 @@ def train_neural(
             ckpt_path, buf.getvalue()
         )  # a kill mid-write leaves the previous epoch
 
+    state["stopped"] = (
+        "patience" if state["stale"] >= cfg.patience
+        else "budget" if state["planned_epochs"] < cfg.epochs
+        else "epochs"
+    )
     if state["best_state"] is not None:
         model.load_state_dict(state["best_state"])
     ev = _evaluate(model, va_arrays, va_labels, cfg)
@@ -539,6 +592,7 @@ def train_neural(
         "val_cer": ev["cer"],
         "epochs_run": state["epoch"],
         "best_epoch": state["best_epoch"],
+        "stopped": state["stopped"],
         "train_seconds": round(train_seconds, 1),
         # Over every run of a resumed training, epochs only (no decoding).
         "epoch_seconds_total": round(sum(h["seconds"] for h in history), 1),

@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--patience", type=int, default=None)
+    parser.add_argument(
+        "--max-minutes", type=float, default=None, help="time budget; the epochs are fitted to it"
+    )
     parser.add_argument("--val-fraction", type=float, default=None)
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (0: all cores)"
@@ -49,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             "batch_size": args.batch_size,
             "lr": args.lr,
             "patience": args.patience,
+            "max_minutes": args.max_minutes,
             "val_fraction": args.val_fraction,
             "threads": args.threads,
             "seed": args.seed,

@@ -222,7 +222,10 @@ class RoutingConfig(Section):
         doc="auto: classical when its reading is plausible and confident, else the neural reader (if the model has one).",
     )
     min_confidence: float = field(
-        0.9, Range(0, 1), doc="auto: a classical reading less confident than this is checked by the neural reader."
+        -1.0,
+        Range(-1, 1),
+        doc="auto: a classical reading less confident than this is checked by the neural reader; "
+        "-1 = the threshold the model picked on its validation data (manifest), 0.9 if it has none.",
     )
     topk: int = field(0, Range(0, 20), doc="Alternative readings returned by the neural reader (0 = none).")
     allowed_chars: str = field("", doc="Characters a reading may use (e.g. 0123456789); empty = the model's whole charset.")
@@ -242,6 +245,9 @@ class NeuralConfig(Section):
     patience: int = field(8, Range(1, 1000), doc="Epochs without improvement before stopping.")
     batch_size: int = field(32, Range(1, 4096), doc="Captchas per training step.")
     height: int = field(32, Range(16, 128), doc="Height the text is resized to, in pixels.")
+    max_minutes: float = field(
+        0.0, Range(0, 10000), doc="Time budget of neural training in minutes (0 = none); the epochs are fitted to it."
+    )
 
 
 @dataclass(frozen=True)

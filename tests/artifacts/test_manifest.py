@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from artifacts import MANIFEST, ModelFolderError, dataset_hash, load_manifest, save_model, sha256_file
+from artifacts import MANIFEST, ModelFolderError, dataset_hash, load_manifest, save_model, sha256_file, update_manifest
 
 
 def _publish(model_dir, tmp_path, payload=b"onnx-bytes", **manifest):
@@ -64,3 +64,14 @@ def test_dataset_hash_depends_on_content_not_order(tmp_path):
     before = dataset_hash([a, b])
     b.write_bytes(b"3")
     assert dataset_hash([a, b]) != before
+
+
+def test_update_manifest_merges_and_keeps_the_checks(tmp_path):
+    model_dir = _publish(tmp_path / "model", tmp_path)
+    updated = update_manifest(model_dir, {"routing": {"min_confidence": 0.8}})
+    assert updated["routing"] == {"min_confidence": 0.8} and updated["charset"] == "ab"
+    assert load_manifest(model_dir)["routing"]["min_confidence"] == 0.8
+    with pytest.raises(ModelFolderError, match="cannot change"):
+        update_manifest(model_dir, {"artifacts": {}})
+    with pytest.raises(ModelFolderError, match="not found"):
+        update_manifest(tmp_path / "nowhere", {"routing": {}})

@@ -53,6 +53,41 @@ def test_routing_names_the_reader_that_answered(hybrid_dir, captcha_dir, tmp_pat
     assert lenient.predict(image)["reader"] == "classical"
 
 
+def test_auto_training_picks_and_records_the_threshold(hybrid_dir, tmp_path):
+    manifest = load_manifest(hybrid_dir)
+    picked = manifest["routing"]
+    assert 0.3 <= picked["min_confidence"] <= 1.0
+    lo, hi = picked["best_range"]
+    assert lo <= picked["min_confidence"] <= hi
+    # Picked on the validation split both readers held out.
+    assert picked["n"] == manifest["neural"]["metrics"]["n_val"] == manifest["metrics"]["val_captchas"]
+    assert 0.0 <= picked["val_exact"] <= 1.0 and 0.0 <= picked["neural_share"] <= 1.0
+    # config -1 (the default) takes the model's threshold; a value >= 0 overrides it.
+    assert _solver(hybrid_dir, tmp_path, "auto").min_confidence == picked["min_confidence"]
+    assert _solver(hybrid_dir, tmp_path, "auto", **{"routing.min_confidence": 0.42}).min_confidence == 0.42
+
+
+def test_tune_routing_rewrites_only_the_manifest(hybrid_dir, captcha_dir, tmp_path):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(hybrid_dir, model)
+    before = load_manifest(model)
+    solver = _solver(model, tmp_path, "auto")
+    picked = solver.tune_routing(captcha_dir, progress=False)
+    after = load_manifest(model)  # still passes every sha256 check
+    assert after["routing"] == picked and picked["dataset"] == str(captcha_dir)
+    assert picked["n"] == len(list(captcha_dir.glob("*.png")))
+    assert after["artifacts"] == before["artifacts"]
+    assert solver.min_confidence == picked["min_confidence"]
+
+
+def test_tune_routing_needs_both_readers(trained_model_dir, captcha_dir, tmp_path):
+    solver = _solver(trained_model_dir, tmp_path, "auto")
+    with pytest.raises(ValueError, match="needs both readers"):
+        solver.tune_routing(captcha_dir, progress=False)
+
+
 def test_neural_only_model(captcha_dir, tmp_path):
     solver = My_CaptchaSolver_Model(
         model_dir=tmp_path / "model",

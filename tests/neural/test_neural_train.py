@@ -113,3 +113,43 @@ def test_label_outside_charset(tmp_path, captch_paths):
             out_dir=tmp_path,
             progress=False,
         )
+
+
+def test_planned_epochs_fits_the_budget():
+    from neural._train import planned_epochs
+
+    # No budget: every epoch asked for.
+    assert planned_epochs(40, 0.0, elapsed_s=500, epoch_s=60, epochs_done=1) == 40
+    # 10 minutes, 60 s gone, 30 s per epoch: 18 more epochs fit after the first.
+    assert planned_epochs(40, 10.0, elapsed_s=60, epoch_s=30, epochs_done=1) == 19
+    # Never more than asked for, never fewer than already run.
+    assert planned_epochs(5, 10.0, elapsed_s=60, epoch_s=30, epochs_done=1) == 5
+    assert planned_epochs(40, 1.0, elapsed_s=300, epoch_s=30, epochs_done=4) == 4
+
+
+def test_time_budget_stops_training(tmp_path, captch_paths):
+    # A budget far below one epoch: the run stops after its first epoch and says why.
+    metrics = train_neural(
+        captch_paths,
+        config=NeuralConfig(**{**TINY, "epochs": 50, "max_minutes": 0.001}),
+        out_dir=tmp_path,
+        progress=False,
+        resume=False,
+    )
+    assert metrics["epochs_run"] == 1 and metrics["stopped"] == "budget"
+    assert (tmp_path / ONNX_NAME).is_file()
+
+
+def test_negative_budget_is_refused():
+    with pytest.raises(ValueError, match="max_minutes must be >= 0"):
+        NeuralConfig(max_minutes=-1)
+
+
+def test_a_given_validation_split_is_used(tmp_path, captch_paths):
+    train, val = captch_paths[:50], captch_paths[50:]
+    metrics = train_neural(
+        train, val_paths=val, config=NeuralConfig(**{**TINY, "epochs": 1}), out_dir=tmp_path, progress=False
+    )
+    assert metrics["n_train"] == 50 and metrics["n_val"] == 10
+    meta = json.loads((tmp_path / META_NAME).read_text())
+    assert meta["val_files"] == sorted(p.name for p in val)
