@@ -281,8 +281,11 @@ class My_CaptchaSolver_Model:
         return rows
 
     # ------------------------------------------------------------------ train
-    def _train_neural(self, paths: list[str], val_paths: list[str], progress: bool) -> tuple[Path, dict]:
-        """Train the neural reader into a temporary folder (needs torch: the ``train`` extra)."""
+    def _train_neural(self, paths: list[str], val_paths: list[str], progress: bool) -> tuple[Path, dict, list]:
+        """Train the neural reader into a temporary folder (needs torch: the ``train`` extra).
+
+        Returns the folder, the scalar metrics and the per-epoch history.
+        """
         try:
             from neural import NeuralConfig, train_neural
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -303,7 +306,8 @@ class My_CaptchaSolver_Model:
         metrics = train_neural(
             paths, val_paths=val_paths, config=config, out_dir=out, logger=self.logger, progress=progress
         )
-        return out, {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))}
+        scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))}
+        return out, scalars, metrics.get("history", [])
 
     def train(
         self, dataset_dir: str | Path, *, reader: str | None = None, progress: bool = True
@@ -368,11 +372,13 @@ class My_CaptchaSolver_Model:
             # The classical reader's split: in `auto` both readers are validated,
             # and the routing threshold picked, on captchas neither trained on.
             train_paths, val_paths = split_dataset(labelled, cfg.training.validation_fraction, cfg.training.seed)
-            neural_dir, neural_metrics = self._train_neural(train_paths, val_paths, progress)
+            neural_dir, neural_metrics, neural_history = self._train_neural(train_paths, val_paths, progress)
             cleanups.append(lambda: shutil.rmtree(neural_dir, ignore_errors=True))
             files[NEURAL_MODEL] = neural_dir / NEURAL_MODEL
             files[NEURAL_META] = neural_dir / NEURAL_META
-            manifest["neural"] = {"metrics": neural_metrics}
+            # Per-epoch loss and validation figures: learning curves for the
+            # tracker and for anyone asking why training stopped where it did.
+            manifest["neural"] = {"metrics": neural_metrics, "history": neural_history}
             manifest.setdefault("metrics", {"val_exact": neural_metrics.get("val_exact", float("nan"))})
         if which == "auto":
             from routing import pick_min_confidence
@@ -603,6 +609,8 @@ def _track(cfg: Config, manifest: dict, model_dir: Path, logger) -> None:
                 flat.update({f"compare/{name}/{k}": v for k, v in scores.items()})
             neural = manifest.get("neural", {}).get("metrics", {})
             flat.update({f"neural/{k}": v for k, v in neural.items() if isinstance(v, (int, float))})
+            for epoch in manifest.get("neural", {}).get("history", []):
+                run.log({f"neural_epoch/{k}": v for k, v in epoch.items()})
             run.log(flat)
             chosen = manifest.get("classifier", {}).get("chosen", manifest.get("reader"))
             run.summary({"chosen": chosen, "training_seconds": manifest["training_seconds"]})

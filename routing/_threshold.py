@@ -93,9 +93,9 @@ def pick_min_confidence(
     return {
         "min_confidence": threshold,
         "best_range": [float(grid[lo]), float(grid[hi])],
-        "val_exact": float(best),
-        "val_exact_classical": float(cc.mean()),
-        "val_exact_neural": float(nc.mean()),
-        "neural_share": float(1.0 - keep_classical(plaus, conf, threshold).mean()),
+        "val_exact": round(float(best), 6),
+        "val_exact_classical": round(float(cc.mean()), 6),
+        "val_exact_neural": round(float(nc.mean()), 6),
+        "neural_share": round(float(1.0 - keep_classical(plaus, conf, threshold).mean()), 6),
         "n": int(cc.size),
     }

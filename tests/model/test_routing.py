@@ -96,6 +96,46 @@ def test_neural_only_model(captcha_dir, tmp_path):
         results_csv=tmp_path / "r.csv",
     )
     solver.train(captcha_dir, reader="neural", progress=False)
-    assert set(load_manifest(tmp_path / "model")["artifacts"]) == {"neural_reader.onnx", "neural_reader.json"}
+    manifest = load_manifest(tmp_path / "model")
+    assert set(manifest["artifacts"]) == {"neural_reader.onnx", "neural_reader.json"}
+    assert [h["epoch"] for h in manifest["neural"]["history"]] == [1]
+    assert "routing" not in manifest  # one reader: nothing to route
     row = solver.predict(np.zeros((300, 720, 3), np.uint8) + 20)
     assert row["reader"] in ("neural", "")  # a blank picture may read as nothing, but never crashes
+
+
+def test_tracking_logs_every_neural_epoch(monkeypatch, tmp_path):
+    import logging
+
+    import tracking
+    from model import _track
+    from settings import Config
+
+    logged = []
+
+    class FakeRun:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def log(self, metrics):
+            logged.append(dict(metrics))
+
+        def summary(self, values):
+            pass
+
+        def log_artifact(self, *args, **kwargs):
+            pass
+
+    monkeypatch.setattr(tracking, "start_run", lambda *a, **k: FakeRun())
+    manifest = {
+        "reader": "neural", "config": {}, "training_seconds": 1.0, "metrics": {"val_exact": 0.5},
+        "neural": {"metrics": {"val_exact": 0.5}, "history": [
+            {"epoch": 1, "loss": 2.0, "val_exact": 0.1}, {"epoch": 2, "loss": 1.0, "val_exact": 0.5}]},
+    }
+    _track(Config(), manifest, tmp_path, logging.getLogger("test"))
+    epochs = [m for m in logged if "neural_epoch/epoch" in m]
+    assert [m["neural_epoch/loss"] for m in epochs] == [2.0, 1.0]
+    assert any(m.get("val/val_exact") == 0.5 for m in logged)
