@@ -297,6 +297,8 @@ class My_CaptchaSolver_Model:
             batch_size=n.batch_size,
             height=n.height,
             max_minutes=n.max_minutes,
+            frame_stride=n.frame_stride,
+            aug_affine=n.augment_geometry,
             seed=self.config.training.seed,
             val_fraction=self.config.training.validation_fraction,
             min_images=self.config.training.min_images,

@@ -512,11 +512,11 @@ def train_neural(
         ev = _evaluate(model, va_arrays, va_labels, cfg)
         epoch_seconds = time.perf_counter() - t_epoch
         if cfg.max_minutes > 0:
-            # Re-planned every epoch from the mean epoch so far (another job
-            # may slow the cores for a while); the schedule shrinks with it.
-            mean_epoch = float(np.mean([h["seconds"] for h in history] + [epoch_seconds]))
+            # Re-planned every epoch from the median epoch so far: another job
+            # slowing the cores for one epoch should not cut the run short.
+            typical = float(np.median([h["seconds"] for h in history] + [epoch_seconds]))
             plan = planned_epochs(
-                cfg.epochs, cfg.max_minutes, time.perf_counter() - t_start + resumed_seconds, mean_epoch, epoch
+                cfg.epochs, cfg.max_minutes, time.perf_counter() - t_start + resumed_seconds, typical, epoch
             )
             if plan != state["planned_epochs"]:
                 log.info("neural: %d epochs fit the %.1f-minute budget", plan, cfg.max_minutes)

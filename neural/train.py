@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--patience", type=int, default=None)
+    parser.add_argument("--frame-stride", type=int, choices=(2, 4), default=None)
+    parser.add_argument(
+        "--no-geometry-augment", action="store_true", help="no rotation/shear/scale/width jitter"
+    )
     parser.add_argument(
         "--max-minutes", type=float, default=None, help="time budget; the epochs are fitted to it"
     )
@@ -53,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             "lr": args.lr,
             "patience": args.patience,
             "max_minutes": args.max_minutes,
+            "frame_stride": args.frame_stride,
+            "aug_affine": False if args.no_geometry_augment else None,
             "val_fraction": args.val_fraction,
             "threads": args.threads,
             "seed": args.seed,

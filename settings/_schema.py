@@ -248,6 +248,12 @@ class NeuralConfig(Section):
     max_minutes: float = field(
         0.0, Range(0, 10000), doc="Time budget of neural training in minutes (0 = none); the epochs are fitted to it."
     )
+    frame_stride: int = field(
+        2, Choice(2, 4), doc="Input columns per output frame: 4 halves the frames (less work), 2 leaves room between narrow letters."
+    )
+    augment_geometry: bool = field(
+        True, doc="Jitter rotation, shear, scale and width in training; off for styles whose generator already warps glyphs."
+    )
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,8 @@ def test_tune_routing_needs_both_readers(trained_model_dir, captcha_dir, tmp_pat
 def test_neural_only_model(captcha_dir, tmp_path):
     solver = My_CaptchaSolver_Model(
         model_dir=tmp_path / "model",
-        overrides={"neural.epochs": 1, "paths.log_file": str(tmp_path / "l.log"), "logging.console": False,
+        overrides={"neural.epochs": 1, "neural.frame_stride": 4, "neural.augment_geometry": False,
+                   "paths.log_file": str(tmp_path / "l.log"), "logging.console": False,
                    "tracking.wandb_mode": "disabled"},
         results_csv=tmp_path / "r.csv",
     )
@@ -100,6 +101,11 @@ def test_neural_only_model(captcha_dir, tmp_path):
     assert set(manifest["artifacts"]) == {"neural_reader.onnx", "neural_reader.json"}
     assert [h["epoch"] for h in manifest["neural"]["history"]] == [1]
     assert "routing" not in manifest  # one reader: nothing to route
+    import json
+
+    # The neural settings of config.yaml reach the network and are stored with it.
+    meta = json.loads((tmp_path / "model" / "neural_reader.json").read_text())
+    assert meta["config"]["frame_stride"] == 4 and meta["config"]["aug_affine"] is False
     row = solver.predict(np.zeros((300, 720, 3), np.uint8) + 20)
     assert row["reader"] in ("neural", "")  # a blank picture may read as nothing, but never crashes
 
