@@ -13,12 +13,12 @@ model folder; the click CLI below only calls it::
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -299,12 +299,22 @@ class My_CaptchaSolver_Model:
             max_minutes=n.max_minutes,
             frame_stride=n.frame_stride,
             aug_affine=n.augment_geometry,
+            aug_stretch=n.augment_stretch,
             seed=self.config.training.seed,
             val_fraction=self.config.training.validation_fraction,
             min_images=self.config.training.min_images,
             threads=self.config.training.workers,
         )
-        out = Path(tempfile.mkdtemp(prefix="captcha-neural-"))
+        # A folder named after the data and the network's shape, not a temporary
+        # one: a run that is killed resumes from its last epoch when started again.
+        key = hashlib.sha256(
+            json.dumps(
+                [sorted(map(str, paths)), sorted(map(str, val_paths)), config.height, config.frame_stride,
+                 list(config.channels), config.rnn_hidden, config.seed]
+            ).encode()
+        ).hexdigest()[:16]
+        out = Path(self.config.paths.results_csv).parent / "neural-runs" / key
+        self.logger.info("neural training checkpoints in %s (a new run with the same data resumes from it)", out)
         metrics = train_neural(
             paths, val_paths=val_paths, config=config, out_dir=out, logger=self.logger, progress=progress
         )

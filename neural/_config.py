@@ -88,6 +88,10 @@ class NeuralConfig:
     aug_affine, aug_noise, aug_blur, aug_contrast : bool
         Small rotation/shear/scale/shift, Gaussian noise, Gaussian blur,
         brightness and contrast jitter.
+    aug_stretch : bool
+        Also stretch the width alone (part of ``aug_affine``). Off for
+        styles where a glyph's width-to-height ratio tells two letters
+        apart (``0`` and ``O`` in a monospaced font).
     threads : int
         Torch intra-op threads for training (0: all cores).
     calibration_power : float
@@ -124,6 +128,7 @@ class NeuralConfig:
     seed: int = 0
     augment: bool = True
     aug_affine: bool = True
+    aug_stretch: bool = True
     aug_noise: bool = True
     aug_blur: bool = True
     aug_contrast: bool = True

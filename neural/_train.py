@@ -118,7 +118,7 @@ def _augment(x: np.ndarray, rng: np.random.Generator, cfg: NeuralConfig) -> np.n
         m[0, 1] += shear
         m[0, 2] += -shear * h / 2 + rng.uniform(-3, 3)
         m[1, 2] += rng.uniform(-1.5, 1.5)
-        new_w = round(w * rng.uniform(0.92, 1.08))
+        new_w = round(w * rng.uniform(0.92, 1.08)) if cfg.aug_stretch else w
         m[0] *= new_w / w
         w = min(max(new_w, cfg.min_width), cfg.max_width)
         x = cv2.warpAffine(

@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         "--no-geometry-augment", action="store_true", help="no rotation/shear/scale/width jitter"
     )
     parser.add_argument(
+        "--no-stretch-augment", action="store_true", help="no width-only stretch (keeps aspect ratios)"
+    )
+    parser.add_argument(
         "--max-minutes", type=float, default=None, help="time budget; the epochs are fitted to it"
     )
     parser.add_argument("--val-fraction", type=float, default=None)
@@ -59,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             "max_minutes": args.max_minutes,
             "frame_stride": args.frame_stride,
             "aug_affine": False if args.no_geometry_augment else None,
+            "aug_stretch": False if args.no_stretch_augment else None,
             "val_fraction": args.val_fraction,
             "threads": args.threads,
             "seed": args.seed,

@@ -254,6 +254,9 @@ class NeuralConfig(Section):
     augment_geometry: bool = field(
         True, doc="Jitter rotation, shear, scale and width in training; off for styles whose generator already warps glyphs."
     )
+    augment_stretch: bool = field(
+        True, doc="Part of augment_geometry: also stretch the width alone; off where width tells glyphs apart (0 and O)."
+    )
 
 
 @dataclass(frozen=True)

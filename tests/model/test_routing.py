@@ -101,6 +101,7 @@ def test_neural_only_model(captcha_dir, tmp_path):
     assert set(manifest["artifacts"]) == {"neural_reader.onnx", "neural_reader.json"}
     assert [h["epoch"] for h in manifest["neural"]["history"]] == [1]
     assert "routing" not in manifest  # one reader: nothing to route
+    assert not any((tmp_path / "neural-runs").iterdir())  # a finished run leaves no checkpoint behind
     import json
 
     # The neural settings of config.yaml reach the network and are stored with it.
@@ -145,3 +146,24 @@ def test_tracking_logs_every_neural_epoch(monkeypatch, tmp_path):
     epochs = [m for m in logged if "neural_epoch/epoch" in m]
     assert [m["neural_epoch/loss"] for m in epochs] == [2.0, 1.0]
     assert any(m.get("val/val_exact") == 0.5 for m in logged)
+
+
+def test_a_killed_neural_training_resumes(captcha_dir, tmp_path):
+    from image_io import list_images
+    from training import split_dataset
+
+    def solver(epochs):
+        return My_CaptchaSolver_Model(
+            model_dir=tmp_path / "model",
+            overrides={"neural.epochs": epochs, "paths.log_file": str(tmp_path / "l.log"),
+                       "paths.results_csv": str(tmp_path / "data" / "results.csv"), "logging.console": False},
+        )
+
+    train, val = split_dataset([str(p) for p in list_images(captcha_dir)[0]], 0.2, 0)
+    # The first run stops after one epoch (as if killed): its checkpoint stays in data/neural-runs/.
+    out1, _, history1 = solver(1)._train_neural(train, val, progress=False)
+    assert out1.parent == tmp_path / "data" / "neural-runs" and (out1 / "neural_checkpoint.pt").is_file()
+    # The same data again: the run picks up at epoch 2 instead of starting over.
+    out2, metrics, history2 = solver(2)._train_neural(train, val, progress=False)
+    assert out2 == out1 and metrics["epochs_run"] == 2
+    assert history2[0] == history1[0]  # epoch 1 (its measured time included) came from the checkpoint
