@@ -313,7 +313,7 @@ class My_CaptchaSolver_Model:
                  list(config.channels), config.rnn_hidden, config.seed]
             ).encode()
         ).hexdigest()[:16]
-        out = Path(self.config.paths.results_csv).parent / "neural-runs" / key
+        out = self.results_csv.parent / "neural-runs" / key
         self.logger.info("neural training checkpoints in %s (a new run with the same data resumes from it)", out)
         metrics = train_neural(
             paths, val_paths=val_paths, config=config, out_dir=out, logger=self.logger, progress=progress

@@ -89,9 +89,11 @@ class NeuralConfig:
         Small rotation/shear/scale/shift, Gaussian noise, Gaussian blur,
         brightness and contrast jitter.
     aug_stretch : bool
-        Also stretch the width alone (part of ``aug_affine``). Off for
-        styles where a glyph's width-to-height ratio tells two letters
-        apart (``0`` and ``O`` in a monospaced font).
+        Also stretch the width alone, by up to 8% (part of
+        ``aug_affine``): this changes the glyphs' aspect ratio, which some
+        styles use to tell letters apart (``0`` and ``O`` in a monospaced
+        font). On ImageCaptcha-style data, turning it off did not help
+        (see the README).
     threads : int
         Torch intra-op threads for training (0: all cores).
     calibration_power : float

@@ -255,7 +255,7 @@ class NeuralConfig(Section):
         True, doc="Jitter rotation, shear, scale and width in training; off for styles whose generator already warps glyphs."
     )
     augment_stretch: bool = field(
-        True, doc="Part of augment_geometry: also stretch the width alone; off where width tells glyphs apart (0 and O)."
+        True, doc="Part of augment_geometry: also stretch the width alone (by up to 8%), changing glyphs' aspect ratio."
     )
 
 
