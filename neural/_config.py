@@ -39,6 +39,10 @@ class NeuralConfig:
     frame_stride : {2, 4}
         Input columns per output frame. 2 gives narrow letters (``i``,
         ``l``) room for CTC's blank between repeats (``ii``).
+    width_dilation : int
+        Horizontal dilation of the last two conv blocks (1: none). 2
+        widens what each output frame sees from about 16 to 24 input
+        columns at the same cost.
     rnn_hidden : int
         Hidden units per direction of the BiGRU head.
     dropout : float
@@ -106,6 +110,7 @@ class NeuralConfig:
     min_width: int = 16
     channels: tuple[int, ...] = (32, 64, 96, 128)
     frame_stride: int = 2
+    width_dilation: int = 1
     rnn_hidden: int = 96
     dropout: float = 0.1
     charset: str = ""
@@ -147,6 +152,8 @@ class NeuralConfig:
             )
         if self.frame_stride not in (2, 4):
             raise ValueError(f"frame_stride must be 2 or 4, got {self.frame_stride}")
+        if self.width_dilation not in (1, 2, 3):
+            raise ValueError(f"width_dilation must be 1, 2 or 3, got {self.width_dilation}")
         if len(self.channels) != 4:
             raise ValueError(f"channels must list 4 conv widths, got {self.channels}")
         if not 8 <= self.min_width <= self.max_width:

@@ -15,9 +15,9 @@ from neural._config import NeuralConfig
 __all__ = ["CRNN"]
 
 
-def _block(c_in: int, c_out: int, pool: tuple[int, int]) -> nn.Sequential:
+def _block(c_in: int, c_out: int, pool: tuple[int, int], dilate: int = 1) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+        nn.Conv2d(c_in, c_out, 3, padding=(1, dilate), dilation=(1, dilate), bias=False),
         nn.BatchNorm2d(c_out),
         nn.ReLU(inplace=True),
         nn.MaxPool2d(pool, pool),
@@ -39,8 +39,10 @@ class CRNN(nn.Module):
         self.features = nn.Sequential(
             _block(1, c1, (2, 2)),
             _block(c1, c2, (2, 2) if config.frame_stride == 4 else (2, 1)),
-            _block(c2, c3, (2, 1)),
-            _block(c3, c4, (2, 1)),
+            # Dilated across the width: each frame sees a whole wide glyph
+            # (O against 0) at no extra cost.
+            _block(c2, c3, (2, 1), config.width_dilation),
+            _block(c3, c4, (2, 1), config.width_dilation),
         )
         self.rows = config.height // 16
         self.rnn = nn.GRU(

@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--patience", type=int, default=None)
     parser.add_argument("--frame-stride", type=int, choices=(2, 4), default=None)
+    parser.add_argument("--width-dilation", type=int, choices=(1, 2, 3), default=None)
     parser.add_argument(
         "--no-geometry-augment", action="store_true", help="no rotation/shear/scale/width jitter"
     )
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             "patience": args.patience,
             "max_minutes": args.max_minutes,
             "frame_stride": args.frame_stride,
+            "width_dilation": args.width_dilation,
             "aug_affine": False if args.no_geometry_augment else None,
             "aug_stretch": False if args.no_stretch_augment else None,
             "val_fraction": args.val_fraction,

@@ -251,6 +251,9 @@ class NeuralConfig(Section):
     frame_stride: int = field(
         2, Choice(2, 4), doc="Input columns per output frame: 4 halves the frames (less work), 2 leaves room between narrow letters."
     )
+    width_dilation: int = field(
+        1, Choice(1, 2, 3), doc="Horizontal dilation of the last two conv blocks: 2 lets each frame see a wider glyph."
+    )
     augment_geometry: bool = field(
         True, doc="Jitter rotation, shear, scale and width in training; off for styles whose generator already warps glyphs."
     )

@@ -153,3 +153,16 @@ def test_a_given_validation_split_is_used(tmp_path, captch_paths):
     assert metrics["n_train"] == 50 and metrics["n_val"] == 10
     meta = json.loads((tmp_path / META_NAME).read_text())
     assert meta["val_files"] == sorted(p.name for p in val)
+
+
+def test_width_dilation_trains_and_exports(tmp_path, captch_paths):
+    metrics = train_neural(
+        captch_paths,
+        config=NeuralConfig(**{**TINY, "epochs": 1, "width_dilation": 2}),
+        out_dir=tmp_path,
+        progress=False,
+    )
+    assert metrics["onnx_parity_max_abs"] < 1e-3
+    assert json.loads((tmp_path / META_NAME).read_text())["config"]["width_dilation"] == 2
+    with pytest.raises(ValueError, match="width_dilation must be"):
+        NeuralConfig(width_dilation=5)
