@@ -31,6 +31,7 @@ from common import ResultsLog, get_logger
 from features import FeatureParams
 from image_io import ImageDecodeError, decode_image, label_from_path, list_images
 from recognition import DecodeParams, GlyphReader
+from routing import DEFAULT_MIN_CONFIDENCE, keep_classical, pick_min_confidence, routed_choice
 from segmentation import SegmentationParams
 from settings import Config, load_config
 
@@ -142,8 +143,6 @@ class My_CaptchaSolver_Model:
         (manifest ``routing.min_confidence``); a model trained before
         thresholds were picked gets :data:`routing.DEFAULT_MIN_CONFIDENCE`.
         """
-        from routing import DEFAULT_MIN_CONFIDENCE
-
         if self.config.routing.min_confidence >= 0:
             return self.config.routing.min_confidence
         return float((self.manifest_ or {}).get("routing", {}).get("min_confidence", DEFAULT_MIN_CONFIDENCE))
@@ -215,20 +214,17 @@ class My_CaptchaSolver_Model:
         component per character) and confident; otherwise the neural reader
         reads too and the more confident answer wins.
         """
-        from routing import keep_classical, routed_choice
-
         route = self.config.routing
         classical = None
         if self.reader_ is not None and (route.reader != "neural" or self.neural_ is None):
             classical = self.reader_.read(rgb, allowed=route.allowed_chars or None, case=route.case)
+            plausible, threshold = _plausible(classical), self.min_confidence
             if self.neural_ is None or route.reader == "classical" or keep_classical(
-                _plausible(classical), classical.confidence, self.min_confidence
+                plausible, classical.confidence, threshold
             ):
                 return _classical_row(classical)
         neural = self.neural_.read(rgb, topk=route.topk, allowed=route.allowed_chars or None, case=route.case)
-        if classical is not None and routed_choice(
-            _plausible(classical), classical.confidence, neural.confidence, self.min_confidence
-        ):
+        if classical is not None and routed_choice(plausible, classical.confidence, neural.confidence, threshold):
             return _classical_row(classical)
         return {
             "prediction": neural.text,
@@ -282,8 +278,10 @@ class My_CaptchaSolver_Model:
 
     # ------------------------------------------------------------------ train
     def _train_neural(self, paths: list[str], val_paths: list[str], progress: bool) -> tuple[Path, dict, list]:
-        """Train the neural reader into a temporary folder (needs torch: the ``train`` extra).
+        """Train the neural reader (needs torch: the ``train`` extra) in its checkpoint folder.
 
+        The folder, ``data/neural-runs/<key>`` beside the results CSV, is named
+        after the data and the network's shape, so a killed run resumes.
         Returns the folder, the scalar metrics and the per-epoch history.
         """
         try:
@@ -394,8 +392,6 @@ class My_CaptchaSolver_Model:
             manifest["neural"] = {"metrics": neural_metrics, "history": neural_history}
             manifest.setdefault("metrics", {"val_exact": neural_metrics.get("val_exact", float("nan"))})
         if which == "auto":
-            from routing import pick_min_confidence
-
             reader, neural = _readers_from(manifest, Path("."), threads=cfg.classifier.threads, files=files)
             evidence = routing_evidence(reader, neural, val_paths, config=cfg, progress=progress)
             manifest["routing"] = pick_min_confidence(**evidence)
@@ -448,8 +444,6 @@ class My_CaptchaSolver_Model:
         ValueError
             If the model lacks one of the two readers, or no image could be read.
         """
-        from routing import pick_min_confidence
-
         self._check_loaded()
         if self.reader_ is None or self.neural_ is None:
             raise ValueError(f"{self._model_dir()}: routing needs both readers; this model has only one")

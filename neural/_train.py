@@ -443,9 +443,8 @@ def train_neural(
         "best_epoch": 0,
         "best_state": None,
         "stale": 0,
-        # cfg.epochs until a time budget cuts it after the first epoch.
+        # cfg.epochs, or what a time budget affords (re-planned every epoch).
         "planned_epochs": cfg.epochs,
-        "stopped": "",
     }
     history: list[dict] = []
     resumed_seconds = 0.0  # epochs of earlier runs count against the time budget
@@ -467,7 +466,7 @@ def train_neural(
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         # A resumed run may ask for more epochs: plan afresh from this call's config.
-        state = {**ckpt["state"], "planned_epochs": cfg.epochs, "stopped": ""}
+        state = {**ckpt["state"], "planned_epochs": cfg.epochs}
         history = ckpt["history"]
         rng.bit_generator.state = ckpt["rng"]
         torch.set_rng_state(ckpt["torch_rng"])
@@ -570,7 +569,7 @@ def train_neural(
             ckpt_path, buf.getvalue()
         )  # a kill mid-write leaves the previous epoch
 
-    state["stopped"] = (
+    stopped = (
         "patience" if state["stale"] >= cfg.patience
         else "budget" if state["planned_epochs"] < cfg.epochs
         else "epochs"
@@ -592,7 +591,7 @@ def train_neural(
         "val_cer": ev["cer"],
         "epochs_run": state["epoch"],
         "best_epoch": state["best_epoch"],
-        "stopped": state["stopped"],
+        "stopped": stopped,
         "train_seconds": round(train_seconds, 1),
         # Over every run of a resumed training, epochs only (no decoding).
         "epoch_seconds_total": round(sum(h["seconds"] for h in history), 1),
