@@ -167,3 +167,29 @@ def test_a_killed_neural_training_resumes(captcha_dir, tmp_path):
     out2, metrics, history2 = solver(2)._train_neural(train, val, progress=False)
     assert out2 == out1 and metrics["epochs_run"] == 2
     assert history2[0] == history1[0]  # epoch 1 (its measured time included) came from the checkpoint
+
+
+def test_tune_routing_bad_inputs(hybrid_dir, captcha_dir, tmp_path):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(hybrid_dir, model)
+    solver = _solver(model, tmp_path, "auto")
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        solver.tune_routing(tmp_path / "nowhere", progress=False)
+    # A zero-byte PNG and a non-image beside real captchas: skipped, the rest still counts.
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for p in sorted(captcha_dir.glob("*.png"))[:6]:
+        shutil.copy(p, folder / p.name)
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "notes.txt").write_text("not a captcha")
+    picked = solver.tune_routing(folder, progress=False)
+    assert picked["n"] == 6
+    # Only unreadable files: a clear error, the manifest untouched.
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "abc.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(ValueError, match="no readable labelled captcha"):
+        solver.tune_routing(bad, progress=False)
+    assert load_manifest(model)["routing"] == picked
