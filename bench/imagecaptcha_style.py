@@ -19,8 +19,14 @@ import random
 import string
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 ALPHABET = string.digits + string.ascii_uppercase
+
+
+def _seeded_secrets(rng: random.Random) -> SimpleNamespace:
+    """Stand-in for the ``secrets`` functions ImageCaptcha calls, drawn from ``rng``."""
+    return SimpleNamespace(randbelow=rng.randrange, randbits=rng.getrandbits, choice=rng.choice)
 
 
 def generate(out: Path, count: int, seed: int, *, min_len: int = 4, max_len: int = 6) -> int:
@@ -31,10 +37,14 @@ def generate(out: Path, count: int, seed: int, *, min_len: int = 4, max_len: int
         raise SystemExit(f"this benchmark needs the 'captcha' package: pip install captcha ({exc})") from exc
     from tqdm.auto import tqdm
 
+    import captcha.image
+
     out.mkdir(parents=True, exist_ok=True)
-    # ImageCaptcha draws its noise with the global `random` module: seeding it
-    # makes the pictures, not only the labels, repeatable.
+    # The package draws every random choice from `secrets` (0.7) or the global
+    # `random` module (older releases); neither can be seeded. Both are pointed
+    # at one seeded generator so the pictures, not only the labels, repeat.
     random.seed(seed)
+    captcha.image.secrets = _seeded_secrets(random.Random(seed))
     labels = random.Random(seed + 7919)
     maker = ImageCaptcha(width=160, height=60)
     written = 0

@@ -98,6 +98,10 @@ class NeuralConfig:
         styles use to tell letters apart (``0`` and ``O`` in a monospaced
         font). On ImageCaptcha-style data, turning it off did not help
         (see the README).
+    ema_decay : float
+        Decay per step of the exponential moving average of the weights
+        that is validated and exported (0: no averaging, the last step's
+        weights are used).
     threads : int
         Torch intra-op threads for training (0: all cores).
     calibration_power : float
@@ -139,6 +143,7 @@ class NeuralConfig:
     aug_noise: bool = True
     aug_blur: bool = True
     aug_contrast: bool = True
+    ema_decay: float = 0.0
     threads: int = 0
     calibration_power: float = 1.0
     extra: dict = field(default_factory=dict)
@@ -170,6 +175,8 @@ class NeuralConfig:
             )
         if self.max_minutes < 0:
             raise ValueError(f"max_minutes must be >= 0 (0 = no budget), got {self.max_minutes}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.std <= 0:
             raise ValueError(f"std must be > 0, got {self.std}")
         if not 0.0 < self.val_fraction < 0.9:

@@ -8,6 +8,7 @@ little more than the network itself.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -154,6 +155,32 @@ def _batches(
     if rng is not None:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     return batches
+
+
+class _WeightAverage:
+    """Exponential moving average of the weights and BatchNorm statistics.
+
+    The average of the last few thousand steps generalises better than the
+    last step's weights on small datasets (Polyak averaging); it is what is
+    validated, kept as best and exported.
+    """
+
+    def __init__(self, model: CRNN, decay: float):
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: CRNN, step: int) -> None:
+        # Ramped: early on (and in short runs) the average follows the recent
+        # weights instead of holding on to the random initialisation.
+        d = min(self.decay, (1 + step) / (10 + step))
+        for avg, cur in zip(self.model.state_dict().values(), model.state_dict().values()):
+            if avg.dtype.is_floating_point:
+                avg.mul_(d).add_(cur, alpha=1 - d)
+            else:  # BatchNorm's batch counter
+                avg.copy_(cur)
 
 
 def _lr_at(step: int, total_steps: int, lr: float) -> float:
@@ -430,6 +457,9 @@ def train_neural(
     tr_widths = np.array([a.shape[1] for a in tr_arrays])
 
     model = CRNN(cfg)
+    average = _WeightAverage(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+    # What is validated, kept and exported: the averaged weights when averaging.
+    judged = average.model if average is not None else model
     opt = torch.optim.AdamW(
         model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
     )
@@ -465,6 +495,9 @@ def train_neural(
             )
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
+        if average is not None:
+            # A checkpoint of a run without averaging starts the average afresh.
+            average.model.load_state_dict(ckpt.get("average") or ckpt["model"])
         # A resumed run may ask for more epochs: plan afresh from this call's config.
         state = {**ckpt["state"], "planned_epochs": cfg.epochs}
         history = ckpt["history"]
@@ -504,11 +537,13 @@ def train_neural(
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
+            if average is not None:
+                average.update(model, state["step"])
             state["step"] += 1
             total += loss.item() * len(idx)
             seen += len(idx)
             bar.set_postfix(loss=f"{total / seen:.3f}")
-        ev = _evaluate(model, va_arrays, va_labels, cfg)
+        ev = _evaluate(judged, va_arrays, va_labels, cfg)
         epoch_seconds = time.perf_counter() - t_epoch
         if cfg.max_minutes > 0:
             # Re-planned every epoch from the median epoch so far: another job
@@ -528,7 +563,7 @@ def train_neural(
                 best_exact=ev["exact"], best_cer=ev["cer"], best_epoch=epoch, stale=0
             )
             state["best_state"] = {
-                k: v.detach().clone() for k, v in model.state_dict().items()
+                k: v.detach().clone() for k, v in judged.state_dict().items()
             }
         else:
             state["stale"] += 1
@@ -557,6 +592,7 @@ def train_neural(
                 "config": cfg.to_dict(),
                 "model": model.state_dict(),
                 "optimizer": opt.state_dict(),
+                "average": average.model.state_dict() if average is not None else None,
                 "state": state,
                 "history": history,
                 "rng": rng.bit_generator.state,

@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-minutes", type=float, default=None, help="time budget; the epochs are fitted to it"
     )
+    parser.add_argument(
+        "--ema-decay", type=float, default=None, help="moving average of the weights per step (0: off)"
+    )
     parser.add_argument("--val-fraction", type=float, default=None)
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (0: all cores)"
@@ -65,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             "width_dilation": args.width_dilation,
             "aug_affine": False if args.no_geometry_augment else None,
             "aug_stretch": False if args.no_stretch_augment else None,
+            "ema_decay": args.ema_decay,
             "val_fraction": args.val_fraction,
             "threads": args.threads,
             "seed": args.seed,

@@ -236,6 +236,15 @@ class RoutingConfig(Section):
     )
 
 
+def _four_widths(value: object) -> bool:
+    """True for a string of four comma-separated integers in [4, 512]."""
+    try:
+        widths = [int(v) for v in str(value).split(",")]
+    except ValueError:
+        return False
+    return len(widths) == 4 and all(4 <= w <= 512 for w in widths)
+
+
 @dataclass(frozen=True)
 class NeuralConfig(Section):
     """Training the neural (CNN + CTC) reader: python model.py train --reader neural|auto."""
@@ -244,7 +253,21 @@ class NeuralConfig(Section):
     epochs: int = field(20, Range(1, 1000), doc="Most training epochs (early stopping on validation exact accuracy).")
     patience: int = field(8, Range(1, 1000), doc="Epochs without improvement before stopping.")
     batch_size: int = field(32, Range(1, 4096), doc="Captchas per training step.")
-    height: int = field(32, Range(16, 128), doc="Height the text is resized to, in pixels.")
+    height: int = field(
+        32,
+        Choice(16, 32, 48, 64, 80, 96, 112, 128),
+        doc="Height the text is resized to, in pixels: the four conv blocks halve it four times.",
+    )
+    channels: str = field(
+        "32,64,96,128",
+        Predicate(_four_widths, "four comma-separated conv widths from 4 to 512, e.g. 16,32,64,128"),
+        doc="Output channels of the four conv blocks; narrow early blocks keep a taller input affordable.",
+    )
+    learning_rate: float = field(0.002, Range(1e-5, 1, inclusive=False), doc="Peak learning rate (AdamW, warm-up then cosine).")
+    ema_decay: float = field(
+        0.0, Range(0, 1, inclusive=(True, False)),
+        doc="Decay per step of the moving average of the weights that is validated and exported (0 = off).",
+    )
     max_minutes: float = field(
         0.0, Range(0, 10000), doc="Time budget of neural training in minutes (0 = none); the epochs are fitted to it."
     )

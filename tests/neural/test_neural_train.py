@@ -166,3 +166,38 @@ def test_width_dilation_trains_and_exports(tmp_path, captch_paths):
     assert json.loads((tmp_path / META_NAME).read_text())["config"]["width_dilation"] == 2
     with pytest.raises(ValueError, match="width_dilation must be"):
         NeuralConfig(width_dilation=5)
+
+
+def test_weight_average_is_what_is_exported_and_resumes(tmp_path, captch_paths):
+    import torch
+
+    from neural._train import CHECKPOINT_NAME, _WeightAverage
+
+    # The average follows the weights: ramped decay, BatchNorm statistics included.
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    average = _WeightAverage(model, 0.9)
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+        model[1].running_mean.add_(2.0)
+    before = average.model[0].weight.clone()
+    average.update(model, step=0)  # ramp: decay 1/10 at the first step
+    assert torch.allclose(average.model[0].weight, 0.1 * before + 0.9 * model[0].weight)
+    assert torch.allclose(average.model[1].running_mean, torch.full((2,), 1.8))
+    assert not any(p.requires_grad for p in average.model.parameters())
+
+    cfg = NeuralConfig(**{**TINY, "epochs": 1, "ema_decay": 0.95})
+    train_neural(captch_paths, config=cfg, out_dir=tmp_path, progress=False)
+    ckpt = torch.load(tmp_path / CHECKPOINT_NAME, map_location="cpu", weights_only=False)
+    assert ckpt["average"] is not None
+    # The exported weights are the average's, not the last step's.
+    averaged = ckpt["average"]["features.0.0.weight"]
+    assert not torch.allclose(averaged, ckpt["model"]["features.0.0.weight"])
+    assert torch.allclose(averaged, ckpt["state"]["best_state"]["features.0.0.weight"])
+    # A second call resumes with the average it had.
+    metrics = train_neural(
+        captch_paths, config=cfg.replace(epochs=2), out_dir=tmp_path, progress=False
+    )
+    assert metrics["epochs_run"] == 2
+    assert json.loads((tmp_path / META_NAME).read_text())["config"]["ema_decay"] == 0.95
+    with pytest.raises(ValueError, match="ema_decay must be in"):
+        NeuralConfig(ema_decay=1.0)

@@ -117,6 +117,22 @@ def test_config_is_frozen():
             "paths.model_dir = '' is invalid: expected a string, not empty",
         ),
         (
+            "neural:\n  height: 40\n",
+            "neural.height = 40 is invalid: expected one of 16, 32, 48",
+        ),
+        (
+            "neural:\n  channels: 16,32,64\n",
+            "neural.channels = '16,32,64' is invalid: expected a string with four comma-separated conv widths",
+        ),
+        (
+            "neural:\n  channels: 16,32,64,x\n",
+            "neural.channels = '16,32,64,x' is invalid: expected a string with four comma-separated conv widths",
+        ),
+        (
+            "neural:\n  learning_rate: 0\n",
+            "neural.learning_rate = 0 is invalid: expected a number in (1e-05, 1)",
+        ),
+        (
             "features:\n  glyph_size: 36\n",
             r"features.glyph_size = 36 is invalid: expected a multiple of features.hog_pixels_per_cell \(8\)",
         ),
