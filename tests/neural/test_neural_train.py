@@ -201,3 +201,42 @@ def test_weight_average_is_what_is_exported_and_resumes(tmp_path, captch_paths):
     assert json.loads((tmp_path / META_NAME).read_text())["config"]["ema_decay"] == 0.95
     with pytest.raises(ValueError, match="ema_decay must be in"):
         NeuralConfig(ema_decay=1.0)
+
+
+def test_mirrored_captchas_train_extra_classes_that_are_never_read(tmp_path, captch_paths):
+    import numpy as np
+    import torch
+
+    from neural._model import CRNN
+    from neural._train import _mirror_some, mirror_target
+
+    cfg = NeuralConfig(**{**TINY, "charset": "0AB", "mirror_chars": "0A8"})
+    assert cfg.mirrored_chars == "B" and cfg.train_classes == cfg.num_classes + 1 == 5
+    # Read right to left; 0 and A keep their class, B takes its mirrored one (after the reader's).
+    assert mirror_target("A0B", cfg) == [4, 1, 2]
+    xs = [np.arange(6, dtype=np.float32).reshape(1, 6)] * 40
+    mirrored, flat = _mirror_some(xs, ["A0B"] * 40, np.random.default_rng(0), cfg)
+    flipped = [m[0, 0] == 5 for m in mirrored]
+    assert 5 < sum(flipped) < 35  # about half
+    targets = flat.view(40, 3).tolist()
+    assert all(t == ([4, 1, 2] if f else [2, 1, 3]) for t, f in zip(targets, flipped))
+
+    model = CRNN(cfg).eval()
+    x = torch.zeros(2, 1, cfg.height, 64)
+    assert model(x).shape[-1] == cfg.num_classes  # what the reader and the ONNX file see
+    assert model(x, all_classes=True).shape[-1] == cfg.train_classes
+    assert torch.allclose(model(x).exp().sum(-1), torch.ones(2, 32))
+
+    metrics = train_neural(
+        captch_paths,
+        config=NeuralConfig(**{**TINY, "epochs": 1, "mirror_chars": "0oOxXIl8"}),
+        out_dir=tmp_path,
+        progress=False,
+    )
+    assert metrics["onnx_parity_max_abs"] < 1e-3
+    reader = NeuralReader.from_dir(tmp_path, threads=1)
+    assert reader.config.mirror_chars == "0oOxXIl8"
+    assert set(reader.read(decode_image(captch_paths[0])).text) <= set(reader.charset)
+    # A checkpoint made with other mirror characters is refused, not half-loaded.
+    with pytest.raises(ValueError, match="made for other data"):
+        train_neural(captch_paths, config=NeuralConfig(**{**TINY, "epochs": 2}), out_dir=tmp_path, progress=False)
