@@ -297,7 +297,6 @@ class My_CaptchaSolver_Model:
             channels=tuple(int(c) for c in n.channels.split(",")),
             lr=n.learning_rate,
             ema_decay=n.ema_decay,
-            mirror_chars=n.mirror_chars,
             max_minutes=n.max_minutes,
             frame_stride=n.frame_stride,
             width_dilation=n.width_dilation,
@@ -313,7 +312,7 @@ class My_CaptchaSolver_Model:
         key = hashlib.sha256(
             json.dumps(
                 [sorted(map(str, paths)), sorted(map(str, val_paths)), config.height, config.frame_stride,
-                 config.width_dilation, list(config.channels), config.rnn_hidden, config.seed, config.mirror_chars]
+                 config.width_dilation, list(config.channels), config.rnn_hidden, config.seed]
             ).encode()
         ).hexdigest()[:16]
         out = self.results_csv.parent / "neural-runs" / key

@@ -92,14 +92,6 @@ class NeuralConfig:
     aug_affine, aug_noise, aug_blur, aug_contrast : bool
         Small rotation/shear/scale/shift, Gaussian noise, Gaussian blur,
         brightness and contrast jitter.
-    mirror_chars : str
-        Characters that look the same mirrored left to right in this
-        style's font (``"08AHIMOTUVWXY"`` for ImageCaptcha). When set, half
-        of the training captchas are mirrored and read right to left: these
-        characters keep their class, so each is seen twice as often (``0``
-        against ``O`` is learned from examples), while every other
-        character gets a mirrored class of its own that only training uses.
-        Empty: no mirroring.
     aug_stretch : bool
         Also stretch the width alone, by up to 8% (part of
         ``aug_affine``): this changes the glyphs' aspect ratio, which some
@@ -148,7 +140,6 @@ class NeuralConfig:
     augment: bool = True
     aug_affine: bool = True
     aug_stretch: bool = True
-    mirror_chars: str = ""
     aug_noise: bool = True
     aug_blur: bool = True
     aug_contrast: bool = True
@@ -195,20 +186,8 @@ class NeuralConfig:
 
     @property
     def num_classes(self) -> int:
-        """Charset size plus the blank: the classes the reader emits."""
+        """Charset size plus the blank."""
         return len(self.charset) + 1
-
-    @property
-    def mirrored_chars(self) -> str:
-        """Characters of the charset that get a mirrored class in training (see ``mirror_chars``)."""
-        if not self.mirror_chars:
-            return ""
-        return "".join(c for c in self.charset if c not in self.mirror_chars)
-
-    @property
-    def train_classes(self) -> int:
-        """Classes of the training head: the reader's plus one per mirrored character."""
-        return self.num_classes + len(self.mirrored_chars)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict (tuples become lists)."""

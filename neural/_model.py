@@ -49,22 +49,13 @@ class CRNN(nn.Module):
             c4 * self.rows, config.rnn_hidden, batch_first=True, bidirectional=True
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(2 * config.rnn_hidden, config.train_classes)
-        self.read_classes = config.num_classes
+        self.classifier = nn.Linear(2 * config.rnn_hidden, config.num_classes)
 
-    def forward(self, x: torch.Tensor, all_classes: bool = False) -> torch.Tensor:
-        """Log-probabilities over the reader's classes, or over the training head's (``all_classes``).
-
-        Training-only classes (mirrored glyphs) are cut before the softmax, so
-        what is read and exported is a distribution over the charset alone.
-        """
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.features(x)  # (N, C, rows, T)
         n, c, _, t = f.shape
         # Keep the rows as features: where a stroke sits in height tells
         # lower from upper case.
         f = f.permute(0, 3, 1, 2).reshape(n, t, c * self.rows)
         y, _ = self.rnn(f)
-        logits = self.classifier(self.dropout(y))
-        if not all_classes:
-            logits = logits[..., : self.read_classes]
-        return torch.log_softmax(logits, dim=-1)
+        return torch.log_softmax(self.classifier(self.dropout(y)), dim=-1)

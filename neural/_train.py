@@ -141,21 +141,6 @@ def _augment(x: np.ndarray, rng: np.random.Generator, cfg: NeuralConfig) -> np.n
     return np.clip(x, 0.0, 1.5).astype(np.float32)
 
 
-def _mirror_some(
-    xs: list[np.ndarray], labels: list[str], rng: np.random.Generator, cfg: NeuralConfig
-) -> tuple[list[np.ndarray], torch.Tensor]:
-    """Mirror half of a batch left to right, with the targets read right to left."""
-    out_x, flat = [], []
-    for x, label in zip(xs, labels):
-        if rng.random() < 0.5:
-            out_x.append(np.ascontiguousarray(x[:, ::-1]))
-            flat += mirror_target(label, cfg)
-        else:
-            out_x.append(x)
-            flat += [cfg.charset.index(ch) + 1 for ch in label]
-    return out_x, torch.tensor(flat, dtype=torch.long)
-
-
 def _batches(
     widths: np.ndarray, batch_size: int, rng: np.random.Generator | None
 ) -> list[np.ndarray]:
@@ -232,17 +217,6 @@ def _encode(labels: list[str], charset: str) -> tuple[torch.Tensor, torch.Tensor
     return torch.tensor(flat, dtype=torch.long), torch.tensor(
         [len(s) for s in labels], dtype=torch.long
     )
-
-
-def mirror_target(label: str, cfg: NeuralConfig) -> list[int]:
-    """Class indices of ``label`` read off its left-right mirror image.
-
-    Right to left; a character of ``cfg.mirror_chars`` keeps its class, any
-    other takes its mirrored class (after the reader's classes).
-    """
-    index = {ch: i + 1 for i, ch in enumerate(cfg.charset)}
-    mirrored = {ch: cfg.num_classes + k for k, ch in enumerate(cfg.mirrored_chars)}
-    return [mirrored.get(ch, index[ch]) for ch in reversed(label)]
 
 
 @torch.no_grad()
@@ -512,14 +486,12 @@ def train_neural(
         if (
             saved.charset != cfg.charset
             or saved.height != cfg.height
-            or saved.mirror_chars != cfg.mirror_chars
             or ckpt["n_images"] != len(paths)
         ):
             raise ValueError(
                 f"checkpoint {ckpt_path} was made for other data (charset {saved.charset!r}, height "
-                f"{saved.height}, mirror_chars {saved.mirror_chars!r}, {ckpt['n_images']} images); got charset "
-                f"{cfg.charset!r}, height {cfg.height}, mirror_chars {cfg.mirror_chars!r}, {len(paths)} images. "
-                "Delete it or pass resume=False"
+                f"{saved.height}, {ckpt['n_images']} images); got charset {cfg.charset!r}, height {cfg.height}, "
+                f"{len(paths)} images. Delete it or pass resume=False"
             )
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
@@ -549,13 +521,11 @@ def train_neural(
         )
         for idx in bar:
             xs = [tr_arrays[i] for i in idx]
-            targets, target_lengths = _encode([tr_labels[i] for i in idx], cfg.charset)
-            if cfg.augment and cfg.mirror_chars:
-                xs, targets = _mirror_some(xs, [tr_labels[i] for i in idx], rng, cfg)
             if cfg.augment:
                 xs = [_augment(x, rng, cfg) for x in xs]
             batch, widths = to_batch(xs, mean=cfg.mean, std=cfg.std)
-            lp = model(torch.from_numpy(batch), all_classes=True)  # (N, T, C)
+            targets, target_lengths = _encode([tr_labels[i] for i in idx], cfg.charset)
+            lp = model(torch.from_numpy(batch))  # (N, T, C)
             input_lengths = torch.tensor(
                 [output_length(int(w), cfg.frame_stride) for w in widths],
                 dtype=torch.long,

@@ -40,9 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ema-decay", type=float, default=None, help="moving average of the weights per step (0: off)"
     )
-    parser.add_argument(
-        "--mirror-chars", default=None, help="characters that look the same mirrored (train on mirrored captchas too)"
-    )
     parser.add_argument("--val-fraction", type=float, default=None)
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (0: all cores)"
@@ -72,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
             "aug_affine": False if args.no_geometry_augment else None,
             "aug_stretch": False if args.no_stretch_augment else None,
             "ema_decay": args.ema_decay,
-            "mirror_chars": args.mirror_chars,
             "val_fraction": args.val_fraction,
             "threads": args.threads,
             "seed": args.seed,

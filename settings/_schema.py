@@ -280,11 +280,6 @@ class NeuralConfig(Section):
     augment_geometry: bool = field(
         True, doc="Jitter rotation, shear, scale and width in training; off for styles whose generator already warps glyphs."
     )
-    mirror_chars: str = field(
-        "",
-        doc="Characters that look the same mirrored (e.g. 08AHIMOTUVWXY): half the training captchas are then "
-        "mirrored, so these are seen twice as often (0 against O); empty = no mirroring.",
-    )
     augment_stretch: bool = field(
         True, doc="Part of augment_geometry: also stretch the width alone (by up to 8%), changing glyphs' aspect ratio."
     )
