@@ -8,8 +8,8 @@ same small CNN on ``N`` of them for each ``--train`` size and prints its
 accuracy on fresh ones. The package stretches every glyph to its font cell,
 and 0 and O have the same cell in its monospaced font, so their outlines end
 up the same size: only the strokes and curves differ. The printed figures
-show how that cue is learned with more examples, which bounds what a reader
-trained on 10,000 captchas (about 2,800 zeros and Os) can reach on them.
+say whether the glyphs themselves, or the number of examples (10,000
+captchas hold about 2,800 zeros and Os), limit a reader on that pair.
 A benchmark only: it needs ``pip install captcha`` and torch.
 """
 
