@@ -300,6 +300,7 @@ class My_CaptchaSolver_Model:
             max_minutes=n.max_minutes,
             frame_stride=n.frame_stride,
             width_dilation=n.width_dilation,
+            stem=n.stem,
             aug_affine=n.augment_geometry,
             aug_stretch=n.augment_stretch,
             seed=self.config.training.seed,
@@ -312,7 +313,7 @@ class My_CaptchaSolver_Model:
         key = hashlib.sha256(
             json.dumps(
                 [sorted(map(str, paths)), sorted(map(str, val_paths)), config.height, config.frame_stride,
-                 config.width_dilation, list(config.channels), config.rnn_hidden, config.seed]
+                 config.width_dilation, config.stem, list(config.channels), config.rnn_hidden, config.seed]
             ).encode()
         ).hexdigest()[:16]
         out = self.results_csv.parent / "neural-runs" / key

@@ -39,6 +39,11 @@ class NeuralConfig:
     frame_stride : {2, 4}
         Input columns per output frame. 2 gives narrow letters (``i``,
         ``l``) room for CTC's blank between repeats (``ii``).
+    stem : {"pool", "strided"}
+        First conv block: "pool" is a 3x3 conv at full resolution then a
+        2x2 max-pool; "strided" is one 4x4 conv of stride 2 that sees the
+        same pixels but runs at half resolution (about 35% less training
+        time per epoch at height 64, so more epochs fit a time budget).
     width_dilation : int
         Horizontal dilation of the last two conv blocks (1: none). 2
         widens what each output frame sees from about 16 to 24 input
@@ -115,6 +120,7 @@ class NeuralConfig:
     channels: tuple[int, ...] = (32, 64, 96, 128)
     frame_stride: int = 2
     width_dilation: int = 1
+    stem: str = "pool"
     rnn_hidden: int = 96
     dropout: float = 0.1
     charset: str = ""
@@ -159,6 +165,8 @@ class NeuralConfig:
             raise ValueError(f"frame_stride must be 2 or 4, got {self.frame_stride}")
         if self.width_dilation not in (1, 2, 3):
             raise ValueError(f"width_dilation must be 1, 2 or 3, got {self.width_dilation}")
+        if self.stem not in ("pool", "strided"):
+            raise ValueError(f"stem must be 'pool' or 'strided', got {self.stem!r}")
         if len(self.channels) != 4:
             raise ValueError(f"channels must list 4 conv widths, got {self.channels}")
         if not 8 <= self.min_width <= self.max_width:

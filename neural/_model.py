@@ -24,6 +24,17 @@ def _block(c_in: int, c_out: int, pool: tuple[int, int], dilate: int = 1) -> nn.
     )
 
 
+def _strided_stem(c_out: int) -> nn.Sequential:
+    # A 4x4 kernel at stride 2 overlaps its neighbours, so no input pixel is
+    # skipped; it gives the same (H/2, W/2) map as conv + 2x2 pool without
+    # the full-resolution activations that dominate the pooled block's cost.
+    return nn.Sequential(
+        nn.Conv2d(1, c_out, 4, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
+
+
 class CRNN(nn.Module):
     """Conv feature extractor, BiGRU over columns, linear classifier.
 
@@ -37,7 +48,7 @@ class CRNN(nn.Module):
         # Width is pooled once or twice (frame_stride): enough frames for
         # CTC's blanks between repeated narrow letters.
         self.features = nn.Sequential(
-            _block(1, c1, (2, 2)),
+            _strided_stem(c1) if config.stem == "strided" else _block(1, c1, (2, 2)),
             _block(c1, c2, (2, 2) if config.frame_stride == 4 else (2, 1)),
             # Dilated across the width: each frame sees a whole wide glyph
             # (O against 0) at no extra cost.

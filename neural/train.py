@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ema-decay", type=float, default=None, help="moving average of the weights per step (0: off)"
     )
+    parser.add_argument(
+        "--stem", choices=("pool", "strided"), default=None, help="first conv block (strided: faster at height 64)"
+    )
     parser.add_argument("--val-fraction", type=float, default=None)
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (0: all cores)"
@@ -66,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             "max_minutes": args.max_minutes,
             "frame_stride": args.frame_stride,
             "width_dilation": args.width_dilation,
+            "stem": args.stem,
             "aug_affine": False if args.no_geometry_augment else None,
             "aug_stretch": False if args.no_stretch_augment else None,
             "ema_decay": args.ema_decay,

@@ -277,6 +277,10 @@ class NeuralConfig(Section):
     width_dilation: int = field(
         1, Choice(1, 2, 3), doc="Horizontal dilation of the last two conv blocks: 2 lets each frame see a wider glyph."
     )
+    stem: str = field(
+        "pool", Choice("pool", "strided"),
+        doc="First conv block: pool = 3x3 conv then 2x2 max-pool; strided = one 4x4 stride-2 conv, about 35% faster to train at height 64.",
+    )
     augment_geometry: bool = field(
         True, doc="Jitter rotation, shear, scale and width in training; off for styles whose generator already warps glyphs."
     )

@@ -168,6 +168,35 @@ def test_width_dilation_trains_and_exports(tmp_path, captch_paths):
         NeuralConfig(width_dilation=5)
 
 
+def test_strided_stem_keeps_the_frames_and_exports(tmp_path, captch_paths):
+    import torch
+
+    from neural._config import output_length
+    from neural._model import CRNN
+
+    # The strided stem must emit as many frames as the pooled one for every
+    # width (odd ones too): decoding and CTC lengths rely on output_length.
+    for stride in (2, 4):
+        pooled = CRNN(NeuralConfig(**{**TINY, "frame_stride": stride, "charset": "ab"})).eval()
+        strided = CRNN(NeuralConfig(**{**TINY, "frame_stride": stride, "charset": "ab", "stem": "strided"})).eval()
+        for width in (16, 37, 100, 171):
+            x = torch.zeros(1, 1, 32, width)
+            assert strided(x).shape == pooled(x).shape == (1, output_length(width, stride), 3)
+    assert sum(p.numel() for p in strided.features[0].parameters()) != sum(
+        p.numel() for p in pooled.features[0].parameters()
+    )
+    metrics = train_neural(
+        captch_paths,
+        config=NeuralConfig(**{**TINY, "epochs": 1, "stem": "strided"}),
+        out_dir=tmp_path,
+        progress=False,
+    )
+    assert metrics["onnx_parity_max_abs"] < 1e-3
+    assert json.loads((tmp_path / META_NAME).read_text())["config"]["stem"] == "strided"
+    with pytest.raises(ValueError, match="stem must be 'pool' or 'strided', got 'conv'"):
+        NeuralConfig(stem="conv")
+
+
 def test_weight_average_is_what_is_exported_and_resumes(tmp_path, captch_paths):
     import torch
 

@@ -129,6 +129,10 @@ def test_config_is_frozen():
             "neural.channels = '16,32,64,x' is invalid: expected a string with four comma-separated conv widths",
         ),
         (
+            "neural:\n  stem: conv\n",
+            "neural.stem = 'conv' is invalid: expected one of 'pool', 'strided'",
+        ),
+        (
             "neural:\n  learning_rate: 0\n",
             "neural.learning_rate = 0 is invalid: expected a number in (1e-05, 1)",
         ),
