@@ -28,10 +28,89 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from imagecaptcha_style import _seeded_secrets  # noqa: E402  (the sibling script)
 
 ROWS, COLS = 60, 64  # the captcha's height; wider than any glyph
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # the benchmark captchas' characters
 
 
-def draw_glyphs(count: int, seed: int, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` glyph masks (N, 1, H, W) in [0, 1] and labels (1 for O, 0 for 0)."""
+def _as_captcha(maker, char: str, draw) -> np.ndarray:
+    """One glyph drawn, pasted, noised and blurred as in a real captcha: (ROWS, COLS) in [0, 1].
+
+    The steps of ``ImageCaptcha.generate_image`` for a one-glyph picture:
+    a random light background and ink colour, the glyph drawn in that
+    colour and pasted through the package's own mask (the glyph's
+    luminance through its saturating lookup table), then its noise dots,
+    noise arc and SMOOTH filter. Ink is bright in the result (255 minus the
+    darkest channel, as the reader's grey conversion does).
+    """
+    import captcha.image
+    from PIL import Image, ImageFilter
+
+    background = captcha.image.random_color(238, 255)
+    colour = captcha.image.random_color(10, 200, captcha.image.secrets.randbelow(36) + 220)
+    glyph = maker._draw_character(char, draw, colour)
+    image = Image.new("RGB", (COLS, ROWS), background)
+    mask = glyph.convert("L").point(maker.lookup_table)
+    image.paste(glyph, ((COLS - glyph.size[0]) // 2, (ROWS - glyph.size[1]) // 2), mask)
+    # The package scatters 30 dots over 160 px; this window is COLS wide.
+    maker.create_noise_dots(image, colour, number=round(30 * COLS / 160))
+    maker.create_noise_curve(image, colour)
+    image = image.filter(ImageFilter.SMOOTH)
+    return (255 - np.asarray(image).min(axis=2)).astype(np.float32) / 255.0
+
+
+def _in_line(maker, char: str, draw, rng: random.Random) -> np.ndarray:
+    """The glyph between two random neighbours, as the package lays out a line: (ROWS, COLS) in [0, 1].
+
+    ``ImageCaptcha.create_captcha_image`` step by step for three characters
+    (optional space glyphs, neighbours overlapping by up to a quarter of the
+    average width), then the noise and blur of ``generate_image``; the
+    window is centred on the middle glyph. Three glyphs never exceed 160
+    pixels, so the line is not squeezed: this isolates the neighbours.
+    """
+    import captcha.image
+    from PIL import Image, ImageFilter
+
+    secrets = captcha.image.secrets
+    background = captcha.image.random_color(238, 255)
+    colour = captcha.image.random_color(10, 200, secrets.randbelow(36) + 220)
+    chars = rng.choice(ALPHABET) + char + rng.choice(ALPHABET)
+    images, middle = [], 0
+    for i, c in enumerate(chars):
+        if secrets.randbits(32) / (2**32) > maker.word_space_probability:
+            images.append(maker._draw_character(" ", draw, colour))
+        if i == 1:
+            middle = len(images)
+        images.append(maker._draw_character(c, draw, colour))
+    text_width = sum(im.size[0] for im in images)
+    width = max(text_width, maker._width)
+    image = Image.new("RGB", (width, ROWS), background)
+    average = int(text_width / len(chars))
+    rand = int(maker.word_offset_dx * average)
+    offset = int(average * 0.1)
+    centre = 0
+    for k, im in enumerate(images):
+        w, h = im.size
+        if k == middle:
+            centre = offset + w // 2
+        image.paste(im, (offset, int((ROWS - h) / 2)), im.convert("L").point(maker.lookup_table))
+        offset = offset + w - secrets.randbelow(rand + 1)
+    maker.create_noise_dots(image, colour)
+    maker.create_noise_curve(image, colour)
+    image = image.filter(ImageFilter.SMOOTH)
+    grey = (255 - np.asarray(image).min(axis=2)).astype(np.float32) / 255.0
+    padded = np.pad(grey, ((0, 0), (COLS, COLS)), constant_values=float(np.median(grey)))
+    return padded[:, COLS + centre - COLS // 2 : COLS + centre - COLS // 2 + COLS]
+
+
+def draw_glyphs(
+    count: int, seed: int, scale: float = 1.0, render: str = "glyph"
+) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` glyphs (N, 1, H, W) in [0, 1] and labels (1 for O, 0 for 0).
+
+    ``render="glyph"``: the glyph's own alpha mask, clean. ``"captcha"``:
+    pasted, noised and blurred as in a real captcha (:func:`_as_captcha`),
+    without neighbours. ``"line"``: the same between two random neighbours
+    (:func:`_in_line`).
+    """
     import captcha.image
     import cv2
     from PIL import Image, ImageDraw
@@ -44,11 +123,16 @@ def draw_glyphs(count: int, seed: int, scale: float = 1.0) -> tuple[np.ndarray, 
     xs, ys = [], []
     for _ in range(count):
         char = rng.choice("0O")
-        alpha = np.asarray(maker._draw_character(char, draw, (0, 0, 0, 255)))[:, :, 3]
-        canvas = np.zeros((ROWS, COLS), np.float32)
-        h, w = min(ROWS, alpha.shape[0]), min(COLS, alpha.shape[1])
-        top = (ROWS - h) // 2
-        canvas[top : top + h, :w] = alpha[:h, :w] / 255.0
+        if render == "captcha":
+            canvas = _as_captcha(maker, char, draw)
+        elif render == "line":
+            canvas = _in_line(maker, char, draw, rng)
+        else:
+            alpha = np.asarray(maker._draw_character(char, draw, (0, 0, 0, 255)))[:, :, 3]
+            canvas = np.zeros((ROWS, COLS), np.float32)
+            h, w = min(ROWS, alpha.shape[0]), min(COLS, alpha.shape[1])
+            top = (ROWS - h) // 2
+            canvas[top : top + h, :w] = alpha[:h, :w] / 255.0
         if scale != 1.0:
             canvas = cv2.resize(canvas, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         xs.append(canvas[None])
@@ -66,10 +150,13 @@ def accuracy(train_x, train_y, test_x, test_y, *, steps: int, seed: int) -> floa
     from torch import nn
 
     torch.manual_seed(seed)
+    # BatchNorm: without it the faint, noisy "captcha" renders can stall
+    # training at chance level.
     net = nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
         nn.Flatten(), nn.Linear(64, 2),
     )
     opt = torch.optim.Adam(net.parameters(), 2e-3)
@@ -86,6 +173,7 @@ def accuracy(train_x, train_y, test_x, test_y, *, steps: int, seed: int) -> floa
             done += 1
             if done == steps:
                 break
+    net.eval()
     with torch.no_grad():
         pred = net(torch.from_numpy(test_x)).argmax(1).numpy()
     return float((pred == test_y).mean())
@@ -97,6 +185,11 @@ def main(argv=None) -> int:
     parser.add_argument("--test", type=int, default=4000, help="fresh glyphs to score on")
     parser.add_argument("--steps", type=int, default=1500, help="training batches of 64, the same for every size")
     parser.add_argument("--scale", type=float, default=1.0, help="resize factor (32/60 = the reader's default height)")
+    parser.add_argument(
+        "--render", choices=("glyph", "captcha", "line"), default="glyph",
+        help="glyph: the clean alpha mask; captcha: pasted with the package's colours, noise and blur; "
+        "line: the same between two random neighbours",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
@@ -104,10 +197,10 @@ def main(argv=None) -> int:
         import torch  # noqa: F401
     except ImportError as exc:
         raise SystemExit(f"this benchmark needs the 'captcha' package and torch ({exc})") from exc
-    test_x, test_y = draw_glyphs(args.test, args.seed + 1, args.scale)
+    test_x, test_y = draw_glyphs(args.test, args.seed + 1, args.scale, args.render)
     for n in args.train:
         t0 = time.perf_counter()
-        train_x, train_y = draw_glyphs(n, args.seed, args.scale)
+        train_x, train_y = draw_glyphs(n, args.seed, args.scale, args.render)
         acc = accuracy(train_x, train_y, test_x, test_y, steps=args.steps, seed=args.seed)
         print(f"{n:>6} training glyphs: {acc:.1%} of {args.test} fresh 0/O glyphs right ({time.perf_counter() - t0:.0f} s)")
     return 0

@@ -47,3 +47,49 @@ def test_zero_oh_glyphs_are_drawn_alike_and_repeat(tmp_path):
     mean_0 = np.mean([w for w, o in zip(widths, y) if not o])
     mean_o = np.mean([w for w, o in zip(widths, y) if o])
     assert abs(mean_0 - mean_o) < 0.15 * mean_o
+
+
+def test_zero_oh_captcha_render_pastes_noises_and_repeats():
+    zero_oh = _load("imagecaptcha_zero_oh")
+    x, y = zero_oh.draw_glyphs(20, seed=2, render="captcha")
+    x2, y2 = zero_oh.draw_glyphs(20, seed=2, render="captcha")
+    clean, _ = zero_oh.draw_glyphs(20, seed=2)
+    assert x.shape == clean.shape == (20, 1, 60, 64)
+    assert np.array_equal(x, x2) and np.array_equal(y, y2)
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    # Ink in the middle, where the glyph is pasted, well above the page...
+    assert all(g[20:40, 22:42].max() > g.min() + 0.2 for g in x[:, 0])
+    # ...and, in most pictures, noise dots or the arc in the side strips no
+    # glyph reaches (the clean masks sit at the left: their right strip is empty).
+    noisy = [np.count_nonzero(np.hstack([g[:, :8], g[:, -8:]]) > g.min() + 0.2) > 0 for g in x[:, 0]]
+    assert sum(noisy) >= 15
+    assert np.count_nonzero(clean[:, 0, :, -8:] > 0.5) == 0
+
+
+def test_zero_oh_line_render_centres_the_glyph_between_neighbours():
+    zero_oh = _load("imagecaptcha_zero_oh")
+    x, y = zero_oh.draw_glyphs(20, seed=4, render="line")
+    x2, _ = zero_oh.draw_glyphs(20, seed=4, render="line")
+    alone, _ = zero_oh.draw_glyphs(20, seed=4, render="captcha")
+    assert x.shape == (20, 1, 60, 64) and np.array_equal(x, x2) and 0 < y.sum() < 20
+    # The middle glyph is in the window's centre...
+    assert all(g[20:40, 24:40].max() > np.median(g) + 0.2 for g in x[:, 0])
+    # ...and the neighbours put more ink in the window than a glyph alone has.
+    def ink(batch):
+        return np.mean([np.count_nonzero(g > np.median(g) + 0.2) for g in batch[:, 0]])
+    assert ink(x) > 1.3 * ink(alone)
+
+
+def test_crops_bench_finds_the_frames_each_character_came_from():
+    crops = _load("imagecaptcha_crops")
+
+    def path(classes):
+        lp = np.full((len(classes), 3), -9.0)
+        lp[np.arange(len(classes)), classes] = 0.0
+        return lp
+
+    # Runs of one class give their middle frame; a blank separates repeats.
+    assert crops.emitted_centres(path([0, 1, 1, 0, 2, 0, 0, 1])) == [1.5, 4.0, 7.0]
+    assert crops.emitted_centres(path([1, 0, 1, 1, 1])) == [0.0, 3.0]
+    assert crops.emitted_centres(path([1, 2])) == [0.0, 1.0]
+    assert crops.emitted_centres(path([0, 0])) == []
