@@ -1,15 +1,18 @@
-"""How well can 0 and O be told apart in ImageCaptcha-style glyphs, alone, from N examples?
+"""How well can 0 and O be told apart in ImageCaptcha-style glyphs, from N examples?
 
-    python bench/imagecaptcha_zero_oh.py --train 2500 10000 --test 4000 --scale 0.5333
+    python bench/imagecaptcha_zero_oh.py --render line --train 2500 --test 4000
 
-Draws single glyphs with the ``captcha`` package's own glyph routine (its
-font, size choice, rotation and warp; no neighbours, no noise), trains the
-same small CNN on ``N`` of them for each ``--train`` size and prints its
-accuracy on fresh ones. The package stretches every glyph to its font cell,
-and 0 and O have the same cell in its monospaced font, so their outlines end
-up the same size: only the strokes and curves differ. The printed figures
-say whether the glyphs themselves, or the number of examples (10,000
-captchas hold about 2,800 zeros and Os), limit a reader on that pair.
+Draws glyphs with the ``captcha`` package's own glyph routine (its font,
+size choice, rotation and warp), trains the same small CNN on ``N`` of them
+for each ``--train`` size and prints its accuracy on fresh ones. The package
+stretches every glyph to its font cell, and 0 and O have the same cell in
+its monospaced font, so their outlines end up the same size: only the
+strokes and curves differ. ``--render`` says how much of a real captcha is
+around the glyph: ``glyph`` the clean mask alone, ``captcha`` also the
+package's colours, paste mask, noise and blur, ``line`` also two neighbours
+laid out by the package's rule. Comparing them says which part of the
+captcha hides the difference; comparing ``--train`` sizes says whether the
+number of examples (10,000 captchas hold about 2,800 zeros and Os) limits it.
 A benchmark only: it needs ``pip install captcha`` and torch.
 """
 
