@@ -5,10 +5,10 @@
 Runs a trained neural reader over two labelled folders; where its greedy
 reading has the label's length, every 0 or O of the label is located by the
 frames that emitted it and a window of the reader's input (its height,
-``--width`` columns) is cut around it. A small CNN is trained on the
-training folder's windows and scored on the test folder's; the reader's own
-accuracy on the same windows is printed beside it. A benchmark only: it
-needs torch.
+``--width`` columns) is cut around it. The small CNN of
+``imagecaptcha_zero_oh.py`` is trained on the training folder's windows
+and scored on the test folder's; the reader's own accuracy on the same
+windows is printed beside it. A benchmark only: it needs torch.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from imagecaptcha_zero_oh import accuracy  # noqa: E402  (the sibling script: the same CNN)
 
 PAIR = "0O"
 
@@ -75,8 +77,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, nargs="+", default=[1500, 3000], help="training batches of 64")
     args = parser.parse_args(argv)
     try:
-        import torch
-        from torch import nn
+        import torch  # noqa: F401
     except ImportError as exc:
         raise SystemExit(f"this benchmark needs torch ({exc})") from exc
     from neural import NeuralReader
@@ -88,38 +89,9 @@ def main(argv=None) -> int:
           f"the reader itself: {(test_read == test_y).mean():.1%} of the test 0/O right")
     for steps in args.steps:
         t0 = time.perf_counter()
-        torch.manual_seed(0)
-        rng = np.random.default_rng(0)
-        net = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(), nn.Linear(64, 2),
-        )
-        opt = torch.optim.AdamW(net.parameters(), 2e-3)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps)
-        x, y = torch.from_numpy(train_x), torch.from_numpy(train_y)
-        done = 0
-        while done < steps:
-            order = torch.randperm(len(x))
-            for s in range(0, len(x) - 63, 64):
-                i = order[s : s + 64]
-                # A few columns of jitter: the located centre is only frame-accurate.
-                batch = torch.roll(x[i], int(rng.integers(-3, 4)), 3)
-                loss = nn.functional.cross_entropy(net(batch), y[i])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-                done += 1
-                if done == steps:
-                    break
-        net.eval()
-        with torch.no_grad():
-            pred = net(torch.from_numpy(test_x)).argmax(1).numpy()
-        print(f"{steps:>5} steps: the classifier gets {(pred == test_y).mean():.1%} of the test 0/O right "
-              f"({time.perf_counter() - t0:.0f} s)")
+        # A few columns of jitter: the located centre is only frame-accurate.
+        acc = accuracy(train_x, train_y, test_x, test_y, steps=steps, seed=0, shift=3)
+        print(f"{steps:>5} steps: the classifier gets {acc:.1%} of the test 0/O right ({time.perf_counter() - t0:.0f} s)")
     return 0
 
 

@@ -143,11 +143,13 @@ def draw_glyphs(
     return np.stack(xs), np.array(ys)
 
 
-def accuracy(train_x, train_y, test_x, test_y, *, steps: int, seed: int) -> float:
+def accuracy(train_x, train_y, test_x, test_y, *, steps: int, seed: int, shift: int = 0) -> float:
     """Test accuracy of a small CNN trained on the given glyphs for ``steps`` batches of 64.
 
     The same number of steps for every training size, so that only the
-    number of different examples changes.
+    number of different examples changes. ``shift`` > 0 rolls each batch by
+    up to that many columns either way (for glyphs whose centre is only
+    known roughly).
     """
     import torch
     from torch import nn
@@ -164,12 +166,14 @@ def accuracy(train_x, train_y, test_x, test_y, *, steps: int, seed: int) -> floa
     )
     opt = torch.optim.Adam(net.parameters(), 2e-3)
     x, y = torch.from_numpy(train_x), torch.from_numpy(train_y)
+    rng = np.random.default_rng(seed)
     done = 0
     while done < steps:
         order = torch.randperm(len(x))
         for s in range(0, len(x) - 63, 64):
             i = order[s : s + 64]
-            loss = nn.functional.cross_entropy(net(x[i]), y[i])
+            batch = torch.roll(x[i], int(rng.integers(-shift, shift + 1)), 3) if shift else x[i]
+            loss = nn.functional.cross_entropy(net(batch), y[i])
             opt.zero_grad()
             loss.backward()
             opt.step()
