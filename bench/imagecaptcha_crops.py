@@ -51,20 +51,25 @@ def crops(reader, folder: Path, width: int):
     files = sorted(folder.glob("*.png"))
     for i in range(0, len(files), 64):
         chunk = files[i : i + 64]
-        images = [decode_image(f) for f in chunk]
-        for f, image, lp in zip(chunk, images, reader.log_probs(images)):
+        # Preprocessed once: the same arrays go to the network and to the crops.
+        arrays = [preprocess_config(decode_image(f), cfg) for f in chunk]
+        for f, array, lp in zip(chunk, arrays, reader.network(arrays)):
             label = f.stem
             text, _ = greedy_decode(lp, reader.charset)
             centres = emitted_centres(lp)
             if len(text) != len(label) or len(centres) != len(label):
                 continue
-            x = np.pad(preprocess_config(image, cfg), ((0, 0), (width, width)))
+            x = np.pad(array, ((0, 0), (width, width)))
             for true, got, frame in zip(label, text, centres):
                 if true in PAIR:
                     cx = int(round(frame * cfg.frame_stride + cfg.frame_stride / 2)) + width
                     xs.append(x[:, cx - width // 2 : cx - width // 2 + width])
                     truth.append(PAIR.index(true))
                     read.append(PAIR.index(got) if got in PAIR else -1)
+    if not xs:
+        raise ValueError(
+            f"{folder}: no 0 or O found in {len(files)} captchas read at their label's length"
+        )
     return np.stack(xs)[:, None].astype(np.float32), np.array(truth), np.array(read)
 
 
@@ -82,9 +87,14 @@ def main(argv=None) -> int:
         raise SystemExit(f"this benchmark needs torch ({exc})") from exc
     from neural import NeuralReader
 
-    reader = NeuralReader.from_dir(args.model_dir, threads=2)
-    train_x, train_y, _ = crops(reader, args.train, args.width)
-    test_x, test_y, test_read = crops(reader, args.test, args.width)
+    try:
+        reader = NeuralReader.from_dir(args.model_dir, threads=2)
+        train_x, train_y, _ = crops(reader, args.train, args.width)
+        test_x, test_y, test_read = crops(reader, args.test, args.width)
+        if len(train_x) < 64:
+            raise ValueError(f"{args.train}: {len(train_x)} 0/O windows, the classifier needs at least 64")
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"imagecaptcha_crops: {exc}") from exc
     print(f"{len(train_x)} training windows, {len(test_x)} test windows; "
           f"the reader itself: {(test_read == test_y).mean():.1%} of the test 0/O right")
     for steps in args.steps:

@@ -34,30 +34,49 @@ ROWS, COLS = 60, 64  # the captcha's height; wider than any glyph
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # the benchmark captchas' characters
 
 
+def _colours():
+    """A background and an ink colour, drawn as ``ImageCaptcha.generate_image`` draws them."""
+    import captcha.image
+
+    background = captcha.image.random_color(238, 255)
+    return background, captcha.image.random_color(10, 200, captcha.image.secrets.randbelow(36) + 220)
+
+
+def _finish(maker, image, colour, dots: int = 30) -> np.ndarray:
+    """The package's noise dots, noise arc and SMOOTH, then ink made bright: (H, W) in [0, 1].
+
+    Bright ink is 255 minus the darkest channel, as the reader's grey
+    conversion does.
+    """
+    from PIL import ImageFilter
+
+    maker.create_noise_dots(image, colour, number=dots)
+    maker.create_noise_curve(image, colour)
+    image = image.filter(ImageFilter.SMOOTH)
+    return (255 - np.asarray(image).min(axis=2)).astype(np.float32) / 255.0
+
+
+def _paste(maker, image, glyph, xy) -> None:
+    """Paste a glyph the package's way: through its luminance, via the saturating lookup table."""
+    image.paste(glyph, xy, glyph.convert("L").point(maker.lookup_table))
+
+
 def _as_captcha(maker, char: str, draw) -> np.ndarray:
     """One glyph drawn, pasted, noised and blurred as in a real captcha: (ROWS, COLS) in [0, 1].
 
     The steps of ``ImageCaptcha.generate_image`` for a one-glyph picture:
     a random light background and ink colour, the glyph drawn in that
-    colour and pasted through the package's own mask (the glyph's
-    luminance through its saturating lookup table), then its noise dots,
-    noise arc and SMOOTH filter. Ink is bright in the result (255 minus the
-    darkest channel, as the reader's grey conversion does).
+    colour and pasted through the package's own mask, then its noise and
+    blur (:func:`_finish`).
     """
-    import captcha.image
-    from PIL import Image, ImageFilter
+    from PIL import Image
 
-    background = captcha.image.random_color(238, 255)
-    colour = captcha.image.random_color(10, 200, captcha.image.secrets.randbelow(36) + 220)
+    background, colour = _colours()
     glyph = maker._draw_character(char, draw, colour)
     image = Image.new("RGB", (COLS, ROWS), background)
-    mask = glyph.convert("L").point(maker.lookup_table)
-    image.paste(glyph, ((COLS - glyph.size[0]) // 2, (ROWS - glyph.size[1]) // 2), mask)
+    _paste(maker, image, glyph, ((COLS - glyph.size[0]) // 2, (ROWS - glyph.size[1]) // 2))
     # The package scatters 30 dots over 160 px; this window is COLS wide.
-    maker.create_noise_dots(image, colour, number=round(30 * COLS / 160))
-    maker.create_noise_curve(image, colour)
-    image = image.filter(ImageFilter.SMOOTH)
-    return (255 - np.asarray(image).min(axis=2)).astype(np.float32) / 255.0
+    return _finish(maker, image, colour, dots=round(30 * COLS / 160))
 
 
 def _in_line(maker, char: str, draw, rng: random.Random) -> np.ndarray:
@@ -70,11 +89,10 @@ def _in_line(maker, char: str, draw, rng: random.Random) -> np.ndarray:
     pixels, so the line is not squeezed: this isolates the neighbours.
     """
     import captcha.image
-    from PIL import Image, ImageFilter
+    from PIL import Image
 
     secrets = captcha.image.secrets
-    background = captcha.image.random_color(238, 255)
-    colour = captcha.image.random_color(10, 200, secrets.randbelow(36) + 220)
+    background, colour = _colours()
     chars = rng.choice(ALPHABET) + char + rng.choice(ALPHABET)
     images, middle = [], 0
     for i, c in enumerate(chars):
@@ -94,12 +112,9 @@ def _in_line(maker, char: str, draw, rng: random.Random) -> np.ndarray:
         w, h = im.size
         if k == middle:
             centre = offset + w // 2
-        image.paste(im, (offset, int((ROWS - h) / 2)), im.convert("L").point(maker.lookup_table))
+        _paste(maker, image, im, (offset, int((ROWS - h) / 2)))
         offset = offset + w - secrets.randbelow(rand + 1)
-    maker.create_noise_dots(image, colour)
-    maker.create_noise_curve(image, colour)
-    image = image.filter(ImageFilter.SMOOTH)
-    grey = (255 - np.asarray(image).min(axis=2)).astype(np.float32) / 255.0
+    grey = _finish(maker, image, colour)
     padded = np.pad(grey, ((0, 0), (COLS, COLS)), constant_values=float(np.median(grey)))
     return padded[:, COLS + centre - COLS // 2 : COLS + centre - COLS // 2 + COLS]
 
@@ -151,6 +166,9 @@ def accuracy(train_x, train_y, test_x, test_y, *, steps: int, seed: int, shift: 
     up to that many columns either way (for glyphs whose centre is only
     known roughly).
     """
+    if len(train_x) < 64:
+        # Only whole batches are drawn: fewer examples would never make one.
+        raise ValueError(f"need at least 64 training examples (one batch), got {len(train_x)}")
     import torch
     from torch import nn
 

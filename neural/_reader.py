@@ -127,7 +127,19 @@ class NeuralReader:
         list of (T_i, C) ndarray of float32
             Padding frames of the batch are cut off.
         """
-        arrays = [preprocess_config(im, self.config) for im in images]
+        return self.network([preprocess_config(im, self.config) for im in images])
+
+    def network(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """:meth:`log_probs` of images already preprocessed (``neural.preprocess_config``).
+
+        Parameters
+        ----------
+        arrays : list of (height, W_i) ndarray of float32
+
+        Returns
+        -------
+        list of (T_i, C) ndarray of float32
+        """
         batch, widths = to_batch(arrays, mean=self.config.mean, std=self.config.std)
         out = self._session.run(None, {self._input: batch})[0]
         return [

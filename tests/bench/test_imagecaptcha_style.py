@@ -93,3 +93,21 @@ def test_crops_bench_finds_the_frames_each_character_came_from():
     assert crops.emitted_centres(path([1, 0, 1, 1, 1])) == [0.0, 3.0]
     assert crops.emitted_centres(path([1, 2])) == [0.0, 1.0]
     assert crops.emitted_centres(path([0, 0])) == []
+
+
+def test_benches_refuse_too_little_data_clearly(tmp_path):
+    zero_oh = _load("imagecaptcha_zero_oh")
+    x, y = zero_oh.draw_glyphs(10, seed=5)
+    # Fewer examples than one batch would never train: an error, not a hang.
+    with pytest.raises(ValueError, match=r"at least 64 training examples \(one batch\), got 10"):
+        zero_oh.accuracy(x, y, x, y, steps=5, seed=0)
+    crops = _load("imagecaptcha_crops")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SystemExit, match="neural reader file not found"):
+        crops.main(["--model-dir", str(tmp_path / "none"), "--train", str(empty), "--test", str(empty)])
+    from neural import NeuralReader
+
+    shipped = NeuralReader.from_dir(BENCH.parent / "model", threads=1)
+    with pytest.raises(ValueError, match=f"{empty}: no 0 or O found in 0 captchas"):
+        crops.crops(shipped, empty, 48)

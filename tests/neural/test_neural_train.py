@@ -70,6 +70,23 @@ def test_reader_runs_on_the_artifact_without_torch(tiny_run, captch_paths):
     assert set(digits.text) <= set("0123456789")
 
 
+def test_log_probs_of_a_batch_are_the_network_on_preprocessed_arrays(tiny_run, captch_paths):
+    import numpy as np
+
+    from neural import preprocess_config
+    from neural._decode import greedy_decode
+
+    reader = NeuralReader.from_dir(tiny_run[0], threads=1)
+    images = [decode_image(p) for p in captch_paths[:3]]
+    batch = reader.log_probs(images)
+    direct = reader.network([preprocess_config(im, reader.config) for im in images])
+    for lp, same, image in zip(batch, direct, images):
+        assert lp.shape == same.shape and lp.shape[1] == len(reader.charset) + 1
+        np.testing.assert_allclose(lp, same, atol=1e-6)
+        # Padding frames are cut: a batch reads each captcha as read() does alone.
+        assert greedy_decode(lp, reader.charset)[0] == reader.read(image).text
+
+
 def test_reader_refuses_a_mismatched_onnx(tiny_run, tmp_path):
     out, _ = tiny_run
     shutil.copy(out / META_NAME, tmp_path / META_NAME)
