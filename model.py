@@ -296,6 +296,8 @@ class My_CaptchaSolver_Model:
             height=n.height,
             channels=tuple(int(c) for c in n.channels.split(",")),
             lr=n.learning_rate,
+            weight_decay=n.weight_decay,
+            dropout=n.dropout,
             ema_decay=n.ema_decay,
             max_minutes=n.max_minutes,
             frame_stride=n.frame_stride,

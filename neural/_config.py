@@ -183,6 +183,10 @@ class NeuralConfig:
             )
         if self.max_minutes < 0:
             raise ValueError(f"max_minutes must be >= 0 (0 = no budget), got {self.max_minutes}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.std <= 0:

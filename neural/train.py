@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-stretch-augment", action="store_true", help="no width-only stretch (keeps aspect ratios)"
     )
+    parser.add_argument("--weight-decay", type=float, default=None, help="AdamW weight decay")
+    parser.add_argument("--dropout", type=float, default=None, help="dropout before the classifier")
     parser.add_argument(
         "--max-minutes", type=float, default=None, help="time budget; the epochs are fitted to it"
     )
@@ -65,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             "height": args.height,
             "batch_size": args.batch_size,
             "lr": args.lr,
+            "weight_decay": args.weight_decay,
+            "dropout": args.dropout,
             "patience": args.patience,
             "max_minutes": args.max_minutes,
             "frame_stride": args.frame_stride,

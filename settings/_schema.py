@@ -264,6 +264,12 @@ class NeuralConfig(Section):
         doc="Output channels of the four conv blocks; narrow early blocks keep a taller input affordable.",
     )
     learning_rate: float = field(0.002, Range(1e-5, 1, inclusive=False), doc="Peak learning rate (AdamW, warm-up then cosine).")
+    weight_decay: float = field(
+        1e-4, Range(0, 1), doc="AdamW weight decay: each step shrinks the weights by learning rate x this; larger values regularise more.",
+    )
+    dropout: float = field(
+        0.1, Range(0, 1, inclusive=(True, False)), doc="Dropout between the BiGRU and the classifier.",
+    )
     ema_decay: float = field(
         0.0, Range(0, 1, inclusive=(True, False)),
         doc="Decay per step of the moving average of the weights that is validated and exported (0 = off).",

@@ -93,7 +93,7 @@ def test_neural_only_model(captcha_dir, tmp_path):
         model_dir=tmp_path / "model",
         overrides={"neural.epochs": 1, "neural.frame_stride": 4, "neural.augment_geometry": False,
                    "neural.channels": "8,16,16,24", "neural.learning_rate": 0.003,
-                   "neural.stem": "strided", "paths.log_file": str(tmp_path / "l.log"), "logging.console": False,
+                   "neural.stem": "strided", "neural.weight_decay": 0.01, "neural.dropout": 0.2, "paths.log_file": str(tmp_path / "l.log"), "logging.console": False,
                    "tracking.wandb_mode": "disabled"},
         results_csv=tmp_path / "r.csv",
     )
@@ -110,6 +110,7 @@ def test_neural_only_model(captcha_dir, tmp_path):
     assert meta["config"]["frame_stride"] == 4 and meta["config"]["aug_affine"] is False
     assert meta["config"]["channels"] == [8, 16, 16, 24] and meta["config"]["lr"] == 0.003
     assert meta["config"]["stem"] == "strided"
+    assert meta["config"]["weight_decay"] == 0.01 and meta["config"]["dropout"] == 0.2
     row = solver.predict(np.zeros((300, 720, 3), np.uint8) + 20)
     assert row["reader"] in ("neural", "")  # a blank picture may read as nothing, but never crashes
 

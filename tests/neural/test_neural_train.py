@@ -214,6 +214,15 @@ def test_strided_stem_keeps_the_frames_and_exports(tmp_path, captch_paths):
         NeuralConfig(stem="conv")
 
 
+@pytest.mark.parametrize(
+    "change, message",
+    [({"dropout": 1.0}, "dropout must be in"), ({"weight_decay": -1e-4}, "weight_decay must be >= 0")],
+)
+def test_regularisation_settings_are_checked(change, message):
+    with pytest.raises(ValueError, match=message):
+        NeuralConfig(**change)
+
+
 def test_weight_average_is_what_is_exported_and_resumes(tmp_path, captch_paths):
     import torch
 

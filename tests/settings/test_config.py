@@ -133,6 +133,14 @@ def test_config_is_frozen():
             "neural.stem = 'conv' is invalid: expected one of 'pool', 'strided'",
         ),
         (
+            "neural:\n  dropout: 1\n",
+            "neural.dropout = 1 is invalid: expected a number in [0, 1)",
+        ),
+        (
+            "neural:\n  weight_decay: -0.1\n",
+            "neural.weight_decay = -0.1 is invalid: expected a number in [0, 1]",
+        ),
+        (
             "neural:\n  learning_rate: 0\n",
             "neural.learning_rate = 0 is invalid: expected a number in (1e-05, 1)",
         ),
