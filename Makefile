@@ -44,4 +44,4 @@ shipped-model: $(STAMP)
 		--background $(SEED_ASSETS)/base-img.png --font $(SEED_ASSETS)/arial.ttf
 	$(BIN)/python model.py generate --out data/train-shipped --count 2000 --seed 12 \
 		--background $(SEED_ASSETS)/base-img.png --font $(SEED_ASSETS)/arial.ttf --mix-builtin
-	$(BIN)/python model.py train --dataset data/train-shipped --model-dir model
+	$(BIN)/python model.py train --dataset data/train-shipped --model-dir captcha_solver/shipped_model

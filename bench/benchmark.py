@@ -42,9 +42,9 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from generator import generate_dataset
-    from image_io import decode_image
-    from model import My_CaptchaSolver_Model
+    from captcha_solver.generator import generate_dataset
+    from captcha_solver.image_io import decode_image
+    from captcha_solver.solver import My_CaptchaSolver_Model
 
     with tempfile.TemporaryDirectory(prefix="captcha-bench-") as tmp:
         if args.dataset:
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
         rows = solver.predict_dataset(batch_dir, workers=cores, progress=False)
         batch_s = time.perf_counter() - t
 
-    print(f"model: {solver.manifest_['classifier']['chosen']} from {solver._model_dir()}  (load {load_ms:.0f} ms)")
+    print(f"model: {solver.manifest_['classifier']['chosen']} from {solver.resolved_model_dir()}  (load {load_ms:.0f} ms)")
     print(f"captchas: {len(files)} ({'given folder' if args.dataset else 'generated'}), exact accuracy {correct / len(files):.4f}")
     print("answered by: " + ", ".join(f"{k or 'none'} {v}" for k, v in sorted(readers.items())))
     print("single core, per captcha (ms):        median      p90     mean")

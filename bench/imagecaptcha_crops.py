@@ -42,9 +42,9 @@ def emitted_centres(log_probs: np.ndarray) -> list[float]:
 
 def crops(reader, folder: Path, width: int):
     """Windows around every 0/O, their true class and the reader's class (-1: another character)."""
-    from image_io import decode_image
-    from neural._decode import greedy_decode
-    from neural._preprocess import preprocess_config
+    from captcha_solver.image_io import decode_image
+    from captcha_solver.neural._decode import greedy_decode
+    from captcha_solver.neural._preprocess import preprocess_config
 
     cfg = reader.config
     xs, truth, read = [], [], []
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
         import torch  # noqa: F401
     except ImportError as exc:
         raise SystemExit(f"this benchmark needs torch ({exc})") from exc
-    from neural import NeuralReader
+    from captcha_solver.neural import NeuralReader
 
     try:
         reader = NeuralReader.from_dir(args.model_dir, threads=2)

@@ -6,7 +6,7 @@ clients, then reports p50/p99 latency, requests/s and failures, the server's
 RSS after the run, and checks that ``results.csv`` holds exactly one
 well-formed row per request::
 
-    python bench/load_test.py --model-dir model --clients 50 --duration 60
+    python bench/load_test.py --model-dir captcha_solver/shipped_model --clients 50 --duration 60
 
 Exit status 1 if any request failed, the CSV check failed, or a limit
 (``--max-rss-mb``, ``--max-cold-start-s``) was exceeded.
@@ -34,7 +34,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from common import RESULTS_COLUMNS  # noqa: E402 - after the sys.path line
+from captcha_solver.common import RESULTS_COLUMNS  # noqa: E402 - after the sys.path line
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -191,7 +191,10 @@ def check_results_csv(path: Path, expected_names: list[str]) -> list[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model-dir", default="model", help="Model folder the server loads (default ./model).")
+    parser.add_argument(
+        "--model-dir", default=str(REPO / "captcha_solver" / "shipped_model"),
+        help="Model folder the server loads (default: the shipped model).",
+    )
     parser.add_argument("--dataset", default=None, help="Captchas to send (default: 20 fresh ones from the generator).")
     parser.add_argument("--url", default=None, help="Use a running server on loopback instead (no RSS/CSV checks).")
     parser.add_argument("--clients", type=int, default=50)
@@ -206,7 +209,7 @@ def main(argv=None) -> int:
     if args.dataset:
         files = sorted(Path(args.dataset).glob("*.png"))[:50]
     else:
-        from generator import generate_dataset
+        from captcha_solver.generator import generate_dataset
 
         files = [Path(p) for p in generate_dataset(work / "captchas", 20, seed=7, workers=1)]
     if not files:

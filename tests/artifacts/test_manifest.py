@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from artifacts import MANIFEST, ModelFolderError, dataset_hash, load_manifest, save_model, sha256_file, update_manifest
+from captcha_solver.artifacts import MANIFEST, ModelFolderError, dataset_hash, load_manifest, save_model, sha256_file, update_manifest
 
 
 def _publish(model_dir, tmp_path, payload=b"onnx-bytes", **manifest):
@@ -20,7 +20,7 @@ def test_save_then_load_round_trip(tmp_path):
 
 def test_failed_publish_keeps_the_old_model(tmp_path, monkeypatch):
     model_dir = _publish(tmp_path / "model", tmp_path, payload=b"old")
-    import artifacts._manifest as m
+    import captcha_solver.artifacts._manifest as m
 
     def boom(*args, **kwargs):
         raise OSError("disk full")

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from classifier import CANDIDATES, OnnxGlyphClassifier, export_onnx, fit_estimator, make_estimator
-from training import SklearnProba
+from captcha_solver.classifier import CANDIDATES, OnnxGlyphClassifier, export_onnx, fit_estimator, make_estimator
+from captcha_solver.training import SklearnProba
 
 PARAMS = {"catboost_iterations": 30, "catboost_depth": 3, "geometry_weight": 3.0, "svm_c": 5.0}
 

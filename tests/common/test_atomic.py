@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from common import atomic_write_bytes, atomic_write_text, replace_dir, staging_dir
+from captcha_solver.common import atomic_write_bytes, atomic_write_text, replace_dir, staging_dir
 
 
 def _leftovers(folder):

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from common import get_logger, shutdown_logger
+from captcha_solver.common import get_logger, shutdown_logger
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from common import RESULTS_COLUMNS, ResultsLog
+from captcha_solver.common import RESULTS_COLUMNS, ResultsLog
 
 HEADER = "timestamp,file,prediction,confidence,char_confidences,latency_ms,reader,status,error"
 

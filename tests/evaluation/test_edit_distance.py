@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from evaluation import align, edit_distance
+from captcha_solver.evaluation import align, edit_distance
 
 
 @pytest.mark.parametrize(

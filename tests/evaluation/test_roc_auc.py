@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from evaluation import UndefinedMetricWarning, macro_roc_auc
+from captcha_solver.evaluation import UndefinedMetricWarning, macro_roc_auc
 
 
 def test_perfect_ranking_is_one():

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from evaluation import cer, character_accuracy, exact_accuracy, summarize
+from captcha_solver.evaluation import cer, character_accuracy, exact_accuracy, summarize
 
 PREDICTIONS = ["abc", None, "xbcd", "ABC"]
 LABELS = ["abc", "ab", "abc", "abc"]

@@ -5,7 +5,7 @@ import pytest
 from skimage.feature import hog
 
 from features import GEOMETRY_NAMES, FeatureParams, extract_features, feature_count, glyph_image, hog_batch
-from generator import render_captcha
+from captcha_solver.generator import render_captcha
 from segmentation import segment
 
 

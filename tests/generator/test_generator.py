@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFont
 
-from generator import CHARSET, DEFAULT_FONT, CaptchaSpec, generate_dataset, network_background, random_text, render_captcha
+from captcha_solver.generator import CHARSET, DEFAULT_FONT, CaptchaSpec, generate_dataset, network_background, random_text, render_captcha
 
 
 def test_charset_is_the_public_generators():

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import image_io._decode as decode_module
-from image_io import ImageDecodeError, decode_image
+import captcha_solver.image_io._decode as decode_module
+from captcha_solver.image_io import ImageDecodeError, decode_image
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from image_io import EmptyDatasetError, label_from_path, list_images
+from captcha_solver.image_io import EmptyDatasetError, label_from_path, list_images
 
 
 def test_lists_images_sorted_and_rejects_the_rest(tmp_path):

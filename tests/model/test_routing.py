@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from artifacts import load_manifest
-from model import My_CaptchaSolver_Model
+from captcha_solver.artifacts import load_manifest
+from captcha_solver.solver import My_CaptchaSolver_Model
 
 pytest.importorskip("torch", reason="training the neural reader needs torch (the 'train' extra)")
 
@@ -118,9 +118,9 @@ def test_neural_only_model(captcha_dir, tmp_path):
 def test_tracking_logs_every_neural_epoch(monkeypatch, tmp_path):
     import logging
 
-    import tracking
-    from model import _track
-    from settings import Config
+    import captcha_solver.tracking as tracking
+    from captcha_solver.fitting import track as _track
+    from captcha_solver.settings import Config
 
     logged = []
 
@@ -153,8 +153,8 @@ def test_tracking_logs_every_neural_epoch(monkeypatch, tmp_path):
 
 
 def test_a_killed_neural_training_resumes(captcha_dir, tmp_path):
-    from image_io import list_images
-    from training import split_dataset
+    from captcha_solver.image_io import list_images
+    from captcha_solver.image_io import split_dataset
 
     def solver(epochs):
         return My_CaptchaSolver_Model(

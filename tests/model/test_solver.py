@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from artifacts import ModelFolderError, load_manifest
-from model import My_CaptchaSolver_Model, cli
+from captcha_solver.artifacts import ModelFolderError, load_manifest
+from captcha_solver.cli import cli
+from captcha_solver.solver import My_CaptchaSolver_Model
 
 QUIET = {"logging.console": False, "tracking.wandb_mode": "disabled"}
 

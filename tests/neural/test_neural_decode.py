@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neural import beam_search, greedy_decode, restrict_charset
+from captcha_solver.neural import beam_search, greedy_decode, restrict_charset
 
 CHARSET = "ab"  # class 1 = 'a', class 2 = 'b', class 0 = blank
 
@@ -75,7 +75,7 @@ def test_restrict_charset_masks_and_renormalises():
 
 
 def test_fold_case_merges_the_two_cases():
-    from neural import fold_case
+    from captcha_solver.neural import fold_case
 
     # 'A' 0.4 and 'a' 0.35 against 'b' 0.25 ... folded, 'a' wins with 0.75.
     charset = "Aab"
@@ -91,7 +91,7 @@ def test_fold_case_merges_the_two_cases():
 
 def test_calibration_power_and_ece():
     pytest.importorskip("torch")
-    from neural._train import expected_calibration_error, fit_calibration
+    from captcha_solver.neural._train import expected_calibration_error, fit_calibration
 
     rng = np.random.default_rng(0)
     raw = rng.uniform(0.5, 1.0, 2000)

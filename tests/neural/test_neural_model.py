@@ -6,9 +6,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from neural import NeuralConfig
-from neural._config import output_length
-from neural._model import CRNN
+from captcha_solver.neural import NeuralConfig
+from captcha_solver.neural._config import output_length
+from captcha_solver.neural._model import CRNN
 
 
 @pytest.mark.parametrize("height,stride", [(32, 2), (48, 4)])

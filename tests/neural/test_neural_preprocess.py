@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neural import NeuralConfig, crop_window, ink_box, preprocess, text_grey, to_batch
+from captcha_solver.neural import NeuralConfig, crop_window, ink_box, preprocess, text_grey, to_batch
 
 
 def _captcha(dark_text: bool = False, h: int = 120, w: int = 300) -> np.ndarray:

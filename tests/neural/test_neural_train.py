@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from image_io import decode_image, label_from_path, list_images
-from neural import META_NAME, ONNX_NAME, NeuralConfig, NeuralReader, train_neural
+from captcha_solver.image_io import decode_image, label_from_path, list_images
+from captcha_solver.neural import META_NAME, ONNX_NAME, NeuralConfig, NeuralReader, train_neural
 
 TINY = {
     "epochs": 2,
@@ -73,8 +73,8 @@ def test_reader_runs_on_the_artifact_without_torch(tiny_run, captch_paths):
 def test_log_probs_of_a_batch_are_the_network_on_preprocessed_arrays(tiny_run, captch_paths):
     import numpy as np
 
-    from neural import preprocess_config
-    from neural._decode import greedy_decode
+    from captcha_solver.neural import preprocess_config
+    from captcha_solver.neural._decode import greedy_decode
 
     reader = NeuralReader.from_dir(tiny_run[0], threads=1)
     images = [decode_image(p) for p in captch_paths[:3]]
@@ -133,7 +133,7 @@ def test_label_outside_charset(tmp_path, captch_paths):
 
 
 def test_planned_epochs_fits_the_budget():
-    from neural._train import planned_epochs
+    from captcha_solver.neural._train import planned_epochs
 
     # No budget: every epoch asked for.
     assert planned_epochs(40, 0.0, elapsed_s=500, epoch_s=60, epochs_done=1) == 40
@@ -188,8 +188,8 @@ def test_width_dilation_trains_and_exports(tmp_path, captch_paths):
 def test_strided_stem_keeps_the_frames_and_exports(tmp_path, captch_paths):
     import torch
 
-    from neural._config import output_length
-    from neural._model import CRNN
+    from captcha_solver.neural._config import output_length
+    from captcha_solver.neural._model import CRNN
 
     # The strided stem must emit as many frames as the pooled one for every
     # width (odd ones too): decoding and CTC lengths rely on output_length.
@@ -226,7 +226,7 @@ def test_regularisation_settings_are_checked(change, message):
 def test_weight_average_is_what_is_exported_and_resumes(tmp_path, captch_paths):
     import torch
 
-    from neural._train import CHECKPOINT_NAME, _WeightAverage
+    from captcha_solver.neural._train import CHECKPOINT_NAME, _WeightAverage
 
     # The average follows the weights: ramped decay, BatchNorm statistics included.
     model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from routing import keep_classical, pick_min_confidence, routed_choice
+from captcha_solver.routing import keep_classical, pick_min_confidence, routed_choice
 
 
 def test_keep_classical_needs_plausible_and_confident():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generator import render_captcha
+from captcha_solver.generator import render_captcha
 from segmentation import (
     Blob,
     SegmentationParams,

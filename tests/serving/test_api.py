@@ -9,7 +9,7 @@ import csv
 import httpx
 import pytest
 
-from common import RESULTS_COLUMNS
+from captcha_solver.common import RESULTS_COLUMNS
 
 
 def _rows(path):

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-import settings
-from settings import Config, ConfigError, config_from_dict, load_config, save_config
+import captcha_solver.settings as settings
+from captcha_solver.settings import Config, ConfigError, config_from_dict, load_config, save_config
 
-REPO_CONFIG = Path(settings.__file__).resolve().parent.parent / "config.yaml"
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 
 
 def _write(tmp_path, text, name="config.yaml"):
@@ -305,9 +305,26 @@ def test_direct_construction_is_validated():
 
 
 def test_default_path_resolution(tmp_path, monkeypatch):
+    """One rule for every command: --config > $CAPTCHA_SOLVER_CONFIG > ./config.yaml > the schema's defaults."""
+    monkeypatch.delenv(settings.CONFIG_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
-    assert settings.default_config_path() == REPO_CONFIG
-    assert load_config() == Config()
+    assert settings.config_path() == tmp_path / "config.yaml"
+    assert load_config() == Config()  # no file anywhere: the schema's defaults, no packaged config.yaml
     _write(tmp_path, "training:\n  seed: 5\n")
-    assert settings.default_config_path() == tmp_path / "config.yaml"
     assert load_config().training.seed == 5
+    env_file = tmp_path / "env" / "config.yaml"
+    env_file.parent.mkdir()
+    env_file.write_text("training:\n  seed: 6\n", encoding="utf-8")
+    monkeypatch.setenv(settings.CONFIG_ENV, str(env_file))
+    assert settings.config_path() == env_file
+    assert load_config().training.seed == 6
+    flag = tmp_path / "flag.yaml"
+    flag.write_text("training:\n  seed: 7\n", encoding="utf-8")
+    assert settings.resolve_config(flag)[0].training.seed == 7
+    assert settings.resolve_config(flag, {"training.seed": "8"})[0].training.seed == 8
+    # The environment may name a file that does not exist yet (the UI creates it): defaults, saved there.
+    monkeypatch.setenv(settings.CONFIG_ENV, str(tmp_path / "later.yaml"))
+    config, path = settings.resolve_config()
+    assert config == Config() and path == tmp_path / "later.yaml"
+    with pytest.raises(ConfigError, match="config file not found: .*missing.yaml"):
+        settings.resolve_config(tmp_path / "missing.yaml")

@@ -5,7 +5,7 @@ import types
 
 import pytest
 
-from tracking import Run, start_run
+from captcha_solver.tracking import Run, start_run
 
 
 class _FakeBackend:

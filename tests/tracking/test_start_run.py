@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from tracking import MODES, start_run
+from captcha_solver.tracking import MODES, start_run
 
 
 @pytest.fixture

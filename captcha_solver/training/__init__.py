@@ -1,0 +1,24 @@
+"""Training the classical reader: samples, forced alignment, classifier comparison, ONNX export."""
+
+from captcha_solver.training._pipeline import (
+    SklearnProba,
+    TrainingData,
+    TrainOutcome,
+    TrainResult,
+    collect_samples,
+    fit_candidates,
+    train_reader,
+)
+from captcha_solver.training._samples import ImageSamples, image_samples
+
+__all__ = [
+    "ImageSamples",
+    "SklearnProba",
+    "TrainOutcome",
+    "TrainResult",
+    "TrainingData",
+    "collect_samples",
+    "fit_candidates",
+    "image_samples",
+    "train_reader",
+]

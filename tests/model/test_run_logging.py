@@ -1,0 +1,48 @@
+"""Every predict and evaluate run is summed up in the log file: what, on what, which model, files, errors, accuracy."""
+
+from __future__ import annotations
+
+import shutil
+
+from click.testing import CliRunner
+
+from captcha_solver.cli import cli
+
+
+def _run(args, tmp_path, model_dir):
+    log = tmp_path / "log_file.log"
+    sets = [
+        "--set", f"paths.log_file={log}",
+        "--set", f"paths.results_csv={tmp_path / 'results.csv'}",
+        "--set", "logging.console=false",
+    ]
+    result = CliRunner().invoke(cli, [*sets, *args, "--model-dir", str(model_dir), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    return log.read_text(encoding="utf-8")
+
+
+def test_predict_run_of_20_captchas_is_logged(tmp_path, captcha_dir, trained_model_dir):
+    folder = tmp_path / "twenty"
+    folder.mkdir()
+    for path in sorted(captcha_dir.glob("*.png"))[:20]:
+        shutil.copy(path, folder / path.name)
+    (folder / "not-a-label.png").write_bytes(b"not a png")
+    text = _run(["predict", "--dataset", str(folder)], tmp_path, trained_model_dir)
+    (line,) = [line for line in text.splitlines() if "predict: " in line]
+    assert str(folder) in line and str(trained_model_dir) in line and "classical" in line
+    assert "21 files, 1 errors" in line
+    # not-a-label.png is no label, so the folder is not all labelled: no accuracy is claimed.
+    assert "accuracy" not in line
+    assert "not-a-label.png" in text  # the error itself is logged too
+
+
+def test_labelled_predict_and_evaluate_log_their_accuracy(tmp_path, captcha_dir, trained_model_dir):
+    folder = tmp_path / "eight"
+    folder.mkdir()
+    for path in sorted(captcha_dir.glob("*.png"))[:8]:
+        shutil.copy(path, folder / path.name)
+    text = _run(["predict", "--dataset", str(folder)], tmp_path, trained_model_dir)
+    assert "8 files, 0 errors, exact accuracy" in text
+    text = _run(["evaluate", "--dataset", str(folder)], tmp_path, trained_model_dir)
+    (line,) = [line for line in text.splitlines() if "evaluate: " in line]
+    assert "exact accuracy" in line and "on 8 labelled images" in line
