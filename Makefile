@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Stamp written after a successful install; reinstalls when pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench wheel clean shipped-model
+.PHONY: install demo test lint bench wheel clean shipped-model
 
 install: $(STAMP)
 
@@ -24,6 +24,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Lint and format check (ruff, configured in pyproject.toml); CI runs it before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
 	$(BIN)/python bench/benchmark.py

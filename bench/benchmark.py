@@ -30,6 +30,7 @@ def _pct(values, q):
 
 
 def main(argv=None) -> int:
+    """Time the stages on generated captchas and print the table (90 lines: one straight measuring script)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200, help="captchas to time (default 200)")
     parser.add_argument("--model-dir", default=None, help="model folder (default: ./model or the packaged one)")

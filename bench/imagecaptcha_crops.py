@@ -43,8 +43,7 @@ def emitted_centres(log_probs: np.ndarray) -> list[float]:
 def crops(reader, folder: Path, width: int):
     """Windows around every 0/O, their true class and the reader's class (-1: another character)."""
     from captcha_solver.image_io import decode_image
-    from captcha_solver.neural._decode import greedy_decode
-    from captcha_solver.neural._preprocess import preprocess_config
+    from captcha_solver.neural import greedy_decode, preprocess_config
 
     cfg = reader.config
     xs, truth, read = [], [], []

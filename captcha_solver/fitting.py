@@ -167,8 +167,7 @@ def train_model(
             train_paths, val_paths, cfg, work_dir=work_dir, logger=logger, progress=progress
         )
         cleanups.append(lambda: shutil.rmtree(neural_dir, ignore_errors=True))
-        files[NEURAL_MODEL] = neural_dir / NEURAL_MODEL
-        files[NEURAL_META] = neural_dir / NEURAL_META
+        files.update({name: neural_dir / name for name in (NEURAL_MODEL, NEURAL_META)})
         # Per-epoch loss and validation figures: learning curves for the
         # tracker and for anyone asking why training stopped where it did.
         manifest["neural"] = {"metrics": metrics, "history": history}
@@ -178,12 +177,8 @@ def train_model(
     for path, reason in skipped:
         logger.warning("skipped %s: %s", path, reason)
     manifest.update(
-        training_data={
-            "folder": str(dataset_dir),
-            "images": len(labelled),
-            "skipped": len(skipped),
-            "sha256": dataset_hash(labelled),
-        },
+        training_data={"folder": str(dataset_dir), "images": len(labelled), "skipped": len(skipped),
+                       "sha256": dataset_hash(labelled)},
         config=cfg.to_dict(),
         versions=package_versions(),
         training_seconds=round(time.perf_counter() - started, 1),

@@ -15,7 +15,22 @@ from typing import Any
 
 from captcha_solver.common import RESULTS_COLUMNS
 
-__all__ = ["ReadResult", "api_row", "csv_row", "error_row", "result_row"]
+__all__ = ["CASES", "ReadResult", "api_row", "check_case", "csv_row", "error_row", "result_row"]
+
+#: The case policies of both readers: keep case, or merge each letter's two cases into one form.
+CASES = ("sensitive", "lower", "upper")
+
+
+def check_case(case: str) -> None:
+    """The one case-policy check of both readers.
+
+    Raises
+    ------
+    ValueError
+        If ``case`` is not one of :data:`CASES`.
+    """
+    if case not in CASES:
+        raise ValueError(f"case must be 'sensitive', 'lower' or 'upper', got {case!r}")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from captcha_solver.reading import ReadResult
+from captcha_solver.reading import ReadResult, check_case
 from captcha_solver.neural._config import NeuralConfig, output_length
 from captcha_solver.neural._decode import beam_search, fold_case, greedy_decode, restrict_charset
 from captcha_solver.neural._preprocess import preprocess_config, to_batch
@@ -169,10 +169,7 @@ class NeuralReader:
         """
         if topk < 0:
             raise ValueError(f"topk must be >= 0, got {topk}")
-        if case not in ("sensitive", "lower", "upper"):
-            raise ValueError(
-                f"case must be 'sensitive', 'lower' or 'upper', got {case!r}"
-            )
+        check_case(case)
         t0 = time.perf_counter()
         x = preprocess_config(image, self.config)
         batch, _ = to_batch([x], mean=self.config.mean, std=self.config.std)

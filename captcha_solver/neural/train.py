@@ -12,7 +12,7 @@ from captcha_solver.neural._config import config_from_settings
 from captcha_solver.settings import ConfigError, load_config
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m captcha_solver.neural.train", description=__doc__)
     parser.add_argument(
         "--dataset", required=True, help="folder of <label>.png captchas"
@@ -58,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         "--no-resume", action="store_true", help="ignore an existing checkpoint"
     )
     parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train the neural reader from the command line; 0 on success, 1 on bad data (logged)."""
+    args = _parser().parse_args(argv)
 
     log = get_logger(log_file=None)
     changes = {

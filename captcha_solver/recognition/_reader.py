@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from features import FeatureParams, extract_features
-from captcha_solver.reading import ReadResult
+from captcha_solver.reading import ReadResult, check_case
 from captcha_solver.recognition._decode import Reading, best_path, forced_alignment
 from segmentation import Segmentation, SegmentationParams, segment
 
@@ -38,8 +38,7 @@ def restrict_proba(proba: np.ndarray, charset: str, allowed: str | None, case: s
     ValueError
         If ``case`` is unknown or ``allowed`` shares no character with ``charset``.
     """
-    if case not in ("sensitive", "lower", "upper"):
-        raise ValueError(f"case must be 'sensitive', 'lower' or 'upper', got {case!r}")
+    check_case(case)
     out = np.array(proba, dtype=np.float32, copy=True)
     index = {c: i for i, c in enumerate(charset)}
     if case != "sensitive":

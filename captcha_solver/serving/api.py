@@ -11,9 +11,6 @@ Run it with ``python model.py serve`` or
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
 import secrets
 import time
@@ -25,8 +22,6 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import captcha_solver
@@ -35,8 +30,11 @@ from captcha_solver.image_io import ImageDecodeError, decode_image
 from captcha_solver.reading import api_row, csv_row, error_row
 from captcha_solver.serving._errors import ApiError, decode_error
 from captcha_solver.serving._limits import BodyLimitMiddleware
-from captcha_solver.serving._metrics import CONTENT_TYPE_LATEST, Metrics
+from captcha_solver.serving._metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
+from captcha_solver.serving._uploads import read_uploads
 from captcha_solver.serving.schemas import (
+    BATCH_BODY_DOC,
+    PREDICT_BODY_DOC,
     Base64Image,
     BatchRequest,
     BatchResponse,
@@ -94,77 +92,63 @@ class _Solver:
         return api_row(row)
 
 
-def _upload_name(name: str | None, default: str = "upload") -> str:
-    # Only the base name, bounded: it goes into results.csv and the log.
-    name = Path(str(name or "")).name.strip()[:255]
-    return name or default
+def _install_error_handlers(app: FastAPI, solver: _Solver, count) -> None:
+    """Every error as a JSON body ``{"error": code, "detail": message}``; client mistakes are 4xx, never 500."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        count(exc, route)
+        headers = {"WWW-Authenticate": API_KEY_HEADER} if exc.status == 401 else None
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        return await _api_error(request, ApiError(422, "invalid_request", str(exc.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+        return await _api_error(request, ApiError(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        solver.model.logger.exception("unexpected error on %s", request.url.path)
+        return JSONResponse({"error": "internal_error", "detail": f"{type(exc).__name__}: {exc}"}, status_code=500)
 
 
-def _b64decode(text: str, name: str) -> bytes:
-    if text.startswith("data:"):
-        _, _, text = text.partition(",")
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ApiError(400, "bad_base64", f"{name}: image_base64 is not valid base64 ({exc})") from None
+def _install_openapi(app: FastAPI) -> None:
+    """The OpenAPI schema with the request bodies' models (the routes read the raw request)."""
 
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in (Base64Image, BatchRequest):
+                found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(found.pop("$defs", {}))
+                components[model.__name__] = found
+            app.openapi_schema = schema
+        return app.openapi_schema
 
-def _json_body(raw: bytes, model, what: str):
-    if not raw:
-        raise ApiError(400, "empty_body", "the request body is empty; send " + what)
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON ({exc}); send {what}") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
-        got = f" (got keys: {', '.join(map(repr, data))})" if isinstance(data, dict) else ""
-        raise ApiError(422, "wrong_field", f"expected {what}{got}: {problems}") from None
-
-
-class _MetricsMiddleware:
-    """Count every answer by route template and status, and time it."""
-
-    def __init__(self, app, metrics: Metrics):
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        status = {"code": 500}
-        started = time.perf_counter()
-
-        async def send_wrapper(message):
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        self.metrics.in_flight.inc()
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            self.metrics.in_flight.dec()
-            route = scope.get("route")
-            # The route template, not the raw path: unknown paths must not grow the label set.
-            label = getattr(route, "path", "unmatched")
-            self.metrics.requests.labels(label, scope["method"], str(status["code"])).inc()
-            self.metrics.latency.labels(label).observe(time.perf_counter() - started)
+    app.openapi = openapi
 
 
 def create_app(model_dir: str | Path | None = None, config: Config | str | Path | None = None) -> FastAPI:
     """Build the API around a loaded model.
 
+    The routes are closures over this app's solver, metrics, thread limiter
+    and API key (one app per call, so a process can hold several), which is
+    why this function is over 80 lines; request parsing, error handlers and
+    the OpenAPI schema live in their own functions.
+
     Parameters
     ----------
     model_dir : path, optional
-        Model folder (default: ``./model`` if it holds a model, else the packaged one).
+        Model folder (default: ``./model`` if it holds a model, else the shipped one).
     config : Config or path, optional
-        Settings or a ``config.yaml`` path (default: ``./config.yaml``, else the packaged one).
+        Settings or a ``config.yaml`` path (default: the one rule of
+        :func:`captcha_solver.settings.resolve_config`).
 
     Returns
     -------
@@ -213,83 +197,7 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     def count(error: ApiError, route: str) -> None:
         metrics.errors.labels(route, error.code).inc()
 
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError):
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        count(exc, route)
-        headers = {"WWW-Authenticate": API_KEY_HEADER} if exc.status == 401 else None
-        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError):
-        return await _api_error(request, ApiError(422, "invalid_request", str(exc.errors())))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException):
-        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
-        return await _api_error(request, ApiError(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)))
-
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception):
-        solver.model.logger.exception("unexpected error on %s", request.url.path)
-        return JSONResponse({"error": "internal_error", "detail": f"{type(exc).__name__}: {exc}"}, status_code=500)
-
-    async def uploads(request: Request, *, batch: bool) -> list[tuple[str, bytes | ApiError]]:
-        """The images of a request as (name, bytes), whatever the content type."""
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        field = "files" if batch else "file"
-        if ctype == "multipart/form-data":
-            if request.headers.get("content-length") == "0":
-                raise ApiError(400, "empty_body", f"the request body is empty; send an image in the multipart field '{field}'")
-            form = await request.form(max_files=serving.max_batch if batch else 1, max_fields=16)
-            try:
-                items = [(k, v) for k, v in form.multi_items()]
-                files = [v for k, v in items if k == field]
-                if not files:
-                    got = ", ".join(repr(k) for k, _ in items) or "none"
-                    raise ApiError(
-                        422, "wrong_field", f"expected a multipart file field named '{field}'; got fields: {got}"
-                    )
-                out = []
-                for upload in files:
-                    if not isinstance(upload, UploadFile):
-                        raise ApiError(422, "wrong_field", f"the '{field}' field must be a file upload, not text")
-                    name = _upload_name(upload.filename)
-                    data = await upload.read(serving.max_upload_bytes + 1)
-                    if len(data) > serving.max_upload_bytes:
-                        out.append((name, ApiError(
-                            413, "image_too_large",
-                            f"{name}: upload is over the limit of {serving.max_upload_bytes} bytes (serving.max_upload_bytes)",
-                        )))
-                    else:
-                        out.append((name, data))
-                return out
-            finally:
-                await form.close()
-        raw = await request.body()
-        if ctype == "application/json":
-            if batch:
-                body = _json_body(raw, BatchRequest, '{"images": [{"image_base64": ..., "name": ...}, ...]}')
-                images = body.images
-            else:
-                images = [_json_body(raw, Base64Image, '{"image_base64": ..., "name": ...}')]
-            out = []
-            for i, image in enumerate(images):
-                name = _upload_name(image.name, f"image{i}" if batch else "upload")
-                try:
-                    out.append((name, _b64decode(image.image_base64, name)))
-                except ApiError as exc:
-                    out.append((name, exc))
-            return out
-        if not raw:
-            raise ApiError(400, "empty_body", f"the request body is empty; send an image in the multipart field '{field}'")
-        if not batch and (ctype.startswith("image/") or ctype == "application/octet-stream"):
-            return [(_upload_name(request.headers.get("x-file-name")), raw)]
-        raise ApiError(
-            415, "unsupported_content_type",
-            f"content type {ctype or 'missing'!r} is not accepted; send multipart/form-data with a '{field}' file field"
-            + (", or application/json" if batch else ", application/json with 'image_base64', or an image/* body"),
-        )
+    _install_error_handlers(app, solver, count)
 
     async def read(name: str, data: bytes) -> dict:
         return await anyio.to_thread.run_sync(solver.read, data, name, limiter=limiter)
@@ -298,50 +206,25 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         metrics.predictions.labels(result["status"]).inc()
         return result
 
-    body_doc = {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}
-            },
-            "application/json": {"schema": {"$ref": "#/components/schemas/Base64Image"}},
-            "image/png": {"schema": {"type": "string", "format": "binary"}},
-        },
-    }
-
     @app.post(
         "/predict", response_model=PredictResponse, responses=_ERRORS, dependencies=[Depends(check_key)],
-        openapi_extra={"requestBody": body_doc}, summary="Read one captcha",
+        openapi_extra={"requestBody": PREDICT_BODY_DOC}, summary="Read one captcha",
     )
     async def predict(request: Request):
         """Read the text of one captcha image. Each call appends one row to results.csv."""
-        ((name, data),) = await uploads(request, batch=False)
+        ((name, data),) = await read_uploads(request, serving, batch=False)
         if isinstance(data, ApiError):
             raise data
         return record(await read(name, data))
 
-    batch_doc = {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
-                    "required": ["files"],
-                }
-            },
-            "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}},
-        },
-    }
-
     @app.post(
         "/predict/batch", response_model=BatchResponse, responses=_ERRORS, dependencies=[Depends(check_key)],
-        openapi_extra={"requestBody": batch_doc}, summary="Read several captchas",
+        openapi_extra={"requestBody": BATCH_BODY_DOC}, summary="Read several captchas",
     )
     async def predict_batch(request: Request):
         """Read up to serving.max_batch images; a bad image fails alone (its http_status says how)."""
         started = time.perf_counter()
-        items = await uploads(request, batch=True)
+        items = await read_uploads(request, serving, batch=True)
         if len(items) > serving.max_batch:
             raise ApiError(
                 413, "batch_too_large", f"{len(items)} images in one batch, over serving.max_batch = {serving.max_batch}"
@@ -379,18 +262,7 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     async def prometheus():
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    def openapi() -> dict:
-        if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (Base64Image, BatchRequest):
-                found = model.model_json_schema(ref_template="#/components/schemas/{model}")
-                components.update(found.pop("$defs", {}))
-                components[model.__name__] = found
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi
+    _install_openapi(app)
 
     def limit_for(path: str) -> int | None:
         if path == "/predict":
@@ -400,5 +272,5 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         return None
 
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
-    app.add_middleware(_MetricsMiddleware, metrics=metrics)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -96,3 +96,30 @@ class HealthResponse(BaseModel):
     model_loaded: bool
     model_dir: str
     charset_size: int
+
+
+#: OpenAPI request bodies of /predict and /predict/batch (FastAPI cannot infer them: the routes read the raw request).
+PREDICT_BODY_DOC = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}
+        },
+        "application/json": {"schema": {"$ref": "#/components/schemas/Base64Image"}},
+        "image/png": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
+BATCH_BODY_DOC = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                "required": ["files"],
+            }
+        },
+        "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}},
+    },
+}

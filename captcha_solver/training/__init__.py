@@ -7,6 +7,7 @@ from captcha_solver.training._pipeline import (
     TrainResult,
     collect_samples,
     fit_candidates,
+    stage_params,
     train_reader,
 )
 from captcha_solver.training._samples import ImageSamples, image_samples
@@ -20,5 +21,6 @@ __all__ = [
     "collect_samples",
     "fit_candidates",
     "image_samples",
+    "stage_params",
     "train_reader",
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import random
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -29,6 +28,7 @@ __all__ = [
     "TrainingData",
     "collect_samples",
     "fit_candidates",
+    "stage_params",
     "train_reader",
 ]
 
@@ -180,51 +180,38 @@ def _read_all(reader: GlyphReader, images: list[np.ndarray]) -> list[str]:
     return [reader.read(im).text for im in images]
 
 
-def train_reader(paths: Sequence[str], cfg, *, logger, progress: bool = True) -> TrainOutcome:
-    """Train the classical reader on labelled captcha files (see ``My_CaptchaSolver_Model.train``)."""
-    from captcha_solver.evaluation import character_accuracy, exact_accuracy, macro_roc_auc
-    from features import GEOMETRY_NAMES, feature_count
-    from captcha_solver.image_io import charset_of, decode_image, label_from_path
+def stage_params(cfg) -> tuple[SegmentationParams, FeatureParams, DecodeParams]:
+    """The stages' parameters from the settings' ``segmentation``, ``features`` and ``decoding`` sections."""
 
     def section(cls, values):
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names})
 
-    seg_params = section(SegmentationParams, cfg.segmentation.to_dict())
-    feat_params = section(FeatureParams, cfg.features.to_dict())
-    decode_params = section(DecodeParams, cfg.decoding.to_dict())
-    tr = cfg.training
-    workers = tr.workers or os.cpu_count() or 1
-    # The charset is what the labels use, case-sensitive.
-    charset = charset_of(label_from_path(p) for p in paths)
-    class_index = {c: i for i, c in enumerate(charset)}
-    garbage = len(charset)
-    n_classes = garbage + 1
-    bar = _progress_bar(progress)
-    common = dict(
-        seg_params=seg_params,
-        feat_params=feat_params,
-        seed=tr.seed,
-        workers=workers,
-        max_pixels=cfg.input.max_pixels,
-        max_bytes=cfg.input.max_bytes,
-        progress=bar,
+    return (
+        section(SegmentationParams, cfg.segmentation.to_dict()),
+        section(FeatureParams, cfg.features.to_dict()),
+        section(DecodeParams, cfg.decoding.to_dict()),
     )
-    train_paths, val_paths = split_dataset(paths, tr.validation_fraction, tr.seed)
-    logger.info("charset of %d symbols; %d training and %d validation images", len(charset), len(train_paths), len(val_paths))
 
+
+def _glyph_samples(train_paths, class_index, charset, cfg, common: dict, decode_params, geometry, logger):
+    """Glyph samples of the training captchas: plain segmentation, then forced alignment of the rest."""
+    tr = cfg.training
     data = collect_samples(train_paths, class_index, max_garbage=tr.max_garbage, desc="glyphs", **common)
     unsegmented = [p for p, reason in data.skipped if "segmentation found no reading" in reason]
     broken = [(p, r) for p, r in data.skipped if "segmentation found no reading" not in r]
     logger.info("plain segmentation matched %d of %d training captchas", data.used, len(train_paths))
-    geometry = slice(feature_count(feat_params) - len(GEOMETRY_NAMES), feature_count(feat_params))
-    params = cfg.classifier.to_dict()
     if tr.align_unsegmented and unsegmented and data.used:
         # Second pass: a quick linear model finds, by forced alignment, which
         # pieces make each character where components and label disagree
         # (glyphs cut by the image edge, touching pairs).
-        quick = fit_estimator("logreg", data.X, data.y, params=params, seed=tr.seed, threads=workers, geometry_columns=geometry)
-        reader = GlyphReader(SklearnProba(quick, n_classes), charset, seg_params, feat_params, decode_params)
+        quick = fit_estimator(
+            "logreg", data.X, data.y, params=cfg.classifier.to_dict(), seed=tr.seed, threads=common["workers"],
+            geometry_columns=geometry,
+        )
+        reader = GlyphReader(
+            SklearnProba(quick, len(charset) + 1), charset, common["seg_params"], common["feat_params"], decode_params
+        )
         extra = collect_samples(unsegmented, class_index, max_garbage=tr.max_garbage, reader=reader, desc="align", **common)
         data = TrainingData(
             np.vstack([data.X, extra.X]) if extra.used else data.X,
@@ -236,15 +223,51 @@ def train_reader(paths: Sequence[str], cfg, *, logger, progress: bool = True) ->
         logger.info("forced alignment recovered %d of %d captchas", extra.used, len(unsegmented))
     if data.used == 0:
         raise ValueError("no training captcha could be segmented; check the images and segmentation settings")
+    return data
 
-    # Validation: whole captchas read end to end, and glyphs for ROC AUC.
-    val_images, val_labels = [], []
+
+def _validation_images(val_paths, cfg, skipped: list) -> tuple[list[np.ndarray], list[str]]:
+    """The validation captchas decoded, with their labels; unreadable ones go to ``skipped``."""
+    from captcha_solver.image_io import decode_image, label_from_path
+
+    images, labels = [], []
     for p in val_paths:
         try:
-            val_images.append(decode_image(p, max_pixels=cfg.input.max_pixels, max_bytes=cfg.input.max_bytes, name=p))
-            val_labels.append(label_from_path(p))
+            images.append(decode_image(p, max_pixels=cfg.input.max_pixels, max_bytes=cfg.input.max_bytes, name=p))
+            labels.append(label_from_path(p))
         except ValueError as exc:
-            data.skipped.append((p, str(exc)))
+            skipped.append((p, str(exc)))
+    return images, labels
+
+
+def train_reader(paths: Sequence[str], cfg, *, logger, progress: bool = True) -> TrainOutcome:
+    """Train the classical reader on labelled captcha files (see ``My_CaptchaSolver_Model.train``)."""
+    from captcha_solver.evaluation import character_accuracy, exact_accuracy, macro_roc_auc
+    from captcha_solver.image_io import charset_of, label_from_path
+    from features import GEOMETRY_NAMES, feature_count
+
+    seg_params, feat_params, decode_params = stage_params(cfg)
+    tr = cfg.training
+    workers = tr.workers or os.cpu_count() or 1
+    # The charset is what the labels use, case-sensitive.
+    charset = charset_of(label_from_path(p) for p in paths)
+    class_index = {c: i for i, c in enumerate(charset)}
+    n_classes = len(charset) + 1
+    common = dict(
+        seg_params=seg_params,
+        feat_params=feat_params,
+        seed=tr.seed,
+        workers=workers,
+        max_pixels=cfg.input.max_pixels,
+        max_bytes=cfg.input.max_bytes,
+        progress=_progress_bar(progress),
+    )
+    train_paths, val_paths = split_dataset(paths, tr.validation_fraction, tr.seed)
+    logger.info("charset of %d symbols; %d training and %d validation images", len(charset), len(train_paths), len(val_paths))
+    geometry = slice(feature_count(feat_params) - len(GEOMETRY_NAMES), feature_count(feat_params))
+    data = _glyph_samples(train_paths, class_index, charset, cfg, common, decode_params, geometry, logger)
+    # Validation: whole captchas read end to end, and glyphs for ROC AUC.
+    val_images, val_labels = _validation_images(val_paths, cfg, data.skipped)
     val_glyphs = collect_samples(val_paths, class_index, max_garbage=0, desc="val glyphs", **dict(common, progress=None))
 
     def evaluate(estimator) -> dict[str, float]:
@@ -263,15 +286,8 @@ def train_reader(paths: Sequence[str], cfg, *, logger, progress: bool = True) ->
         return scores
 
     result = fit_candidates(
-        cfg.classifier.candidates,
-        data,
-        evaluate,
-        params=params,
-        seed=tr.seed,
-        threads=workers,
-        select_by=cfg.classifier.select_by,
-        geometry_columns=geometry,
-        log=logger.info,
+        cfg.classifier.candidates, data, evaluate, params=cfg.classifier.to_dict(), seed=tr.seed, threads=workers,
+        select_by=cfg.classifier.select_by, geometry_columns=geometry, log=logger.info,
     )
     tmp = tempfile.TemporaryDirectory(prefix="captcha-train-")
     onnx_path = Path(tmp.name) / "glyph_classifier.onnx"

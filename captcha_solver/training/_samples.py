@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from features import FeatureParams, extract_features
-from captcha_solver.recognition._decode import Reading
+from captcha_solver.recognition import Reading
 from segmentation import Segmentation, SegmentationParams, segment
 
 __all__ = ["ImageSamples", "image_samples"]

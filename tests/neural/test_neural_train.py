@@ -74,7 +74,7 @@ def test_log_probs_of_a_batch_are_the_network_on_preprocessed_arrays(tiny_run, c
     import numpy as np
 
     from captcha_solver.neural import preprocess_config
-    from captcha_solver.neural._decode import greedy_decode
+    from captcha_solver.neural import greedy_decode
 
     reader = NeuralReader.from_dir(tiny_run[0], threads=1)
     images = [decode_image(p) for p in captch_paths[:3]]
