@@ -27,7 +27,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from artifacts import ModelFolderError, dataset_hash, load_manifest, package_versions, save_model, update_manifest
-from common import ResultsLog, get_logger
+from common import ResultsLog, exit_with_parent, get_logger
 from features import FeatureParams
 from image_io import ImageDecodeError, decode_image, label_from_path, list_images
 from recognition import DecodeParams, GlyphReader
@@ -67,6 +67,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_predict_worker(model_dir: str, config: Config) -> None:
+    exit_with_parent()  # a killed `predict --workers N` must not leave its workers behind
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     solver = My_CaptchaSolver_Model(model_dir=model_dir, config=config, quiet=True)
     solver.load()

@@ -6,6 +6,7 @@ import os
 import random
 from pathlib import Path
 
+from common import exit_with_parent
 from features import FeatureParams
 from image_io import ImageDecodeError, decode_image, label_from_path
 from segmentation import SegmentationParams
@@ -26,7 +27,12 @@ def init_worker(
     max_bytes: int,
     reader=None,
 ) -> None:
-    """Store what every task needs once per process (not once per image)."""
+    """Store what every task needs once per process (not once per image).
+
+    In a worker process it also arms :func:`common.lifeline.exit_with_parent`:
+    a killed ``train`` leaves no worker behind.
+    """
+    exit_with_parent()
     _STATE.update(
         class_index=class_index,
         seg_params=seg_params,
