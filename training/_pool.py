@@ -12,7 +12,7 @@ from image_io import ImageDecodeError, decode_image, label_from_path
 from segmentation import SegmentationParams
 from training._samples import ImageSamples, image_samples
 
-__all__ = ["init_worker", "sample_one"]
+__all__ = ["init_pool_worker", "init_worker", "sample_one"]
 
 _STATE: dict = {}
 
@@ -27,12 +27,7 @@ def init_worker(
     max_bytes: int,
     reader=None,
 ) -> None:
-    """Store what every task needs once per process (not once per image).
-
-    In a worker process it also arms :func:`common.lifeline.exit_with_parent`:
-    a killed ``train`` leaves no worker behind.
-    """
-    exit_with_parent()
+    """Store what every task needs once per process (not once per image)."""
     _STATE.update(
         class_index=class_index,
         seg_params=seg_params,
@@ -43,6 +38,17 @@ def init_worker(
         max_bytes=max_bytes,
         reader=reader,
     )
+
+
+def init_pool_worker(*args) -> None:
+    """Initializer of a pool worker: :func:`init_worker`, and exit when the parent dies.
+
+    A killed ``train`` must not leave its workers behind
+    (:func:`common.exit_with_parent`); the inline, one-process path calls
+    :func:`init_worker` alone.
+    """
+    exit_with_parent()
+    init_worker(*args)
 
 
 def sample_one(path: str) -> tuple[str, ImageSamples | None, str | None]:
