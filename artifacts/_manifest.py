@@ -149,7 +149,7 @@ def _check_artifacts(manifest: dict, model_dir: Path) -> None:
     """Every listed artifact is a file of the folder with the recorded sha256."""
     artifacts = manifest.get("artifacts")
     if not isinstance(artifacts, dict):
-        found = "lacks the key 'artifacts'" if artifacts is None else f"key 'artifacts' is {json_kind(artifacts)}"
+        found = f"key 'artifacts' is {json_kind(artifacts)}" if "artifacts" in manifest else "lacks the key 'artifacts'"
         raise CorruptModelError(model_dir, f"{MANIFEST} {found}, expected an object of file name -> sha256")
     for name, expected in artifacts.items():
         # A name such as "../x" would make the check (and the readers) open files outside the folder.

@@ -139,6 +139,7 @@ def test_manifest_that_lacks_a_key(tmp_path, drop, message):
     "change, message",
     [
         ({"artifacts": ["glyph_classifier.onnx"]}, "key 'artifacts' is an array"),
+        ({"artifacts": None}, "key 'artifacts' is null"),
         ({"artifacts": {}}, r"lists no reader \(glyph_classifier.onnx or neural_reader.onnx\)"),
         ({"artifacts": {"../glyph_classifier.onnx": "0" * 64}}, "lists artifact '../glyph_classifier.onnx', which is not a file name"),
         ({"artifacts": {"glyph_classifier.onnx": 12}}, "records a number as the sha256 of glyph_classifier.onnx"),
