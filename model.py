@@ -26,8 +26,20 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from artifacts import ModelFolderError, dataset_hash, load_manifest, package_versions, save_model, update_manifest
-from common import ResultsLog, get_logger
+from artifacts import (
+    GLYPH_MODEL,
+    NEURAL_META,
+    NEURAL_MODEL,
+    CorruptModelError,
+    ModelFolderError,
+    ModelNotFoundError,
+    dataset_hash,
+    load_manifest,
+    package_versions,
+    save_model,
+    update_manifest,
+)
+from common import ResultsLog, exit_with_parent, get_logger
 from features import FeatureParams
 from image_io import ImageDecodeError, decode_image, label_from_path, list_images
 from recognition import DecodeParams, GlyphReader
@@ -38,9 +50,6 @@ from settings import Config, load_config
 __all__ = ["My_CaptchaSolver_Model", "cli", "main"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-GLYPH_MODEL = "glyph_classifier.onnx"
-NEURAL_MODEL = "neural_reader.onnx"
-NEURAL_META = "neural_reader.json"
 #: A file-name stem is a label when it is 1..max_glyphs ASCII letters or digits.
 _LABEL = re.compile(r"^[A-Za-z0-9]+$")
 
@@ -67,6 +76,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_predict_worker(model_dir: str, config: Config) -> None:
+    exit_with_parent()  # a killed `predict --workers N` must not leave its workers behind
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     solver = My_CaptchaSolver_Model(model_dir=model_dir, config=config, quiet=True)
     solver.load()
@@ -125,12 +135,20 @@ class My_CaptchaSolver_Model:
 
         A folder holds the classical reader (``glyph_classifier.onnx``), the
         neural reader (``neural_reader.onnx`` and ``.json``), or both.
+
+        Raises
+        ------
+        artifacts.ModelNotFoundError
+            If there is no model in the folder.
+        artifacts.CorruptModelError
+            If the manifest or a file is broken (the message says which).
         """
         model_dir = self._model_dir()
         manifest = load_manifest(model_dir)
-        self.reader_, self.neural_ = _readers_from(manifest, model_dir, threads=self.config.classifier.threads)
-        if self.reader_ is None and self.neural_ is None:
-            raise ModelFolderError(f"{model_dir}: the manifest lists no reader ({GLYPH_MODEL} or {NEURAL_MODEL})")
+        try:
+            self.reader_, self.neural_ = _readers_from(manifest, model_dir, threads=self.config.classifier.threads)
+        except (ValueError, TypeError) as exc:  # an ONNX file that does not parse, settings that do not fit
+            raise CorruptModelError(model_dir, str(exc)) from exc
         self.manifest_ = manifest
         self.logger.debug("loaded model from %s (%s)", model_dir, manifest.get("reader", "classical"))
         return self
@@ -151,7 +169,7 @@ class My_CaptchaSolver_Model:
         if self.reader_ is None and self.neural_ is None:
             try:
                 self.load()
-            except ModelFolderError as exc:
+            except ModelNotFoundError as exc:  # a broken model is not "not trained": load()'s error says what broke
                 raise RuntimeError(
                     f"My_CaptchaSolver_Model is not trained yet: {exc}. "
                     "Call 'train' or load a model from model/."

@@ -1,6 +1,7 @@
-"""Small shared utilities: atomic writes, the project logger and the results CSV."""
+"""Small shared utilities: atomic writes, the project logger, the results CSV and worker lifelines."""
 
 from common.atomic import atomic_write_bytes, atomic_write_text, replace_dir, staging_dir
+from common.lifeline import exit_with_parent
 from common.log import DEFAULT_LOG_FILE, LOGGER_NAME, get_logger, shutdown_logger
 from common.results import DEFAULT_RESULTS_CSV, RESULTS_COLUMNS, ResultsLog
 
@@ -12,6 +13,7 @@ __all__ = [
     "ResultsLog",
     "atomic_write_bytes",
     "atomic_write_text",
+    "exit_with_parent",
     "get_logger",
     "replace_dir",
     "shutdown_logger",

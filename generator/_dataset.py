@@ -8,6 +8,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
+from common import exit_with_parent
 from generator._captcha import CaptchaSpec, random_text, render_captcha
 
 __all__ = ["generate_dataset", "unique_name"]
@@ -119,7 +120,8 @@ def generate_dataset(
             if bar:
                 bar.update()
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # exit_with_parent: a killed run must not leave its workers drawing forever.
+        with ProcessPoolExecutor(max_workers=workers, initializer=exit_with_parent) as pool:
             for path in pool.map(_render_one, jobs, chunksize=8):
                 paths.append(Path(path))
                 if bar:

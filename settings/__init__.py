@@ -8,6 +8,7 @@ from settings._load import (
     config_from_dict,
     default_config_path,
     load_config,
+    parse_config_yaml,
     render_config_yaml,
     save_config,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "default_config_path",
     "field",
     "load_config",
+    "parse_config_yaml",
     "render_config_yaml",
     "save_config",
 ]

@@ -18,7 +18,7 @@ from classifier import OnnxGlyphClassifier, export_onnx, fit_estimator
 from features import FeatureParams
 from recognition import DecodeParams, GlyphReader
 from segmentation import SegmentationParams
-from training._pool import init_worker, sample_one
+from training._pool import init_pool_worker, init_worker, sample_one
 
 __all__ = [
     "SklearnProba",
@@ -102,7 +102,7 @@ def collect_samples(
         iterator = map(sample_one, paths)
         results = list(progress(iterator, total=len(paths), desc=desc) if progress else iterator)
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=init_args) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=init_pool_worker, initargs=init_args) as pool:
             iterator = pool.map(sample_one, paths, chunksize=16)
             results = list(progress(iterator, total=len(paths), desc=desc) if progress else iterator)
     Xs, ys, skipped, aligned = [], [], [], 0
