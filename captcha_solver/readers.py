@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from captcha_solver.artifacts import GLYPH_MODEL, NEURAL_META, NEURAL_MODEL
 from captcha_solver.common import progress
 from captcha_solver.image_io import ImageDecodeError, decode_image, label_from_path
 from captcha_solver.reading import ReadResult
@@ -33,9 +34,6 @@ __all__ = [
     "shipped_model_dir",
 ]
 
-GLYPH_MODEL = "glyph_classifier.onnx"
-NEURAL_MODEL = "neural_reader.onnx"
-NEURAL_META = "neural_reader.json"
 
 
 def shipped_model_dir() -> Path:

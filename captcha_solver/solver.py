@@ -16,13 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from captcha_solver.artifacts import ModelFolderError, load_manifest, update_manifest
-from captcha_solver.common import ResultsLog, get_logger, progress
+from captcha_solver.artifacts import CorruptModelError, ModelNotFoundError, load_manifest, update_manifest
+from captcha_solver.common import ResultsLog, exit_with_parent, get_logger, progress
 from captcha_solver.image_io import ImageDecodeError, decode_image, list_images
 from captcha_solver.reading import csv_row, error_row, result_row
 from captcha_solver.readers import (
-    GLYPH_MODEL,
-    NEURAL_MODEL,
     default_model_dir,
     read_routed,
     readers_from,
@@ -38,6 +36,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_predict_worker(model_dir: str, config: Config) -> None:
+    exit_with_parent()  # a killed `predict --workers N` must not leave its workers behind
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     solver = My_CaptchaSolver_Model(model_dir=model_dir, config=config, quiet=True)
     solver.load()
@@ -114,14 +113,17 @@ class My_CaptchaSolver_Model:
 
         Raises
         ------
-        ModelFolderError
-            If the folder, its manifest or an artifact is missing or fails its checks.
+        artifacts.ModelNotFoundError
+            If there is no model in the folder.
+        artifacts.CorruptModelError
+            If the manifest or a file is broken (the message says which).
         """
         model_dir = self.resolved_model_dir()
         manifest = load_manifest(model_dir)
-        self.reader_, self.neural_ = readers_from(manifest, model_dir, threads=self.config.classifier.threads)
-        if self.reader_ is None and self.neural_ is None:
-            raise ModelFolderError(f"{model_dir}: the manifest lists no reader ({GLYPH_MODEL} or {NEURAL_MODEL})")
+        try:
+            self.reader_, self.neural_ = readers_from(manifest, model_dir, threads=self.config.classifier.threads)
+        except (ValueError, TypeError) as exc:  # an ONNX file that does not parse, settings that do not fit
+            raise CorruptModelError(model_dir, str(exc)) from exc
         self.manifest_ = manifest
         self.logger.debug("loaded model from %s (%s)", model_dir, manifest.get("reader", "classical"))
         return self
@@ -158,7 +160,7 @@ class My_CaptchaSolver_Model:
         if not self.loaded:
             try:
                 self.load()
-            except ModelFolderError as exc:
+            except ModelNotFoundError as exc:  # a broken model is not "not trained": load()'s error says what broke
                 raise RuntimeError(
                     f"My_CaptchaSolver_Model is not trained yet: {exc}. Call 'train' or load a model from model/."
                 ) from exc

@@ -18,17 +18,24 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
+from captcha_solver.artifacts._contents import check_contents, json_kind
+from captcha_solver.artifacts._errors import CorruptModelError, ModelFolderError, ModelNotFoundError
 from captcha_solver.common import atomic_write_text, staging_dir
 
-__all__ = ["MANIFEST", "FORMAT_VERSION", "ModelFolderError", "save_model", "load_manifest", "sha256_file", "dataset_hash", "package_versions"]
+__all__ = [
+    "MANIFEST",
+    "FORMAT_VERSION",
+    "save_model",
+    "load_manifest",
+    "update_manifest",
+    "sha256_file",
+    "dataset_hash",
+    "package_versions",
+]
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 _PACKAGES = ("numpy", "opencv-python-headless", "onnxruntime", "scikit-learn", "skl2onnx", "onnx", "catboost", "pillow")
-
-
-class ModelFolderError(ValueError):
-    """The model folder is missing, incomplete or does not match its manifest."""
 
 
 def sha256_file(path: str | Path) -> str:
@@ -105,32 +112,60 @@ def load_manifest(model_dir: str | Path) -> dict:
 
     Raises
     ------
+    ModelNotFoundError
+        If the folder or its manifest does not exist (nothing trained there).
+    CorruptModelError
+        If the manifest is not a JSON object, lacks a key or holds the wrong
+        kind of value, or an artifact is missing or its sha256 differs.
     ModelFolderError
-        If the folder or manifest is missing or unreadable, the format is
-        newer than this code, or an artifact is missing or its sha256 differs.
+        If the format is newer than this code.
     """
     model_dir = Path(model_dir)
     path = model_dir / MANIFEST
-    if not path.is_file():
-        raise ModelFolderError(
+    if not path.exists():
+        raise ModelNotFoundError(
             f"no trained model in {model_dir}: {MANIFEST} not found. "
             f"Run 'python model.py train --dataset DIR' or pass --model-dir with a trained model."
         )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelFolderError(f"{path}: unreadable manifest ({exc})") from exc
-    version = manifest.get("format_version")
+    except (OSError, ValueError) as exc:  # a folder named manifest.json, bad UTF-8, bad JSON
+        raise CorruptModelError(model_dir, f"unreadable {MANIFEST} ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise CorruptModelError(
+            model_dir, f"{MANIFEST} holds {json_kind(manifest)}, expected an object with format_version, artifacts, ..."
+        )
+    if "format_version" not in manifest:
+        raise CorruptModelError(model_dir, f"{MANIFEST} lacks the key 'format_version'")
+    version = manifest["format_version"]
     if version != FORMAT_VERSION:
         raise ModelFolderError(f"{path}: format_version {version!r}, this solver reads version {FORMAT_VERSION}")
-    for name, expected in manifest.get("artifacts", {}).items():
+    _check_artifacts(manifest, model_dir)
+    check_contents(manifest, model_dir)
+    return manifest
+
+
+def _check_artifacts(manifest: dict, model_dir: Path) -> None:
+    """Every listed artifact is a file of the folder with the recorded sha256."""
+    artifacts = manifest.get("artifacts")
+    if not isinstance(artifacts, dict):
+        found = f"key 'artifacts' is {json_kind(artifacts)}" if "artifacts" in manifest else "lacks the key 'artifacts'"
+        raise CorruptModelError(model_dir, f"{MANIFEST} {found}, expected an object of file name -> sha256")
+    for name, expected in artifacts.items():
+        # A name such as "../x" would make the check (and the readers) open files outside the folder.
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise CorruptModelError(model_dir, f"{MANIFEST} lists artifact {name!r}, which is not a file name")
+        if not isinstance(expected, str):
+            raise CorruptModelError(
+                model_dir, f"{MANIFEST} records {json_kind(expected)} as the sha256 of {name}, expected a hex string"
+            )
         artifact = model_dir / name
         if not artifact.is_file():
-            raise ModelFolderError(f"{artifact}: listed in {MANIFEST} but missing")
+            raise CorruptModelError(model_dir, f"{artifact}: listed in {MANIFEST} but missing")
         actual = sha256_file(artifact)
         if actual != expected:
-            raise ModelFolderError(
+            raise CorruptModelError(
+                model_dir,
                 f"{artifact}: sha256 {actual[:12]}... does not match the manifest's {expected[:12]}...; "
-                f"the file changed after training. Retrain or restore the model folder."
+                f"the file changed after training. Retrain or restore the model folder.",
             )
-    return manifest

@@ -52,6 +52,11 @@ class OnnxGlyphClassifier:
     threads : int
         onnxruntime intra-op threads; 1 keeps one prediction on one core,
         which is what batch prediction across processes wants.
+
+    Raises
+    ------
+    ValueError
+        If onnxruntime cannot load the file (not ONNX, truncated, corrupt).
     """
 
     def __init__(self, path: str | Path, class_columns: list[int], n_classes: int, threads: int = 1):
@@ -61,7 +66,10 @@ class OnnxGlyphClassifier:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's errors (InvalidProtobuf, Fail, ...) derive from Exception only
+            raise ValueError(f"{path} is not a usable ONNX model ({exc})") from exc
         self.input_name = self.session.get_inputs()[0].name
         outputs = [o.name for o in self.session.get_outputs()]
         self.output_name = "probabilities" if "probabilities" in outputs else outputs[-1]

@@ -8,6 +8,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
+from captcha_solver.common import exit_with_parent
 from captcha_solver.common import progress as show_progress
 from captcha_solver.generator._captcha import CaptchaSpec, random_text, render_captcha
 
@@ -113,7 +114,8 @@ def generate_dataset(
         if workers == 1 or count < 16:
             yield from map(_render_one, jobs)
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            # exit_with_parent: a killed run must not leave its workers drawing forever.
+            with ProcessPoolExecutor(max_workers=workers, initializer=exit_with_parent) as pool:
                 yield from pool.map(_render_one, jobs, chunksize=8)
 
     paths = [Path(p) for p in show_progress(rendered(), total=count, desc="generate", enabled=progress)]

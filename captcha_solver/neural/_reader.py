@@ -45,8 +45,9 @@ class NeuralReader:
     FileNotFoundError
         If either file is missing.
     ValueError
-        If the metadata is not a neural reader's, or the ONNX file is not
-        the one it was written with (sha256 mismatch).
+        If the metadata is not a neural reader's (or not JSON), the ONNX
+        file is not the one it was written with (sha256 mismatch), or
+        onnxruntime cannot load it.
     """
 
     def __init__(self, onnx_path, meta_path, threads: int = 1):
@@ -56,7 +57,12 @@ class NeuralReader:
                 raise FileNotFoundError(
                     f"neural reader file not found: {p} (train one with python -m captcha_solver.neural.train)"
                 )
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except ValueError as exc:  # bad UTF-8 or bad JSON
+            raise ValueError(f"{meta_path} is not valid JSON ({exc})") from exc
+        if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+            raise ValueError(f"{meta_path} is not a neural reader's metadata (expected an object with a 'config' object)")
         if meta.get("format") != META_FORMAT:
             raise ValueError(
                 f"{meta_path} has format {meta.get('format')!r}, expected {META_FORMAT!r}"
@@ -78,9 +84,10 @@ class NeuralReader:
         opts.intra_op_num_threads = int(threads)
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(
-            blob, opts, providers=["CPUExecutionProvider"]
-        )
+        try:
+            self._session = ort.InferenceSession(blob, opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's errors (InvalidProtobuf, Fail, ...) derive from Exception only
+            raise ValueError(f"{onnx_path} is not a usable ONNX model ({exc})") from exc
         self._input = self._session.get_inputs()[0].name
 
     @property

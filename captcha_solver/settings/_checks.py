@@ -46,6 +46,8 @@ class Range(Check):
         )
 
     def __call__(self, value) -> bool:
+        if value != value:  # NaN: every comparison below would be False, i.e. "in range"
+            return False
         if self.low is not None and (value < self.low if self.low_inclusive else value <= self.low):
             return False
         if self.high is not None and (value > self.high if self.high_inclusive else value >= self.high):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from typing import Any, ClassVar
 
@@ -64,6 +65,12 @@ def _coerce_scalar(value, kind):
     raise TypeError
 
 
+def _finite(value) -> bool:
+    """False for a float (or a list holding one) that is NaN or infinite."""
+    items = value if isinstance(value, tuple) else (value,)
+    return all(math.isfinite(v) for v in items if isinstance(v, float))
+
+
 def coerce(value, annotation):
     """Convert a raw (YAML) value to the field's declared type, raising TypeError if it is not one."""
     if typing.get_origin(annotation) is tuple:
@@ -98,6 +105,9 @@ class Section:
                 coerced = coerce(value, annotation)
             except TypeError:
                 raise ConfigError.invalid(key, value, f"{expected}, got {type(value).__name__}") from None
+            # NaN compares False with every bound, so it would pass any Range: refuse it (and infinity) first.
+            if not _finite(coerced):
+                raise ConfigError.invalid(key, value, f"{expected}, not NaN or infinity")
             if check is not None and not check(coerced):
                 raise ConfigError.invalid(key, value, expected)
             # Frozen dataclass: the normalised value (e.g. list -> tuple, 1 -> 1.0) is set this way.

@@ -20,6 +20,7 @@ __all__ = [
     "config_from_dict",
     "config_path",
     "load_config",
+    "parse_config_yaml",
     "render_config_yaml",
     "resolve_config",
     "save_config",
@@ -146,7 +147,78 @@ def config_from_dict(data: Mapping | None, *, source: str = "<dict>") -> Config:
     return Config(**built)
 
 
-def _parse_override(value, current):
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"YAML syntax error{where}: {getattr(error, 'problem', None) or error}"
+
+
+def _duplicate_keys(node: yaml.Node, source: str, path: tuple[str, ...] = (), seen_nodes=None) -> None:
+    """Raise on the first mapping key written twice (YAML itself keeps the last one, silently)."""
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if id(node) in seen_nodes:  # an alias: already checked (and may be recursive)
+        return
+    seen_nodes.add(id(node))
+    children = []
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[tuple[str, str], int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *defaults" may be overridden by design
+                children.append((value_node, path))
+                continue
+            name = ".".join(path + (str(key_node.value),))
+            line = key_node.start_mark.line + 1
+            if isinstance(key_node, yaml.ScalarNode):
+                ident = (key_node.tag, key_node.value)
+                if ident in first_line:
+                    raise ConfigError(
+                        f"duplicate key '{name}' at line {line} (first at line {first_line[ident]}); "
+                        f"write each key once",
+                        key=name,
+                        source=source,
+                    )
+                first_line[ident] = line
+            children.append((value_node, path + (str(key_node.value),)))
+    elif isinstance(node, yaml.SequenceNode):
+        children = [(item, path) for item in node.value]
+    for child, child_path in children:
+        _duplicate_keys(child, source, child_path, seen_nodes)
+
+
+def parse_config_yaml(text: str, *, source: str = "<text>"):
+    """The data of a ``config.yaml`` text: like ``yaml.safe_load``, but a key written twice is an error.
+
+    Parameters
+    ----------
+    text : str
+    source : str, optional
+        Name used in error messages (the file name).
+
+    Returns
+    -------
+    data : object
+        What the YAML holds (``None`` for an empty text); :func:`config_from_dict` checks it.
+
+    Raises
+    ------
+    ConfigError
+        On a YAML syntax error (with its line and column) or a duplicate key
+        (with its dotted name and both lines).
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _duplicate_keys(node, source)
+        return loader.construct_document(node)
+    except yaml.YAMLError as error:
+        raise ConfigError(_yaml_problem(error), source=source) from None
+    finally:
+        loader.dispose()
+
+
+def _parse_override(value, current, key: str, allowed: str):
     # CLI flags often arrive as text ("--set training.seed=3"): text for a
     # non-string key is read as a YAML scalar so "3", "0.5", "true" work.
     if not isinstance(value, str) or isinstance(current, str):
@@ -154,7 +226,12 @@ def _parse_override(value, current):
     if isinstance(current, tuple):
         stripped = value.strip()
         if stripped.startswith("["):
-            return yaml.safe_load(stripped)
+            try:
+                return yaml.safe_load(stripped)
+            except yaml.YAMLError as error:
+                raise ConfigError.invalid(
+                    key, value, f"{allowed}, written [a, b] or a,b; the brackets do not parse ({_yaml_problem(error)})"
+                ) from None
         return [item.strip() for item in stripped.split(",") if item.strip()]
     try:
         return yaml.safe_load(value)
@@ -183,7 +260,11 @@ def apply_overrides(config: Config, overrides: Mapping | None, *, source: str = 
         if key not in sections[section].keys():
             raise _unknown_key(section, key, source)
         current = getattr(getattr(config, section), key)
-        per_section.setdefault(section, {})[key] = _parse_override(value, current)
+        try:
+            parsed = _parse_override(value, current, f"{section}.{key}", sections[section].describe_key(key)[1])
+        except ConfigError as error:
+            raise error.with_source(source) from None
+        per_section.setdefault(section, {})[key] = parsed
     replaced = {}
     for section, values in per_section.items():
         try:
@@ -216,8 +297,9 @@ def load_config(path: str | os.PathLike | None = None, overrides: Mapping | None
     Raises
     ------
     ConfigError
-        If the file is missing, unreadable or not valid YAML, or any section,
-        key or value is unknown or invalid. The message names the file (or
+        If the file is missing, unreadable or not valid YAML, a key is
+        written twice, or any section, key or value is unknown or invalid
+        (NaN and infinity included). The message names the file (or
         "overrides"), the dotted key, the value and what is allowed.
     """
     if path is None:
@@ -232,13 +314,7 @@ def load_config(path: str | os.PathLike | None = None, overrides: Mapping | None
         raise ConfigError(f"config file {source} is a folder, expected a YAML file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read config file {source}: {error}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(f"{source}: YAML syntax error{where}: {problem}") from None
+    data = parse_config_yaml(text, source=source)
     config = config_from_dict(data, source=source)
     return apply_overrides(config, overrides)
 

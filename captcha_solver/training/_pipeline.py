@@ -19,7 +19,7 @@ from captcha_solver.classifier import OnnxGlyphClassifier, export_onnx, fit_esti
 from features import FeatureParams
 from captcha_solver.recognition import DecodeParams, GlyphReader
 from segmentation import SegmentationParams
-from captcha_solver.training._pool import init_worker, sample_one
+from captcha_solver.training._pool import init_pool_worker, init_worker, sample_one
 
 __all__ = [
     "SklearnProba",
@@ -93,7 +93,7 @@ def collect_samples(
         iterator = map(sample_one, paths)
         results = list(progress(iterator, total=len(paths), desc=desc) if progress else iterator)
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=init_args) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=init_pool_worker, initargs=init_args) as pool:
             iterator = pool.map(sample_one, paths, chunksize=16)
             results = list(progress(iterator, total=len(paths), desc=desc) if progress else iterator)
     Xs, ys, skipped, aligned = [], [], [], 0

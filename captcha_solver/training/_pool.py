@@ -6,12 +6,13 @@ import os
 import random
 from pathlib import Path
 
+from captcha_solver.common import exit_with_parent
 from features import FeatureParams
 from captcha_solver.image_io import ImageDecodeError, decode_image, label_from_path
 from segmentation import SegmentationParams
 from captcha_solver.training._samples import ImageSamples, image_samples
 
-__all__ = ["init_worker", "sample_one"]
+__all__ = ["init_pool_worker", "init_worker", "sample_one"]
 
 _STATE: dict = {}
 
@@ -37,6 +38,17 @@ def init_worker(
         max_bytes=max_bytes,
         reader=reader,
     )
+
+
+def init_pool_worker(*args) -> None:
+    """Initializer of a pool worker: :func:`init_worker`, and exit when the parent dies.
+
+    A killed ``train`` must not leave its workers behind
+    (:func:`common.exit_with_parent`); the inline, one-process path calls
+    :func:`init_worker` alone.
+    """
+    exit_with_parent()
+    init_worker(*args)
 
 
 def sample_one(path: str) -> tuple[str, ImageSamples | None, str | None]:

@@ -1,14 +1,29 @@
 import json
+import re
 
 import pytest
 
-from captcha_solver.artifacts import MANIFEST, ModelFolderError, dataset_hash, load_manifest, save_model, sha256_file, update_manifest
+from captcha_solver.artifacts import (
+    MANIFEST,
+    CorruptModelError,
+    ModelFolderError,
+    ModelNotFoundError,
+    dataset_hash,
+    load_manifest,
+    save_model,
+    sha256_file,
+    update_manifest,
+)
+
+
+# What the classical reader is built from (the values are not used here).
+READER_KEYS = {"charset": "ab", "class_columns": [0, 1, 2], "segmentation": {}, "features": {}, "decoding": {}}
 
 
 def _publish(model_dir, tmp_path, payload=b"onnx-bytes", **manifest):
     src = tmp_path / "src.bin"
     src.write_bytes(payload)
-    return save_model(model_dir, {"glyph_classifier.onnx": src}, {"charset": "ab", **manifest})
+    return save_model(model_dir, {"glyph_classifier.onnx": src}, {**READER_KEYS, **manifest})
 
 
 def test_save_then_load_round_trip(tmp_path):
@@ -75,3 +90,77 @@ def test_update_manifest_merges_and_keeps_the_checks(tmp_path):
         update_manifest(model_dir, {"artifacts": {}})
     with pytest.raises(ModelFolderError, match="not found"):
         update_manifest(tmp_path / "nowhere", {"routing": {}})
+
+
+def _edit_manifest(model_dir, edit):
+    path = model_dir / MANIFEST
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps(edit(manifest)))
+
+
+def test_no_manifest_is_not_trained_and_a_broken_one_is_corrupt(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelNotFoundError, match="no trained model in"):
+        load_manifest(tmp_path / "empty")
+    (tmp_path / MANIFEST).write_text("{not json")
+    with pytest.raises(CorruptModelError, match=rf"^model in {re.escape(str(tmp_path))} is corrupt: unreadable manifest.json"):
+        load_manifest(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [("[1, 2]", "holds an array"), ('"model"', "holds a string"), ("null", "holds null"), ("3", "holds a number")],
+)
+def test_manifest_that_is_not_an_object(tmp_path, text, found):
+    (tmp_path / MANIFEST).write_text(text)
+    with pytest.raises(CorruptModelError, match=f"is corrupt: manifest.json {found}, expected an object"):
+        load_manifest(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "drop, message",
+    [
+        ("format_version", "manifest.json lacks the key 'format_version'"),
+        ("artifacts", "manifest.json lacks the key 'artifacts', expected an object of file name -> sha256"),
+        ("charset", r"manifest.json lacks the key 'charset' \(glyph_classifier.onnx needs it\)"),
+        ("class_columns", "manifest.json lacks the key 'class_columns'"),
+        ("segmentation", "manifest.json lacks the key 'segmentation'"),
+    ],
+)
+def test_manifest_that_lacks_a_key(tmp_path, drop, message):
+    model_dir = _publish(tmp_path / "model", tmp_path)
+    _edit_manifest(model_dir, lambda m: {k: v for k, v in m.items() if k != drop})
+    with pytest.raises(CorruptModelError, match=f"model in .*model is corrupt: {message}") as info:
+        load_manifest(model_dir)
+    assert info.value.model_dir == model_dir
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"artifacts": ["glyph_classifier.onnx"]}, "key 'artifacts' is an array"),
+        ({"artifacts": None}, "key 'artifacts' is null"),
+        ({"artifacts": {}}, r"lists no reader \(glyph_classifier.onnx or neural_reader.onnx\)"),
+        ({"artifacts": {"../glyph_classifier.onnx": "0" * 64}}, "lists artifact '../glyph_classifier.onnx', which is not a file name"),
+        ({"artifacts": {"glyph_classifier.onnx": 12}}, "records a number as the sha256 of glyph_classifier.onnx"),
+        ({"charset": ["a", "b"]}, "key 'charset' is an array, expected a string"),
+        ({"charset": ""}, "key 'charset' is empty"),
+        ({"segmentation": None}, "key 'segmentation' is null, expected an object"),
+        ({"class_columns": [0, 1, 7]}, r"'class_columns' must list class indices 0..2 .*found \[7\]"),
+        ({"routing": [0.5]}, "key 'routing' is an array, expected an object"),
+        ({"routing": {"min_confidence": "high"}}, "'routing.min_confidence' is a string, expected a number"),
+    ],
+)
+def test_manifest_with_a_wrong_value(tmp_path, change, message):
+    model_dir = _publish(tmp_path / "model", tmp_path)
+    _edit_manifest(model_dir, lambda m: {**m, **change})
+    with pytest.raises(CorruptModelError, match=message):
+        load_manifest(model_dir)
+
+
+def test_neural_reader_needs_its_metadata_listed(tmp_path):
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"onnx")
+    model_dir = save_model(tmp_path / "model", {"neural_reader.onnx": src}, {})
+    with pytest.raises(CorruptModelError, match="lists neural_reader.onnx but not its metadata neural_reader.json"):
+        load_manifest(model_dir)

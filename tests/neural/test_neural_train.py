@@ -256,3 +256,22 @@ def test_weight_average_is_what_is_exported_and_resumes(tmp_path, captch_paths):
     assert json.loads((tmp_path / META_NAME).read_text())["config"]["ema_decay"] == 0.95
     with pytest.raises(ValueError, match="ema_decay must be in"):
         NeuralConfig(ema_decay=1.0)
+
+
+def test_reader_refuses_an_onnx_that_does_not_parse_even_with_matching_digest(tiny_run, tmp_path):
+    import hashlib
+
+    out, _ = tiny_run
+    garbage = (out / ONNX_NAME).read_bytes()[:200]  # truncated: the digest is made to match below
+    (tmp_path / ONNX_NAME).write_bytes(garbage)
+    meta = json.loads((out / META_NAME).read_text())
+    meta["onnx_sha256"] = hashlib.sha256(garbage).hexdigest()
+    (tmp_path / META_NAME).write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=f"{ONNX_NAME} is not a usable ONNX model"):
+        NeuralReader(tmp_path / ONNX_NAME, tmp_path / META_NAME)
+    (tmp_path / META_NAME).write_text("{truncated")
+    with pytest.raises(ValueError, match=f"{META_NAME} is not valid JSON"):
+        NeuralReader(tmp_path / ONNX_NAME, tmp_path / META_NAME)
+    (tmp_path / META_NAME).write_text("[]")
+    with pytest.raises(ValueError, match=f"{META_NAME} is not a neural reader's metadata"):
+        NeuralReader(tmp_path / ONNX_NAME, tmp_path / META_NAME)
