@@ -1,8 +1,9 @@
-"""Small shared utilities: atomic writes, the project logger and the results CSV."""
+"""Small shared utilities: atomic writes, the project logger, the results CSV and text escaping."""
 
 from common.atomic import atomic_write_bytes, atomic_write_text, replace_dir, staging_dir
+from common.escaping import escape_text, neutralise_formula, restore_formula, unescape_text
 from common.log import DEFAULT_LOG_FILE, LOGGER_NAME, get_logger, shutdown_logger
-from common.results import DEFAULT_RESULTS_CSV, RESULTS_COLUMNS, ResultsLog
+from common.results import DEFAULT_RESULTS_CSV, RESULTS_COLUMNS, ResultsLog, ResultsWriteError, read_results
 
 __all__ = [
     "DEFAULT_LOG_FILE",
@@ -10,10 +11,16 @@ __all__ = [
     "LOGGER_NAME",
     "RESULTS_COLUMNS",
     "ResultsLog",
+    "ResultsWriteError",
     "atomic_write_bytes",
     "atomic_write_text",
+    "escape_text",
     "get_logger",
+    "neutralise_formula",
+    "read_results",
     "replace_dir",
+    "restore_formula",
     "shutdown_logger",
     "staging_dir",
+    "unescape_text",
 ]
