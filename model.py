@@ -39,7 +39,7 @@ from artifacts import (
     save_model,
     update_manifest,
 )
-from common import ResultsLog, exit_with_parent, get_logger
+from common import ResultsLog, escape_text, exit_with_parent, get_logger
 from features import FeatureParams
 from image_io import ImageDecodeError, decode_image, label_from_path, list_images
 from recognition import DecodeParams, GlyphReader
@@ -213,7 +213,7 @@ class My_CaptchaSolver_Model:
             row.update(self._read(rgb))
             row["timings_ms"] = dict(row.get("timings_ms", {}), decode=(t1 - t0) * 1e3)
             if not row["prediction"]:
-                row.update(status="error", error="no text found")
+                row.update(status="error", error=f"{name}: no text found")
         except (ImageDecodeError, OSError) as exc:
             row.update(
                 prediction="", confidence=0.0, char_confidences=[], boxes=[], reader="", status="error", error=str(exc)
@@ -264,7 +264,7 @@ class My_CaptchaSolver_Model:
         including files that are not images or sit in nested folders.
         """
         self._check_loaded()
-        images, rejected = list_images(dataset_dir, extensions=tuple(self.config.input.extensions))
+        images, rejected = _list_dataset(dataset_dir, self.config)
         results = ResultsLog(self.results_csv)
         rows: list[dict] = []
         for path, reason in rejected:
@@ -291,7 +291,7 @@ class My_CaptchaSolver_Model:
                 rows.append(row)
         finally:
             if pool is not None:
-                pool.shutdown()
+                pool.shutdown(cancel_futures=True)  # after an error (disk full), stop the rest
         return rows
 
     # ------------------------------------------------------------------ train
@@ -369,7 +369,7 @@ class My_CaptchaSolver_Model:
 
         started = time.perf_counter()
         cfg = self.config
-        images, rejected = list_images(dataset_dir, extensions=tuple(cfg.input.extensions))
+        images, rejected = _list_dataset(dataset_dir, cfg)
         skipped: list[tuple[str, str]] = [(str(p), reason) for p, reason in rejected]
         labelled = []
         for path in images:
@@ -471,7 +471,7 @@ class My_CaptchaSolver_Model:
         self._check_loaded()
         if self.reader_ is None or self.neural_ is None:
             raise ValueError(f"{self._model_dir()}: routing needs both readers; this model has only one")
-        images, rejected = list_images(dataset_dir, extensions=tuple(self.config.input.extensions))
+        images, rejected = _list_dataset(dataset_dir, self.config)
         for path, reason in rejected:
             self.logger.warning("skipped %s: %s", path, reason)
         evidence = routing_evidence(self.reader_, self.neural_, images, config=self.config, progress=progress)
@@ -572,6 +572,11 @@ def _readers_from(manifest: dict, model_dir: Path, *, threads: int = 0, files: d
 
         neural = NeuralReader(where[NEURAL_MODEL], where[NEURAL_META], threads=threads)
     return reader, neural
+
+
+def _list_dataset(folder: str | Path, config: Config):
+    """:func:`image_io.list_images` with the ``input`` settings."""
+    return list_images(folder, extensions=tuple(config.input.extensions), follow_symlinks=config.input.follow_symlinks)
 
 
 def _plausible(classical) -> bool:
@@ -736,7 +741,7 @@ def _dataset_or_image(solver, dataset, image, workers):
         if image:
             return [solver.predict(image)]
         return solver.predict_dataset(dataset, workers=workers)
-    except (FileNotFoundError, NotADirectoryError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:  # OSError: a missing folder, a full disk
         solver.logger.error("%s", exc)
         raise click.ClickException(str(exc)) from exc
 
@@ -755,10 +760,11 @@ def predict(ctx, dataset, image, model_dir, results, workers):
     solver = _solver(ctx, model_dir=model_dir, results_csv=results)
     rows = _dataset_or_image(solver, dataset, image, workers)
     for row in rows:
+        name = escape_text(Path(row["file"]).name)  # one line per file, whatever the name holds
         if row["status"] == "ok":
-            click.echo(f"{Path(row['file']).name}\t{row['prediction']}\t{row['confidence']:.3f}")
+            click.echo(f"{name}\t{row['prediction']}\t{row['confidence']:.3f}")
         else:
-            click.echo(f"{Path(row['file']).name}\tERROR\t{row['error']}")
+            click.echo(f"{name}\tERROR\t{escape_text(row['error'])}")
     images = [r for r in rows if Path(r["file"]).suffix.lower() in solver.config.input.extensions]
     labels = [label_from_path(r["file"]) for r in images]
     if images and all(_LABEL.match(label) for label in labels):
@@ -768,7 +774,7 @@ def predict(ctx, dataset, image, model_dir, results, workers):
             f"{summary['character_accuracy']:.4f}, CER {summary['cer']:.4f} on {summary['n']} images"
         )
     errors = sum(r["status"] == "error" for r in rows)
-    click.echo(f"{len(rows)} rows appended to {solver.results_csv} ({errors} errors)")
+    click.echo(f"{len(rows)} rows appended to {escape_text(solver.results_csv)} ({errors} errors)")
     if image and errors:
         sys.exit(1)
 
@@ -785,7 +791,7 @@ def evaluate(ctx, dataset, model_dir, results, workers, json_out):
     solver = _solver(ctx, model_dir=model_dir, results_csv=results)
     try:
         report = solver.evaluate(dataset, workers=workers)
-    except (FileNotFoundError, NotADirectoryError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:
         solver.logger.error("%s", exc)
         raise click.ClickException(str(exc)) from exc
     text = json.dumps(report, indent=2)

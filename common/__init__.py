@@ -1,9 +1,10 @@
-"""Small shared utilities: atomic writes, the project logger, the results CSV and worker lifelines."""
+"""Small shared utilities: atomic writes, the project logger, the results CSV, text escaping and worker lifelines."""
 
 from common.atomic import atomic_write_bytes, atomic_write_text, replace_dir, staging_dir
+from common.escaping import escape_text, neutralise_formula, restore_formula, unescape_text
 from common.lifeline import exit_with_parent
 from common.log import DEFAULT_LOG_FILE, LOGGER_NAME, get_logger, shutdown_logger
-from common.results import DEFAULT_RESULTS_CSV, RESULTS_COLUMNS, ResultsLog
+from common.results import DEFAULT_RESULTS_CSV, RESULTS_COLUMNS, ResultsLog, ResultsWriteError, read_results
 
 __all__ = [
     "DEFAULT_LOG_FILE",
@@ -11,11 +12,17 @@ __all__ = [
     "LOGGER_NAME",
     "RESULTS_COLUMNS",
     "ResultsLog",
+    "ResultsWriteError",
     "atomic_write_bytes",
     "atomic_write_text",
+    "escape_text",
     "exit_with_parent",
     "get_logger",
+    "neutralise_formula",
+    "read_results",
     "replace_dir",
+    "restore_formula",
     "shutdown_logger",
     "staging_dir",
+    "unescape_text",
 ]
