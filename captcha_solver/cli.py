@@ -18,13 +18,13 @@ from pathlib import Path
 import click
 
 from captcha_solver.artifacts import ModelFolderError
-from captcha_solver.common import get_logger
+from captcha_solver.common import escape_text, get_logger
 from captcha_solver.settings import ConfigError, resolve_config
 
 __all__ = ["cli", "main"]
 
-# Errors of bad input (a missing folder, too few labels, an untrained model): a message, not a traceback.
-_INPUT_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, RuntimeError, ModelFolderError)
+# Errors of bad input (a missing folder, a full disk, too few labels, an untrained model): a message, not a traceback.
+_INPUT_ERRORS = (OSError, ValueError, RuntimeError, ModelFolderError)
 
 
 class _LazyGroup(click.Group):
@@ -151,10 +151,11 @@ def predict(ctx, dataset, image, model_dir, results, workers):
     except _INPUT_ERRORS as exc:
         _fail(solver, exc)
     for row in rows:
+        name = escape_text(Path(row["file"]).name)  # one line per file, whatever the name holds
         if row["status"] == "ok":
-            click.echo(f"{Path(row['file']).name}\t{row['prediction']}\t{row['confidence']:.3f}")
+            click.echo(f"{name}\t{row['prediction']}\t{row['confidence']:.3f}")
         else:
-            click.echo(f"{Path(row['file']).name}\tERROR\t{row['error']}")
+            click.echo(f"{name}\tERROR\t{escape_text(row['error'])}")
     summary = labelled_summary(rows, solver.config)
     if summary:
         click.echo(
@@ -162,7 +163,7 @@ def predict(ctx, dataset, image, model_dir, results, workers):
             f"{summary['character_accuracy']:.4f}, CER {summary['cer']:.4f} on {summary['n']} images"
         )
     errors = sum(r["status"] == "error" for r in rows)
-    click.echo(f"{len(rows)} rows appended to {solver.results_csv} ({errors} errors)")
+    click.echo(f"{len(rows)} rows appended to {escape_text(solver.results_csv)} ({errors} errors)")
     if image and errors:
         sys.exit(1)
 

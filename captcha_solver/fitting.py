@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from captcha_solver.artifacts import dataset_hash, package_versions, save_model
-from captcha_solver.image_io import label_from_path, label_problem, list_images, split_dataset
+from captcha_solver.image_io import label_from_path, label_problem, list_dataset, split_dataset
 from captcha_solver.readers import GLYPH_MODEL, NEURAL_META, NEURAL_MODEL, readers_from, routing_evidence
 from captcha_solver.routing import pick_min_confidence
 from captcha_solver.settings import Config
@@ -37,7 +37,7 @@ def labelled_files(dataset_dir: str | Path, cfg: Config) -> tuple[list[str], lis
     ValueError
         If fewer than ``training.min_images`` labelled images remain.
     """
-    images, rejected = list_images(dataset_dir, extensions=tuple(cfg.input.extensions))
+    images, rejected = list_dataset(dataset_dir, cfg.input)
     skipped: list[tuple[str, str]] = [(str(p), reason) for p, reason in rejected]
     labelled = []
     for path in images:

@@ -77,7 +77,7 @@ class ReadResult:
 def result_row(name: str, result: ReadResult, *, latency_ms: float = 0.0, timings_ms: Mapping | None = None) -> dict:
     """The row of a reading: ``file, prediction, confidence, char_confidences, boxes, topk, reader, status, error``.
 
-    A reading with no text is an error row ("no text found") that still names its reader.
+    A reading with no text is an error row ("<name>: no text found") that still names its reader.
     """
     # The neural reader's own "decode" is CTC decoding, not image decoding: prefixed.
     own = {(f"neural_{k}" if result.reader == "neural" else k): v for k, v in result.timings_ms.items() if k != "total"}
@@ -90,7 +90,7 @@ def result_row(name: str, result: ReadResult, *, latency_ms: float = 0.0, timing
         "topk": [[text, float(p)] for text, p in result.topk],
         "reader": result.reader,
         "status": "ok" if result.text else "error",
-        "error": "" if result.text else "no text found",
+        "error": "" if result.text else f"{name}: no text found",
         "latency_ms": float(latency_ms),
         "timings_ms": {**(timings_ms or {}), **own},
     }

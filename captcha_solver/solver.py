@@ -18,7 +18,7 @@ import numpy as np
 
 from captcha_solver.artifacts import CorruptModelError, ModelNotFoundError, load_manifest, update_manifest
 from captcha_solver.common import ResultsLog, exit_with_parent, get_logger, progress
-from captcha_solver.image_io import ImageDecodeError, decode_image, list_images
+from captcha_solver.image_io import ImageDecodeError, decode_image, list_dataset
 from captcha_solver.reading import csv_row, error_row, result_row
 from captcha_solver.readers import (
     default_model_dir,
@@ -243,7 +243,7 @@ class My_CaptchaSolver_Model:
         ``log_run`` the run is summed up in the log file (:meth:`log_run`).
         """
         self._check_loaded()
-        images, rejected = list_images(dataset_dir, extensions=tuple(self.config.input.extensions))
+        images, rejected = list_dataset(dataset_dir, self.config.input)
         results = ResultsLog(self.results_csv)
         rows: list[dict] = []
         for path, reason in rejected:
@@ -271,7 +271,7 @@ class My_CaptchaSolver_Model:
                 rows.append(row)
         finally:
             if pool is not None:
-                pool.shutdown()
+                pool.shutdown(cancel_futures=True)  # after an error (disk full), stop the rest
         if log_run:
             self.log_run("predict", dataset_dir, rows)
         return rows
@@ -325,7 +325,7 @@ class My_CaptchaSolver_Model:
         self._check_loaded()
         if self.reader_ is None or self.neural_ is None:
             raise ValueError(f"{self.resolved_model_dir()}: routing needs both readers; this model has only one")
-        images, rejected = list_images(dataset_dir, extensions=tuple(self.config.input.extensions))
+        images, rejected = list_dataset(dataset_dir, self.config.input)
         for path, reason in rejected:
             self.logger.warning("skipped %s: %s", path, reason)
         evidence = routing_evidence(self.reader_, self.neural_, images, config=self.config, show=progress)

@@ -1,4 +1,10 @@
-"""The project's one logger, ``captcha_solver``, writing to a file and to stderr."""
+"""The project's one logger, ``captcha_solver``, writing to a file and to stderr.
+
+Every record is one line: the message is escaped with
+:func:`common.escaping.escape_text`, so a file name holding a newline cannot
+forge a log line, and one with bytes that are not UTF-8 cannot make the write
+fail. Tracebacks keep their lines, each indented, so none can pass for a record.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ import os
 import sys
 import threading
 from pathlib import Path
+
+from captcha_solver.common.escaping import escape_text
 
 __all__ = ["LOGGER_NAME", "DEFAULT_LOG_FILE", "get_logger", "shutdown_logger"]
 
@@ -22,11 +30,70 @@ _lock = threading.Lock()
 
 
 class _IsoFormatter(logging.Formatter):
-    """Formatter with ISO 8601 local time including the UTC offset, to the millisecond."""
+    """One line per record, ISO 8601 local time with the UTC offset, to the millisecond.
+
+    The message (user data: file names, upload names, errors) is escaped; a
+    traceback or stack follows on lines of its own, each indented by four
+    spaces and escaped, so that every line at column 0 starts a real record.
+    """
 
     def formatTime(self, record, datefmt=None):  # noqa: N802 - logging's API name
         stamp = _dt.datetime.fromtimestamp(record.created).astimezone()
         return stamp.isoformat(timespec="milliseconds")
+
+    def format(self, record):
+        # logging.Formatter.format, without its cache of the traceback text
+        # (another formatter may have filled it in, unindented).
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record, self.datefmt)
+        text = self.formatMessage(record)
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        elif record.exc_text:
+            text += "\n" + _indented(record.exc_text)
+        if record.stack_info:
+            text += "\n" + self.formatStack(record.stack_info)
+        return text
+
+    def formatMessage(self, record):  # noqa: N802 - logging's API name
+        # A copy: the record is shared with any other handler.
+        safe = logging.makeLogRecord(record.__dict__)
+        safe.message = escape_text(record.message)
+        return super().formatMessage(safe)
+
+    def formatException(self, ei):  # noqa: N802 - logging's API name
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info):  # noqa: N802 - logging's API name
+        return _indented(super().formatStack(stack_info))
+
+
+def _indented(text: str) -> str:
+    return "\n".join("    " + escape_text(line) for line in text.split("\n"))
+
+
+class _FileHandler(logging.FileHandler):
+    """File handler that reports a failing write (disk full) once, in one line, instead of a traceback per record."""
+
+    _reported = False
+
+    def handleError(self, record):  # noqa: N802 - logging's API name
+        if self._reported or not logging.raiseExceptions:
+            return
+        self._reported = True
+        error = sys.exc_info()[1]
+        reason = getattr(error, "strerror", None) or error
+        where, why = escape_text(self.baseFilename), escape_text(str(reason))
+        try:
+            sys.stderr.write(f"captcha_solver: cannot write the log file {where}: {why}; further log records may be lost\n")
+        except Exception:  # noqa: BLE001 - nowhere left to report to
+            pass
+
+    def close(self):
+        try:
+            super().close()
+        except OSError:  # the last flush failed (disk still full): said once, not again at exit
+            self.handleError(None)
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -122,7 +189,7 @@ def get_logger(
             current = _file_handler(logger)
             if current is None or Path(current.baseFilename) != path:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+                handler = _FileHandler(path, mode="a", encoding="utf-8")
                 handler.setFormatter(_IsoFormatter(_FORMAT))
                 if current is not None:
                     logger.removeHandler(current)

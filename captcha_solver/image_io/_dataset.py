@@ -10,7 +10,7 @@ from pathlib import Path
 
 from captcha_solver.image_io._errors import EmptyDatasetError
 
-__all__ = ["IMAGE_EXTENSIONS", "charset_of", "label_from_path", "label_problem", "list_images", "split_dataset"]
+__all__ = ["IMAGE_EXTENSIONS", "charset_of", "label_from_path", "label_problem", "list_dataset", "list_images", "split_dataset"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 #: A file-name stem is a label when it is ASCII letters or digits (case-sensitive).
@@ -38,13 +38,16 @@ def charset_of(labels: Iterable[str]) -> str:
 
 
 def list_images(
-    folder: str | os.PathLike, *, extensions: Iterable[str] = IMAGE_EXTENSIONS
+    folder: str | os.PathLike, *, extensions: Iterable[str] = IMAGE_EXTENSIONS, follow_symlinks: bool = False
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """List the image candidates of a flat dataset folder, and what was rejected and why.
 
     Nothing is decoded here: a candidate is a regular file with an image
     extension (case-insensitive). Hidden entries (names starting with ``.``)
-    are ignored silently.
+    are ignored silently. A symbolic link is read if it points to a file
+    inside the folder; one that points outside it is rejected unless
+    ``follow_symlinks`` (a dataset folder handed in must not make the
+    program read, and report on, files elsewhere on the machine).
 
     Parameters
     ----------
@@ -52,6 +55,8 @@ def list_images(
         The dataset folder.
     extensions : iterable of str, optional
         Accepted extensions with their dot (config ``input.extensions``).
+    follow_symlinks : bool, optional
+        Also read links to files outside the folder (config ``input.follow_symlinks``).
 
     Returns
     -------
@@ -59,7 +64,8 @@ def list_images(
         Candidate image files, sorted by name.
     rejected : list of (Path, str)
         Entries that are not read, sorted by name, each with the reason
-        (a nested folder, an unknown extension, not a regular file).
+        (a nested folder, an unknown extension, not a regular file, a link
+        out of the folder).
 
     Raises
     ------
@@ -83,6 +89,7 @@ def list_images(
         raise NotADirectoryError(f"dataset folder {folder} is a file, expected a folder of images")
 
     allowed_text = ", ".join(allowed)
+    root = folder.resolve()
     images: list[Path] = []
     rejected: list[tuple[Path, str]] = []
     entries = sorted(folder.iterdir(), key=lambda p: p.name)
@@ -91,7 +98,10 @@ def list_images(
         if entry.name.startswith("."):
             hidden += 1
             continue
-        if entry.is_dir():
+        outside = None if follow_symlinks or not entry.is_symlink() else _link_outside(entry, root)
+        if outside:
+            rejected.append((entry, outside))
+        elif entry.is_dir():
             rejected.append((entry, "is a folder; nested folders are not read"))
         elif not entry.is_file():
             rejected.append((entry, "is not a regular file (broken link or special file)"))
@@ -109,6 +119,22 @@ def list_images(
             f"dataset folder {folder} is empty: {detail}; expected image files with extensions {allowed_text}"
         )
     return images, rejected
+
+
+def _link_outside(link: Path, root: Path) -> str | None:
+    """Why the symbolic link ``link`` is not followed, or None if it stays inside ``root``."""
+    try:
+        target = link.resolve(strict=True)
+    except FileNotFoundError:
+        return None  # broken: reported as "not a regular file" like any other
+    except (OSError, RuntimeError) as exc:  # a loop (RuntimeError before Python 3.13)
+        return f"is a symbolic link that cannot be resolved ({exc})"
+    if target.is_relative_to(root):
+        return None
+    return (
+        f"is a symbolic link to {target}, outside the dataset folder; not followed "
+        "(set input.follow_symlinks: true to read such links)"
+    )
 
 
 def label_from_path(path: str | os.PathLike) -> str:
@@ -153,3 +179,10 @@ def split_dataset(paths: Sequence[str], fraction: float, seed: int) -> tuple[lis
     if fraction > 0:
         n_val = max(1, n_val)
     return order[n_val:], order[:n_val]
+
+
+def list_dataset(folder: str | os.PathLike, input_settings) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """:func:`list_images` with the ``input`` settings (extensions, whether symlinks are followed)."""
+    return list_images(
+        folder, extensions=tuple(input_settings.extensions), follow_symlinks=input_settings.follow_symlinks
+    )

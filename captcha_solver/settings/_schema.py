@@ -63,6 +63,10 @@ class InputConfig(Section):
         ),
         doc="File extensions read from a dataset folder; other files are reported as rejected.",
     )
+    follow_symlinks: bool = field(
+        False,
+        doc="Read symbolic links in a dataset folder that point outside it; when false they are reported and skipped.",
+    )
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
 import logging
+import os
+import re
 
 import pytest
 
@@ -75,3 +77,47 @@ def test_default_file_is_data_log_file(tmp_path, monkeypatch):
 def test_bad_level(tmp_path):
     with pytest.raises(ValueError, match="log level 'LOUD' is invalid: expected one of DEBUG, INFO"):
         get_logger(log_file=tmp_path / "a.log", level="LOUD")
+
+
+_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
+
+
+def _lines(logger, log_file):
+    for handler in logger.handlers:
+        handler.flush()
+    return log_file.read_bytes().decode("utf-8").split("\n")[:-1]
+
+
+def test_names_with_newlines_cannot_forge_log_lines(tmp_path):
+    log_file = tmp_path / "log_file.log"
+    logger = get_logger(log_file=log_file, console=False)
+    forged = "x.png\n2026-01-01T00:00:00.000+00:00 ERROR model: forged\rline"
+    logger.error("%s: not an image", forged)
+    logger.info("upload %s", os.fsdecode(b"g\xff\xfe\th.png"))  # bytes that are not UTF-8: not lost
+    lines = _lines(logger, log_file)
+    assert len(lines) == 2 and all(_RECORD_START.match(line) for line in lines)
+    assert lines[0].endswith(r"x.png\n2026-01-01T00:00:00.000+00:00 ERROR model: forged\rline: not an image")
+    assert lines[1].endswith(r"upload g\xff\xfe\th.png")
+
+
+def test_traceback_lines_are_indented_and_escaped(tmp_path):
+    log_file = tmp_path / "log_file.log"
+    logger = get_logger(log_file=log_file, console=False)
+    try:
+        raise ValueError("bad\n2026-01-01T00:00:00.000+00:00 CRITICAL model: forged\r")
+    except ValueError:
+        logger.exception("unexpected error on %s", "/predict")
+    lines = _lines(logger, log_file)
+    assert _RECORD_START.match(lines[0]) and lines[0].endswith("unexpected error on /predict")
+    assert len(lines) > 3 and all(line.startswith("    ") for line in lines[1:])
+    assert "    Traceback (most recent call last):" in lines
+    assert lines[-2:] == ["    ValueError: bad", r"    2026-01-01T00:00:00.000+00:00 CRITICAL model: forged\r"]
+
+
+def test_full_disk_for_the_log_is_one_line_not_a_traceback_per_record(capfd):
+    logger = get_logger(log_file="/dev/full", console=False)
+    for i in range(3):
+        logger.warning("record %d", i)
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Logging error" not in err
+    assert err == "captcha_solver: cannot write the log file /dev/full: No space left on device; further log records may be lost\n"

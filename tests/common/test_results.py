@@ -1,10 +1,12 @@
 import csv
+import errno
 import multiprocessing
+import os
 import threading
 
 import pytest
 
-from captcha_solver.common import RESULTS_COLUMNS, ResultsLog
+from captcha_solver.common import RESULTS_COLUMNS, ResultsLog, ResultsWriteError, read_results
 
 HEADER = "timestamp,file,prediction,confidence,char_confidences,latency_ms,reader,status,error"
 
@@ -45,11 +47,83 @@ def test_error_message_with_comma_quote_newline_round_trips(tmp_path):
     ResultsLog(path).append(
         {"file": "bad, name.png", "status": "error", "error": message, "char_confidences": [0.5, 0.25]}
     )
+    assert len(path.read_bytes().splitlines()) == 2  # the header and one line per row
     (row,) = _read(path)
-    assert row["error"] == message
+    assert row["error"] == 'bad.png: not an image, "really"\\nsecond line'  # escaped on its line
     assert row["file"] == "bad, name.png"
     assert row["char_confidences"] == "0.5;0.25"
     assert row["prediction"] == ""
+    (row,) = read_results(path)
+    assert row["error"] == message
+
+
+# Every kind of name a file system or a client can hand in, and how the CSV cell spells it.
+NAMES = {
+    "a\rb.png": "a\\rb.png",
+    "c\nd.png": "c\\nd.png",
+    "e\tf.png": "e\\tf.png",
+    os.fsdecode(b"g\xff\xfeh.png"): "g\\xff\\xfeh.png",
+    "=cmd|' /C calc'!A0.png": "'=cmd|' /C calc'!A0.png",
+    "+1.png": "'+1.png",
+    "-1.png": "'-1.png",
+    "@x.png": "'@x.png",
+    "'q.png": "''q.png",
+    "back\\slash.png": "back\\\\slash.png",
+    "plain.png": "plain.png",
+}
+
+
+def test_every_name_is_one_well_formed_row(tmp_path):
+    path = tmp_path / "results.csv"
+    log = ResultsLog(path)
+    for name in NAMES:
+        log.append({"file": name, "prediction": "ab12", "status": "ok"})
+    raw = path.read_bytes()
+    assert raw.count(b"\n") == 1 + len(NAMES) and b"\r" not in raw and b"\t" not in raw
+    rows = _read(path)
+    assert [r["file"] for r in rows] == list(NAMES.values())
+    assert all(len(r) == len(RESULTS_COLUMNS) and None not in r for r in rows)
+    back = read_results(path)
+    assert [r["file"] for r in back] == list(NAMES)
+    # The original bytes of a name that is not UTF-8 are recoverable.
+    assert os.fsencode(back[3]["file"]) == b"g\xff\xfeh.png"
+
+
+def test_text_cells_are_neutralised_numbers_are_not(tmp_path):
+    path = tmp_path / "results.csv"
+    ResultsLog(path).append(
+        {"file": "=1+2.png", "prediction": "-x", "error": "@SUM(A1)", "reader": "+r", "status": "=s",
+         "latency_ms": -1.5, "confidence": "-0.25", "char_confidences": [-0.5, 1]}
+    )
+    (row,) = _read(path)
+    assert [row[c] for c in ("file", "prediction", "error", "reader", "status")] == [
+        "'=1+2.png", "'-x", "'@SUM(A1)", "'+r", "'=s"
+    ]
+    assert (row["latency_ms"], row["confidence"], row["char_confidences"]) == ("-1.5", "-0.25", "-0.5;1")
+    (back,) = read_results(path)
+    assert back["file"] == "=1+2.png" and back["error"] == "@SUM(A1)" and back["latency_ms"] == "-1.5"
+
+
+def test_bytes_names_and_control_characters_in_any_cell(tmp_path):
+    path = tmp_path / "results.csv"
+    ResultsLog(path).append({"file": b"raw\xe9\r.png", "timestamp": "2026\r01", "error": "x\x00y\u2028z"})
+    assert len(path.read_bytes().splitlines()) == 2
+    (row,) = read_results(path)
+    assert os.fsencode(row["file"]) == b"raw\xe9\r.png"
+    assert row["timestamp"] == "2026\r01" and row["error"] == "x\x00y\u2028z"
+
+
+def test_read_results_names_the_bad_line(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(HEADER + "\n" + ",".join(["t", "ok.png"] + [""] * 7) + "\n" + "t,short\n")
+    with pytest.raises(ValueError, match=r"r\.csv, line 3: expected 9 cells, found 2"):
+        read_results(path)
+    path.write_text(HEADER + "\n" + ",".join(["t", "bad\\q.png"] + [""] * 7) + "\n")
+    with pytest.raises(ValueError, match=r"r\.csv, line 2, column file: invalid escape"):
+        read_results(path)
+    path.write_text("a,b\n")
+    with pytest.raises(ValueError, match="expected the results header .* found 'a,b'"):
+        read_results(path)
 
 
 def test_append_many(tmp_path):
@@ -95,6 +169,39 @@ def test_short_write_rolled_back(tmp_path, monkeypatch):
     assert path.read_bytes() == before
 
 
+def test_disk_full_is_a_clear_error_and_keeps_the_file_whole(tmp_path, monkeypatch):
+    path = tmp_path / "r.csv"
+    log = ResultsLog(path)
+    log.append_many([{"file": "first.png"}, {"file": "second.png"}])
+    before = path.read_bytes()
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(ResultsWriteError) as caught:
+        log.append({"file": "third.png"})
+    assert caught.value.errno == errno.ENOSPC and isinstance(caught.value, OSError)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: cannot append 1 row(s): No space left on device; they were not saved")
+    assert "2 earlier row(s) of this run were" in message
+    assert path.read_bytes() == before
+
+
+def test_dev_full(tmp_path):
+    # A real ENOSPC from the kernel; ftruncate on the device fails too and must not hide it.
+    with pytest.raises(ResultsWriteError, match=r"^/dev/full: cannot append 1 row\(s\): No space left on device") as caught:
+        ResultsLog("/dev/full").append({"file": "a.png"})
+    assert caught.value.errno == errno.ENOSPC
+
+
+def test_unwritable_folder_is_a_results_write_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ResultsWriteError, match=r"file/r\.csv: cannot append 1 row\(s\): cannot create its folder .*file \(File exists\)"):
+        ResultsLog(blocker / "r.csv").append({"file": "a.png"})
+
+
 def _writer(path, worker, n_rows):
     log = ResultsLog(path)
     for i in range(n_rows):
@@ -125,6 +232,7 @@ def test_concurrent_processes_never_interleave(tmp_path):
     assert all(len(r) == len(RESULTS_COLUMNS) and None not in r for r in rows)
     assert {r["file"] for r in rows} == {f"w{w}-{i}.png" for w in range(8) for i in range(200)}
     assert all(r["error"].startswith("worker ") and r["error"].endswith("x" * 300) for r in rows)
+    assert len(text.splitlines()) == 1601  # every row on one line, newlines in messages escaped
 
 
 def test_concurrent_threads(tmp_path):

@@ -87,3 +87,52 @@ def test_label_from_path(tmp_path):
 def test_label_from_path_without_stem():
     with pytest.raises(ValueError, match=r"cannot take a label from \.png: the file name has no stem"):
         label_from_path(".png")
+
+
+def test_links_out_of_the_folder_are_not_followed(tmp_path):
+    folder, outside = tmp_path / "data", tmp_path / "elsewhere"
+    folder.mkdir()
+    outside.mkdir()
+    (outside / "secret.png").write_bytes(b"x")
+    (outside / "nested").mkdir()
+    (folder / "a.png").write_bytes(b"x")
+    (folder / "inner.png").symlink_to("a.png")  # stays inside: read
+    (folder / "out.png").symlink_to(outside / "secret.png")
+    (folder / "sneaky.png").symlink_to("../elsewhere/secret.png")
+    (folder / "outdir").symlink_to(outside / "nested")
+
+    images, rejected = list_images(folder)
+
+    assert [p.name for p in images] == ["a.png", "inner.png"]
+    reasons = dict((p.name, r) for p, r in rejected)
+    assert list(reasons) == ["out.png", "outdir", "sneaky.png"]  # sorted by name
+    for name in ("out.png", "sneaky.png"):
+        assert reasons[name] == (
+            f"is a symbolic link to {outside / 'secret.png'}, outside the dataset folder; not followed "
+            "(set input.follow_symlinks: true to read such links)"
+        )
+    assert reasons["outdir"].startswith(f"is a symbolic link to {outside / 'nested'}, outside the dataset folder")
+
+    images, rejected = list_images(folder, follow_symlinks=True)
+    assert [p.name for p in images] == ["a.png", "inner.png", "out.png", "sneaky.png"]
+    assert [(p.name, r) for p, r in rejected] == [("outdir", "is a folder; nested folders are not read")]
+
+
+def test_link_loop_is_rejected_with_a_reason(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"x")
+    (tmp_path / "loop1.png").symlink_to("loop2.png")
+    (tmp_path / "loop2.png").symlink_to("loop1.png")
+    images, rejected = list_images(tmp_path)
+    assert [p.name for p in images] == ["a.png"]
+    assert [p.name for p, _ in rejected] == ["loop1.png", "loop2.png"]
+    assert all(r.startswith("is a symbolic link that cannot be resolved (") for _, r in rejected)
+
+
+def test_a_dataset_folder_reached_through_a_link_still_reads_its_own_links(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "a.png").write_bytes(b"x")
+    (real / "b.png").symlink_to(real / "a.png")
+    (tmp_path / "via").symlink_to(real)
+    images, rejected = list_images(tmp_path / "via")
+    assert [p.name for p in images] == ["a.png", "b.png"] and rejected == []
