@@ -46,3 +46,26 @@ def test_labelled_predict_and_evaluate_log_their_accuracy(tmp_path, captcha_dir,
     text = _run(["evaluate", "--dataset", str(folder)], tmp_path, trained_model_dir)
     (line,) = [line for line in text.splitlines() if "evaluate: " in line]
     assert "exact accuracy" in line and "on 8 labelled images" in line
+
+
+def test_predict_reads_the_config_named_by_the_environment(tmp_path, captcha_dir, trained_model_dir, monkeypatch):
+    """predict follows the same rule as serve and ui: --config > $CAPTCHA_SOLVER_CONFIG > ./config.yaml."""
+    results = tmp_path / "from-env.csv"
+    config = tmp_path / "env-config.yaml"
+    config.write_text(
+        f"paths:\n  results_csv: {results}\n  log_file: {tmp_path / 'env.log'}\nlogging:\n  console: false\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CAPTCHA_SOLVER_CONFIG", str(config))
+    monkeypatch.chdir(tmp_path)
+    image = sorted(captcha_dir.glob("*.png"))[0]
+    args = ["predict", "--image", str(image), "--model-dir", str(trained_model_dir)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert results.is_file() and image.name in results.read_text(encoding="utf-8")
+    # An explicit --config wins over the environment.
+    other = tmp_path / "flag.yaml"
+    other.write_text(f"paths:\n  results_csv: {tmp_path / 'flag.csv'}\nlogging:\n  console: false\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(other), *args])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "flag.csv").is_file()
