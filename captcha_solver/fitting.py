@@ -24,7 +24,7 @@ from captcha_solver.routing import pick_min_confidence
 from captcha_solver.settings import Config
 
 
-__all__ = ["labelled_files", "track", "train_model"]
+__all__ = ["labelled_files", "track", "train_model", "train_neural_reader"]
 
 
 def labelled_files(dataset_dir: str | Path, cfg: Config) -> tuple[list[str], list[tuple[str, str]]]:
@@ -54,7 +54,7 @@ def labelled_files(dataset_dir: str | Path, cfg: Config) -> tuple[list[str], lis
     return labelled, skipped
 
 
-def _train_neural(paths, val_paths, cfg: Config, *, work_dir: Path, logger, progress: bool):
+def train_neural_reader(paths, val_paths, cfg: Config, *, work_dir: Path, logger, progress: bool):
     """Train the neural reader (needs torch: the ``train`` extra) in its checkpoint folder.
 
     The folder, ``<work_dir>/neural-runs/<key>``, is named after the data and
@@ -163,7 +163,7 @@ def train_model(
         skipped.extend(more_skipped)
         cleanups.append(cleanup)
     if which in ("neural", "auto"):
-        neural_dir, metrics, history = _train_neural(
+        neural_dir, metrics, history = train_neural_reader(
             train_paths, val_paths, cfg, work_dir=work_dir, logger=logger, progress=progress
         )
         cleanups.append(lambda: shutil.rmtree(neural_dir, ignore_errors=True))

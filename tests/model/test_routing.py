@@ -153,22 +153,26 @@ def test_tracking_logs_every_neural_epoch(monkeypatch, tmp_path):
 
 
 def test_a_killed_neural_training_resumes(captcha_dir, tmp_path):
-    from captcha_solver.image_io import list_images
-    from captcha_solver.image_io import split_dataset
+    from captcha_solver.image_io import list_images, split_dataset
 
-    def solver(epochs):
-        return My_CaptchaSolver_Model(
+    from captcha_solver.fitting import train_neural_reader
+
+    def run(epochs):
+        solver = My_CaptchaSolver_Model(
             model_dir=tmp_path / "model",
             overrides={"neural.epochs": epochs, "paths.log_file": str(tmp_path / "l.log"),
                        "paths.results_csv": str(tmp_path / "data" / "results.csv"), "logging.console": False},
         )
+        return train_neural_reader(
+            train, val, solver.config, work_dir=solver.results_csv.parent, logger=solver.logger, progress=False
+        )
 
     train, val = split_dataset([str(p) for p in list_images(captcha_dir)[0]], 0.2, 0)
     # The first run stops after one epoch (as if killed): its checkpoint stays in data/neural-runs/.
-    out1, _, history1 = solver(1)._train_neural(train, val, progress=False)
+    out1, _, history1 = run(1)
     assert out1.parent == tmp_path / "data" / "neural-runs" and (out1 / "neural_checkpoint.pt").is_file()
     # The same data again: the run picks up at epoch 2 instead of starting over.
-    out2, metrics, history2 = solver(2)._train_neural(train, val, progress=False)
+    out2, metrics, history2 = run(2)
     assert out2 == out1 and metrics["epochs_run"] == 2
     assert history2[0] == history1[0]  # epoch 1 (its measured time included) came from the checkpoint
 
