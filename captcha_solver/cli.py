@@ -68,7 +68,9 @@ def _fail(solver, exc: Exception):
 
 
 @click.group(cls=_LazyGroup)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="config.yaml to use.")
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), default=None, help="config.yaml to use."
+)
 @click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE", help="Override a config value.")
 @click.pass_context
 def cli(ctx, config_path, sets):
@@ -77,15 +79,21 @@ def cli(ctx, config_path, sets):
 
 
 @cli.command()
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder to write <text>.png files to.")
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False), help="Folder to write <text>.png files to."
+)
 @click.option("--count", default=100, show_default=True, type=click.IntRange(1), help="Number of captchas.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same images.")
 @click.option(
-    "--background", multiple=True, type=click.Path(exists=True, dir_okay=False),
+    "--background",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
     help="Background PNG (repeatable; default: procedural).",
 )
 @click.option(
-    "--font", multiple=True, type=click.Path(exists=True, dir_okay=False),
+    "--font",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
     help="TrueType font (repeatable; default: Liberation Sans).",
 )
 @click.option("--mix-builtin", is_flag=True, help="Also draw with the project's own background and font.")
@@ -99,13 +107,20 @@ def generate(out, count, seed, background, font, mix_builtin, workers):
     if mix_builtin:
         backgrounds = sorted(set(backgrounds) | {"builtin"})
         fonts = sorted(set(fonts) | {"builtin"})
-    paths = generate_dataset(out, count, seed, backgrounds=backgrounds, fonts=fonts, workers=workers or None, progress=True)
+    paths = generate_dataset(
+        out, count, seed, backgrounds=backgrounds, fonts=fonts, workers=workers or None, progress=True
+    )
     get_logger().info("generated %d captchas in %s", len(paths), out)
 
 
 @cli.command()
 @click.option("--dataset", required=True, type=click.Path(), help="Folder of <label>.png captchas.")
-@click.option("--model-dir", type=click.Path(file_okay=False), default=None, help="Where to save the model (default ./model).")
+@click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where to save the model (default ./model).",
+)
 @click.option("--workers", default=None, type=click.IntRange(0), help="Processes (0 = all cores).")
 @click.option(
     "--reader",
@@ -125,13 +140,17 @@ def train(ctx, dataset, model_dir, workers, reader):
         _fail(solver, exc)
     manifest = solver.manifest_
     chosen = manifest.get("classifier", {}).get("chosen", manifest["reader"])
-    click.echo(json.dumps({"model_dir": str(solver.model_dir), "chosen": chosen, **manifest["metrics"]}, indent=2))
+    click.echo(
+        json.dumps({"model_dir": str(solver.model_dir), "chosen": chosen, **manifest["metrics"]}, indent=2)
+    )
 
 
 @cli.command()
 @click.option("--dataset", type=click.Path(), default=None, help="Folder of captchas.")
 @click.option("--image", type=click.Path(), default=None, help="One captcha file.")
-@click.option("--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model).")
+@click.option(
+    "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
+)
 @click.option("--results", type=click.Path(dir_okay=False), default=None, help="CSV to append rows to.")
 @click.option("--workers", default=0, type=click.IntRange(0), help="Processes (0 = all cores).")
 @click.pass_context
@@ -170,10 +189,14 @@ def predict(ctx, dataset, image, model_dir, results, workers):
 
 @cli.command()
 @click.option("--dataset", required=True, type=click.Path(), help="Folder of labelled captchas.")
-@click.option("--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model).")
+@click.option(
+    "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
+)
 @click.option("--results", type=click.Path(dir_okay=False), default=None, help="CSV to append rows to.")
 @click.option("--workers", default=0, type=click.IntRange(0), help="Processes (0 = all cores).")
-@click.option("--json-out", type=click.Path(dir_okay=False), default=None, help="Also write the report as JSON.")
+@click.option(
+    "--json-out", type=click.Path(dir_okay=False), default=None, help="Also write the report as JSON."
+)
 @click.pass_context
 def evaluate(ctx, dataset, model_dir, results, workers, json_out):
     """Accuracy, per-character accuracy, confused pairs and glyph ROC AUC on a labelled folder."""
@@ -191,8 +214,15 @@ def evaluate(ctx, dataset, model_dir, results, workers, json_out):
 
 
 @cli.command("tune-routing")
-@click.option("--dataset", required=True, type=click.Path(), help="Folder of labelled captchas the model did not train on.")
-@click.option("--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model).")
+@click.option(
+    "--dataset",
+    required=True,
+    type=click.Path(),
+    help="Folder of labelled captchas the model did not train on.",
+)
+@click.option(
+    "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
+)
 @click.pass_context
 def tune_routing(ctx, dataset, model_dir):
     """Pick the auto-routing threshold on labelled captchas and record it in the manifest."""

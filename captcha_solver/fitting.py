@@ -23,7 +23,6 @@ from captcha_solver.readers import GLYPH_MODEL, NEURAL_META, NEURAL_MODEL, reade
 from captcha_solver.routing import pick_min_confidence
 from captcha_solver.settings import Config
 
-
 __all__ = ["labelled_files", "track", "train_model", "train_neural_reader"]
 
 
@@ -72,13 +71,24 @@ def train_neural_reader(paths, val_paths, cfg: Config, *, work_dir: Path, logger
     # one: a run that is killed resumes from its last epoch when started again.
     key = hashlib.sha256(
         json.dumps(
-            [sorted(map(str, paths)), sorted(map(str, val_paths)), config.height, config.frame_stride,
-             config.width_dilation, config.stem, list(config.channels), config.rnn_hidden, config.seed]
+            [
+                sorted(map(str, paths)),
+                sorted(map(str, val_paths)),
+                config.height,
+                config.frame_stride,
+                config.width_dilation,
+                config.stem,
+                list(config.channels),
+                config.rnn_hidden,
+                config.seed,
+            ]
         ).encode()
     ).hexdigest()[:16]
     out = work_dir / "neural-runs" / key
     logger.info("neural training checkpoints in %s (a new run with the same data resumes from it)", out)
-    metrics = train_neural(paths, val_paths=val_paths, config=config, out_dir=out, logger=logger, progress=progress)
+    metrics = train_neural(
+        paths, val_paths=val_paths, config=config, out_dir=out, logger=logger, progress=progress
+    )
     scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))}
     return out, scalars, metrics.get("history", [])
 
@@ -110,8 +120,12 @@ def _pick_routing(manifest: dict, files: dict, val_paths, cfg: Config, *, logger
     logger.info(
         "routing: min_confidence %.2f picked on %d validation captchas (routed %.4f, classical %.4f, "
         "neural %.4f; the neural reader reads %.1f%%)",
-        routing["min_confidence"], routing["n"], routing["val_exact"], routing["val_exact_classical"],
-        routing["val_exact_neural"], 100 * routing["neural_share"],
+        routing["min_confidence"],
+        routing["n"],
+        routing["val_exact"],
+        routing["val_exact_classical"],
+        routing["val_exact_neural"],
+        100 * routing["neural_share"],
     )
 
 
@@ -149,7 +163,9 @@ def train_model(
     started = time.perf_counter()
     labelled, skipped = labelled_files(dataset_dir, cfg)
     which = reader or cfg.training.reader
-    logger.info("train: %s reader on %d labelled images from %s into %s", which, len(labelled), dataset_dir, target)
+    logger.info(
+        "train: %s reader on %d labelled images from %s into %s", which, len(labelled), dataset_dir, target
+    )
     manifest: dict[str, Any] = {"reader": which}
     files: dict[str, Path] = {}
     cleanups = []
@@ -157,7 +173,9 @@ def train_model(
     # routing threshold picked, on captchas neither trained on.
     train_paths, val_paths = split_dataset(labelled, cfg.training.validation_fraction, cfg.training.seed)
     if which in ("classical", "auto"):
-        entries, artifacts, more_skipped, cleanup = _classical_part(labelled, cfg, logger=logger, progress=progress)
+        entries, artifacts, more_skipped, cleanup = _classical_part(
+            labelled, cfg, logger=logger, progress=progress
+        )
         manifest.update(entries)
         files.update(artifacts)
         skipped.extend(more_skipped)
@@ -177,8 +195,12 @@ def train_model(
     for path, reason in skipped:
         logger.warning("skipped %s: %s", path, reason)
     manifest.update(
-        training_data={"folder": str(dataset_dir), "images": len(labelled), "skipped": len(skipped),
-                       "sha256": dataset_hash(labelled)},
+        training_data={
+            "folder": str(dataset_dir),
+            "images": len(labelled),
+            "skipped": len(skipped),
+            "sha256": dataset_hash(labelled),
+        },
         config=cfg.to_dict(),
         versions=package_versions(),
         training_seconds=round(time.perf_counter() - started, 1),
@@ -190,7 +212,11 @@ def train_model(
             cleanup()
     logger.info(
         "train: model saved to %s (%s reader), validation exact %.4f, %d files skipped, %.1f s",
-        target, which, manifest["metrics"].get("val_exact", float("nan")), len(skipped), manifest["training_seconds"],
+        target,
+        which,
+        manifest["metrics"].get("val_exact", float("nan")),
+        len(skipped),
+        manifest["training_seconds"],
     )
     track(cfg, manifest, target, logger)
     return manifest, skipped

@@ -35,7 +35,6 @@ __all__ = [
 ]
 
 
-
 def shipped_model_dir() -> Path:
     """The model shipped inside the package (``captcha_solver/shipped_model``), as package data."""
     # Installed wheels and checkouts are plain folders, so the resource is a real path.
@@ -72,13 +71,17 @@ def readers_from(manifest: dict, model_dir: Path, *, threads: int = 0, files: di
     """
     files = files or {}
     artifacts = set(manifest.get("artifacts", {})) | set(files)
-    where = {name: Path(files.get(name, model_dir / name)) for name in (GLYPH_MODEL, NEURAL_MODEL, NEURAL_META)}
+    where = {
+        name: Path(files.get(name, model_dir / name)) for name in (GLYPH_MODEL, NEURAL_MODEL, NEURAL_META)
+    }
     reader = neural = None
     if GLYPH_MODEL in artifacts:
         from captcha_solver.classifier import OnnxGlyphClassifier
 
         charset = manifest["charset"]
-        classify = OnnxGlyphClassifier(where[GLYPH_MODEL], manifest["class_columns"], len(charset) + 1, threads=threads)
+        classify = OnnxGlyphClassifier(
+            where[GLYPH_MODEL], manifest["class_columns"], len(charset) + 1, threads=threads
+        )
         reader = GlyphReader(
             classify,
             charset,
@@ -120,7 +123,9 @@ def read_routed(reader, neural, rgb: np.ndarray, route: RoutingConfig, min_confi
     return answer
 
 
-def routing_evidence(reader, neural, paths: Iterable[str | Path], *, config: Config, show: bool = False) -> dict:
+def routing_evidence(
+    reader, neural, paths: Iterable[str | Path], *, config: Config, show: bool = False
+) -> dict:
     """Both readers' readings of labelled captchas, as the arrays :func:`routing.pick_min_confidence` takes.
 
     Unreadable files are left out (they say nothing about the threshold).
@@ -130,7 +135,9 @@ def routing_evidence(reader, neural, paths: Iterable[str | Path], *, config: Con
     paths = list(paths)
     for path in progress(paths, total=len(paths), desc="routing", enabled=show):
         try:
-            rgb = decode_image(path, max_pixels=config.input.max_pixels, max_bytes=config.input.max_bytes, name=str(path))
+            rgb = decode_image(
+                path, max_pixels=config.input.max_pixels, max_bytes=config.input.max_bytes, name=str(path)
+            )
         except ImageDecodeError:
             continue
         label = label_from_path(path)

@@ -74,13 +74,19 @@ class ReadResult:
         return bool(self.text) and self.n_blobs == len(self.text)
 
 
-def result_row(name: str, result: ReadResult, *, latency_ms: float = 0.0, timings_ms: Mapping | None = None) -> dict:
+def result_row(
+    name: str, result: ReadResult, *, latency_ms: float = 0.0, timings_ms: Mapping | None = None
+) -> dict:
     """The row of a reading: ``file, prediction, confidence, char_confidences, boxes, topk, reader, status, error``.
 
     A reading with no text is an error row ("<name>: no text found") that still names its reader.
     """
     # The neural reader's own "decode" is CTC decoding, not image decoding: prefixed.
-    own = {(f"neural_{k}" if result.reader == "neural" else k): v for k, v in result.timings_ms.items() if k != "total"}
+    own = {
+        (f"neural_{k}" if result.reader == "neural" else k): v
+        for k, v in result.timings_ms.items()
+        if k != "total"
+    }
     return {
         "file": name,
         "prediction": result.text,

@@ -59,7 +59,9 @@ def evaluation_report(rows: list[dict], reader, config: Config) -> dict:
     preds = [r["prediction"] for r in labelled]
     labels = [label_from_path(r["file"]) for r in labelled]
     report = summarize(preds, labels)
-    report["segmentation_yield"] = float(np.mean([len(p) == len(t) for p, t in zip(preds, labels)])) if labels else 0.0
+    report["segmentation_yield"] = (
+        float(np.mean([len(p) == len(t) for p, t in zip(preds, labels)])) if labels else 0.0
+    )
     report["confused_pairs"] = [[a, b, n] for (a, b), n in confusion_pairs(preds, labels, top=20)]
     report["per_character_accuracy"] = {
         c: round(ok / total, 4) for c, (ok, total) in sorted(per_character_accuracy(preds, labels).items())

@@ -19,13 +19,13 @@ import numpy as np
 from captcha_solver.artifacts import CorruptModelError, ModelNotFoundError, load_manifest, update_manifest
 from captcha_solver.common import ResultsLog, exit_with_parent, get_logger, progress
 from captcha_solver.image_io import ImageDecodeError, decode_image, list_dataset
-from captcha_solver.reading import csv_row, error_row, result_row
 from captcha_solver.readers import (
     default_model_dir,
     read_routed,
     readers_from,
     routing_evidence,
 )
+from captcha_solver.reading import csv_row, error_row, result_row
 from captcha_solver.routing import DEFAULT_MIN_CONFIDENCE, pick_min_confidence
 from captcha_solver.settings import Config, load_config
 
@@ -121,7 +121,9 @@ class My_CaptchaSolver_Model:
         model_dir = self.resolved_model_dir()
         manifest = load_manifest(model_dir)
         try:
-            self.reader_, self.neural_ = readers_from(manifest, model_dir, threads=self.config.classifier.threads)
+            self.reader_, self.neural_ = readers_from(
+                manifest, model_dir, threads=self.config.classifier.threads
+            )
         except (ValueError, TypeError) as exc:  # an ONNX file that does not parse, settings that do not fit
             raise CorruptModelError(model_dir, str(exc)) from exc
         self.manifest_ = manifest
@@ -160,13 +162,17 @@ class My_CaptchaSolver_Model:
         if not self.loaded:
             try:
                 self.load()
-            except ModelNotFoundError as exc:  # a broken model is not "not trained": load()'s error says what broke
+            except (
+                ModelNotFoundError
+            ) as exc:  # a broken model is not "not trained": load()'s error says what broke
                 raise RuntimeError(
                     f"My_CaptchaSolver_Model is not trained yet: {exc}. Call 'train' or load a model from model/."
                 ) from exc
 
     # ---------------------------------------------------------------- predict
-    def predict(self, image: str | Path | bytes | np.ndarray, *, name: str | None = None, log_result: bool = True) -> dict:
+    def predict(
+        self, image: str | Path | bytes | np.ndarray, *, name: str | None = None, log_result: bool = True
+    ) -> dict:
         """Read the text of one captcha.
 
         Parameters
@@ -188,16 +194,27 @@ class My_CaptchaSolver_Model:
         """
         self._check_loaded()
         if name is None:
-            name = str(image) if isinstance(image, (str, Path)) else "<array>" if isinstance(image, np.ndarray) else "<bytes>"
+            name = (
+                str(image)
+                if isinstance(image, (str, Path))
+                else "<array>"
+                if isinstance(image, np.ndarray)
+                else "<bytes>"
+            )
         t0 = time.perf_counter()
         try:
             if isinstance(image, np.ndarray):
                 rgb = image
                 if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-                    raise ImageDecodeError(name, f"expected a (H, W, 3) uint8 RGB array, got {rgb.dtype} {rgb.shape}")
+                    raise ImageDecodeError(
+                        name, f"expected a (H, W, 3) uint8 RGB array, got {rgb.dtype} {rgb.shape}"
+                    )
             else:
                 rgb = decode_image(
-                    image, max_pixels=self.config.input.max_pixels, max_bytes=self.config.input.max_bytes, name=name
+                    image,
+                    max_pixels=self.config.input.max_pixels,
+                    max_bytes=self.config.input.max_bytes,
+                    name=name,
                 )
             t1 = time.perf_counter()
             result = read_routed(self.reader_, self.neural_, rgb, self.config.routing, self.min_confidence)
@@ -229,8 +246,15 @@ class My_CaptchaSolver_Model:
         )
         self.logger.info(
             "%s: %s with the %s model in %s (routing.reader %s): %d files, %d errors%s; rows in %s",
-            what, source, "+".join(self.readers), self.resolved_model_dir(), self.config.routing.reader,
-            len(rows), errors, accuracy, self.results_csv,
+            what,
+            source,
+            "+".join(self.readers),
+            self.resolved_model_dir(),
+            self.config.routing.reader,
+            len(rows),
+            errors,
+            accuracy,
+            self.results_csv,
         )
 
     def predict_dataset(
@@ -277,7 +301,9 @@ class My_CaptchaSolver_Model:
         return rows
 
     # ------------------------------------------------------------------ train
-    def train(self, dataset_dir: str | Path, *, reader: str | None = None, progress: bool = True) -> My_CaptchaSolver_Model:
+    def train(
+        self, dataset_dir: str | Path, *, reader: str | None = None, progress: bool = True
+    ) -> My_CaptchaSolver_Model:
         """Train on a folder of captchas named ``<label>.<ext>`` and publish the model atomically.
 
         ``reader`` (default ``training.reader``) picks what is built: the
@@ -324,7 +350,9 @@ class My_CaptchaSolver_Model:
         """
         self._check_loaded()
         if self.reader_ is None or self.neural_ is None:
-            raise ValueError(f"{self.resolved_model_dir()}: routing needs both readers; this model has only one")
+            raise ValueError(
+                f"{self.resolved_model_dir()}: routing needs both readers; this model has only one"
+            )
         images, rejected = list_dataset(dataset_dir, self.config.input)
         for path, reason in rejected:
             self.logger.warning("skipped %s: %s", path, reason)
@@ -335,7 +363,10 @@ class My_CaptchaSolver_Model:
         self.manifest_ = update_manifest(self.resolved_model_dir(), {"routing": picked})
         self.logger.info(
             "routing: min_confidence %.2f picked on %d captchas of %s (routed %.4f)",
-            picked["min_confidence"], picked["n"], dataset_dir, picked["val_exact"],
+            picked["min_confidence"],
+            picked["n"],
+            dataset_dir,
+            picked["val_exact"],
         )
         return picked
 

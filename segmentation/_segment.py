@@ -171,7 +171,10 @@ def segment(image: np.ndarray, params: SegmentationParams = SegmentationParams()
         if blob.width > params.cut_min_width_ratio * line.height:
             profile = (text.ink[blob.y0 : blob.y1, blob.x0 : blob.x1] * blob.mask).sum(axis=0)
             cuts = cut_columns(
-                profile, min_piece=min_piece, max_cuts=params.max_cuts, max_depth_ratio=params.cut_max_depth_ratio
+                profile,
+                min_piece=min_piece,
+                max_cuts=params.max_cuts,
+                max_depth_ratio=params.cut_max_depth_ratio,
             )
         pieces.append((blob.center_x, k, split_blob(blob, cuts) if cuts else [blob]))
     for k, mark in enumerate(marks):

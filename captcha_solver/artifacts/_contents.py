@@ -20,11 +20,24 @@ NEURAL_MODEL = "neural_reader.onnx"
 NEURAL_META = "neural_reader.json"
 
 # The keys the classical reader is built from, and the JSON kind each must be.
-_GLYPH_KEYS = {"charset": str, "class_columns": list, "segmentation": dict, "features": dict, "decoding": dict}
+_GLYPH_KEYS = {
+    "charset": str,
+    "class_columns": list,
+    "segmentation": dict,
+    "features": dict,
+    "decoding": dict,
+}
 # Keys that are optional but read at prediction time when present.
 _OPTIONAL_KEYS = {"routing": dict, "reader": str}
-_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "true or false", type(None): "null",
-          int: "a number", float: "a number"}
+_KINDS = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "true or false",
+    type(None): "null",
+    int: "a number",
+    float: "a number",
+}
 
 
 def json_kind(value) -> str:
@@ -69,7 +82,9 @@ def check_contents(manifest: Mapping, model_dir: str | Path) -> None:
         if not charset:
             raise CorruptModelError(model_dir, "manifest.json key 'charset' is empty")
         # Column c of the classifier's output is class c: a character of the charset, or garbage (the last class).
-        bad = [c for c in columns if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= len(charset)]
+        bad = [
+            c for c in columns if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= len(charset)
+        ]
         if bad or not columns:
             raise CorruptModelError(
                 model_dir,
@@ -77,12 +92,15 @@ def check_contents(manifest: Mapping, model_dir: str | Path) -> None:
                 f"(the charset's {len(charset)} characters and garbage), found {bad[:5] or columns}",
             )
     if NEURAL_MODEL in artifacts and NEURAL_META not in artifacts:
-        raise CorruptModelError(model_dir, f"manifest.json lists {NEURAL_MODEL} but not its metadata {NEURAL_META}")
+        raise CorruptModelError(
+            model_dir, f"manifest.json lists {NEURAL_MODEL} but not its metadata {NEURAL_META}"
+        )
     for key, kind in _OPTIONAL_KEYS.items():
         if key in manifest:
             _require(manifest, key, kind, model_dir, "prediction")
     threshold = manifest.get("routing", {}).get("min_confidence", 0.0)
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
         raise CorruptModelError(
-            model_dir, f"manifest.json key 'routing.min_confidence' is {json_kind(threshold)}, expected a number"
+            model_dir,
+            f"manifest.json key 'routing.min_confidence' is {json_kind(threshold)}, expected a number",
         )

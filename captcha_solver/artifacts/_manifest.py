@@ -14,9 +14,9 @@ import importlib.metadata
 import json
 import platform
 import shutil
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable
 
 from captcha_solver.artifacts._contents import check_contents, json_kind
 from captcha_solver.artifacts._errors import CorruptModelError, ModelFolderError, ModelNotFoundError
@@ -35,7 +35,16 @@ __all__ = [
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
-_PACKAGES = ("numpy", "opencv-python-headless", "onnxruntime", "scikit-learn", "skl2onnx", "onnx", "catboost", "pillow")
+_PACKAGES = (
+    "numpy",
+    "opencv-python-headless",
+    "onnxruntime",
+    "scikit-learn",
+    "skl2onnx",
+    "onnx",
+    "catboost",
+    "pillow",
+)
 
 
 def sha256_file(path: str | Path) -> str:
@@ -82,7 +91,7 @@ def save_model(model_dir: str | Path, files: dict[str, Path], manifest: dict) ->
             shutil.copyfile(src, tmp / name)
             digests[name] = sha256_file(tmp / name)
         full = dict(manifest, format_version=FORMAT_VERSION, artifacts=digests)
-        full.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        full.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
         atomic_write_text(tmp / MANIFEST, json.dumps(full, indent=2, sort_keys=True) + "\n")
     return model_dir
 
@@ -133,13 +142,16 @@ def load_manifest(model_dir: str | Path) -> dict:
         raise CorruptModelError(model_dir, f"unreadable {MANIFEST} ({exc})") from exc
     if not isinstance(manifest, dict):
         raise CorruptModelError(
-            model_dir, f"{MANIFEST} holds {json_kind(manifest)}, expected an object with format_version, artifacts, ..."
+            model_dir,
+            f"{MANIFEST} holds {json_kind(manifest)}, expected an object with format_version, artifacts, ...",
         )
     if "format_version" not in manifest:
         raise CorruptModelError(model_dir, f"{MANIFEST} lacks the key 'format_version'")
     version = manifest["format_version"]
     if version != FORMAT_VERSION:
-        raise ModelFolderError(f"{path}: format_version {version!r}, this solver reads version {FORMAT_VERSION}")
+        raise ModelFolderError(
+            f"{path}: format_version {version!r}, this solver reads version {FORMAT_VERSION}"
+        )
     _check_artifacts(manifest, model_dir)
     check_contents(manifest, model_dir)
     return manifest
@@ -149,15 +161,22 @@ def _check_artifacts(manifest: dict, model_dir: Path) -> None:
     """Every listed artifact is a file of the folder with the recorded sha256."""
     artifacts = manifest.get("artifacts")
     if not isinstance(artifacts, dict):
-        found = f"key 'artifacts' is {json_kind(artifacts)}" if "artifacts" in manifest else "lacks the key 'artifacts'"
+        found = (
+            f"key 'artifacts' is {json_kind(artifacts)}"
+            if "artifacts" in manifest
+            else "lacks the key 'artifacts'"
+        )
         raise CorruptModelError(model_dir, f"{MANIFEST} {found}, expected an object of file name -> sha256")
     for name, expected in artifacts.items():
         # A name such as "../x" would make the check (and the readers) open files outside the folder.
         if Path(name).name != name or name in ("", ".", ".."):
-            raise CorruptModelError(model_dir, f"{MANIFEST} lists artifact {name!r}, which is not a file name")
+            raise CorruptModelError(
+                model_dir, f"{MANIFEST} lists artifact {name!r}, which is not a file name"
+            )
         if not isinstance(expected, str):
             raise CorruptModelError(
-                model_dir, f"{MANIFEST} records {json_kind(expected)} as the sha256 of {name}, expected a hex string"
+                model_dir,
+                f"{MANIFEST} records {json_kind(expected)} as the sha256 of {name}, expected a hex string",
             )
         artifact = model_dir / name
         if not artifact.is_file():

@@ -26,7 +26,9 @@ def make_estimator(name: str, *, params: dict[str, Any], seed: int, threads: int
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        return make_pipeline(StandardScaler(), LogisticRegression(C=params.get("logreg_c", 1.0), max_iter=3000))
+        return make_pipeline(
+            StandardScaler(), LogisticRegression(C=params.get("logreg_c", 1.0), max_iter=3000)
+        )
     if name == "svm":
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
@@ -34,7 +36,8 @@ def make_estimator(name: str, *, params: dict[str, Any], seed: int, threads: int
 
         # probability=True: the decoder compares candidates by probability.
         return make_pipeline(
-            StandardScaler(), SVC(C=params.get("svm_c", 10.0), gamma="scale", probability=True, random_state=seed)
+            StandardScaler(),
+            SVC(C=params.get("svm_c", 10.0), gamma="scale", probability=True, random_state=seed),
         )
     if name == "catboost":
         from catboost import CatBoostClassifier
@@ -51,7 +54,9 @@ def make_estimator(name: str, *, params: dict[str, Any], seed: int, threads: int
     raise ValueError(f"unknown classifier {name!r}: expected one of {', '.join(CANDIDATES)}")
 
 
-def fit_estimator(name: str, X, y, *, params: dict[str, Any], seed: int, threads: int, geometry_columns: slice):
+def fit_estimator(
+    name: str, X, y, *, params: dict[str, Any], seed: int, threads: int, geometry_columns: slice
+):
     """Fit candidate ``name`` on (X, y) and return the fitted estimator.
 
     For the linear model and the SVM the standardised geometry columns are

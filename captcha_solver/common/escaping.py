@@ -45,9 +45,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "'")
 _NAMED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 # What is escaped: controls, line/paragraph separators, bidi controls, surrogates.
-_UNSAFE = re.compile(
-    "[\\\\\x00-\x1f\x7f\x80-\x9f\u2028\u2029" + _BIDI + "\ud800-\udfff]"
-)
+_UNSAFE = re.compile("[\\\\\x00-\x1f\x7f\x80-\x9f\u2028\u2029" + _BIDI + "\ud800-\udfff]")
 _ESCAPE = re.compile(r"\\(?:([\\nrt])|x([0-9a-f]{2})|u([0-9a-f]{4})|(.?))", re.DOTALL)
 _UNNAMED = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
 

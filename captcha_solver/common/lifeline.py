@@ -77,7 +77,9 @@ def exit_with_parent(*, use_prctl: bool = True, interval_s: float = 1.0) -> str:
     parent = started_by.pid
     how = "prctl" if use_prctl and _set_pdeathsig(signal.SIGKILL) else "watchdog"
     if how == "watchdog":
-        threading.Thread(target=_watch_parent, args=(parent, interval_s), name="exit-with-parent", daemon=True).start()
+        threading.Thread(
+            target=_watch_parent, args=(parent, interval_s), name="exit-with-parent", daemon=True
+        ).start()
     # The parent may have died before the signal was armed: it would never come.
     if os.getppid() != parent:
         os._exit(1)

@@ -85,7 +85,9 @@ class _FileHandler(logging.FileHandler):
         reason = getattr(error, "strerror", None) or error
         where, why = escape_text(self.baseFilename), escape_text(str(reason))
         try:
-            sys.stderr.write(f"captcha_solver: cannot write the log file {where}: {why}; further log records may be lost\n")
+            sys.stderr.write(
+                f"captcha_solver: cannot write the log file {where}: {why}; further log records may be lost\n"
+            )
         except Exception:  # noqa: BLE001 - nowhere left to report to
             pass
 

@@ -8,7 +8,9 @@ from collections.abc import Iterable
 __all__ = ["progress"]
 
 
-def progress(iterable: Iterable | None = None, *, total: int | None = None, desc: str = "", enabled: bool = True):
+def progress(
+    iterable: Iterable | None = None, *, total: int | None = None, desc: str = "", enabled: bool = True
+):
     """Wrap ``iterable`` in a tqdm bar on stderr when ``enabled``, else return it unchanged.
 
     Parameters

@@ -102,7 +102,9 @@ def read_results(path: str | os.PathLike) -> list[dict[str, str]]:
         reader = csv.reader(handle)
         header = next(reader, [])
         if tuple(header) != RESULTS_COLUMNS:
-            raise ValueError(f"{path}: expected the results header '{','.join(RESULTS_COLUMNS)}', found '{','.join(header)[:200]}'")
+            raise ValueError(
+                f"{path}: expected the results header '{','.join(RESULTS_COLUMNS)}', found '{','.join(header)[:200]}'"
+            )
         rows = []
         for cells in reader:
             where = f"{path}, line {reader.line_num}"

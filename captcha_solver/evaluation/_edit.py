@@ -32,7 +32,9 @@ def edit_distance(a: str, b: str) -> int:
     """
     for name, value in (("a", a), ("b", b)):
         if not isinstance(value, str):
-            raise TypeError(f"edit_distance argument {name} is {value!r} of type {type(value).__name__}; expected a str")
+            raise TypeError(
+                f"edit_distance argument {name} is {value!r} of type {type(value).__name__}; expected a str"
+            )
     start = 0
     while start < len(a) and start < len(b) and a[start] == b[start]:
         start += 1

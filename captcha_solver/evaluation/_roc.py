@@ -67,7 +67,9 @@ def macro_roc_auc(y_true: Sequence, proba: np.ndarray, classes: Sequence) -> flo
     index = {c: k for k, c in enumerate(classes)}
     unknown = sorted({c for c in y_true if c not in index}, key=repr)
     if unknown:
-        raise ValueError(f"y_true holds classes {unknown} that are not in classes; expected each to be one of classes")
+        raise ValueError(
+            f"y_true holds classes {unknown} that are not in classes; expected each to be one of classes"
+        )
 
     present = sorted(set(y_true), key=lambda c: index[c])
     if len(present) < 2:

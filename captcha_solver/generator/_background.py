@@ -77,7 +77,12 @@ def network_background(
         near = sorted(nodes, key=lambda p: (p[0] - a[0]) ** 2 + (p[1] - a[1]) ** 2)[1:4]
         for b in near:
             if rng.random() < 0.7:
-                colour = (rng.randint(0, 60), rng.randint(140, 230), rng.randint(150, 235), rng.randint(60, 190))
+                colour = (
+                    rng.randint(0, 60),
+                    rng.randint(140, 230),
+                    rng.randint(150, 235),
+                    rng.randint(60, 190),
+                )
                 draw.line([a, b], fill=colour, width=rng.choice((1, 1, 2)))
 
     # Glowing nodes: a soft halo and a bright core.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Sequence
 
 from captcha_solver.common import exit_with_parent
 from captcha_solver.common import progress as show_progress
@@ -54,7 +54,7 @@ def generate_dataset(
     *,
     backgrounds: Sequence[str | Path] = (BUILTIN,),
     fonts: Sequence[str | Path] = (BUILTIN,),
-    spec: CaptchaSpec = CaptchaSpec(),
+    spec: CaptchaSpec | None = None,
     workers: int | None = None,
     progress: bool = False,
 ) -> list[Path]:
@@ -76,8 +76,8 @@ def generate_dataset(
         Seed of the whole set.
     backgrounds, fonts : sequence of paths or "builtin"
         Assets to draw with.
-    spec : CaptchaSpec
-        The generator's parameters.
+    spec : CaptchaSpec, optional
+        The generator's parameters (default ``CaptchaSpec()``).
     workers : int, optional
         Processes to render with (default: all cores).
     progress : bool
@@ -87,6 +87,7 @@ def generate_dataset(
     -------
     paths : list of Path, in generation order
     """
+    spec = spec if spec is not None else CaptchaSpec()
     if count < 1:
         raise ValueError(f"count must be >= 1, got {count}")
     if not backgrounds or not fonts:

@@ -1,6 +1,14 @@
 """Image reading: the only place where image files are decoded (numpy + OpenCV, no Pillow)."""
 
-from captcha_solver.image_io._dataset import IMAGE_EXTENSIONS, charset_of, label_from_path, label_problem, list_dataset, list_images, split_dataset
+from captcha_solver.image_io._dataset import (
+    IMAGE_EXTENSIONS,
+    charset_of,
+    label_from_path,
+    label_problem,
+    list_dataset,
+    list_images,
+    split_dataset,
+)
 from captcha_solver.image_io._decode import MIN_SIDE, decode_image
 from captcha_solver.image_io._errors import EmptyDatasetError, ImageDecodeError
 from captcha_solver.image_io._header import FORMATS, sniff_format

@@ -10,7 +10,15 @@ from pathlib import Path
 
 from captcha_solver.image_io._errors import EmptyDatasetError
 
-__all__ = ["IMAGE_EXTENSIONS", "charset_of", "label_from_path", "label_problem", "list_dataset", "list_images", "split_dataset"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "charset_of",
+    "label_from_path",
+    "label_problem",
+    "list_dataset",
+    "list_images",
+    "split_dataset",
+]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 #: A file-name stem is a label when it is ASCII letters or digits (case-sensitive).
@@ -82,7 +90,9 @@ def list_images(
     allowed = tuple(dict.fromkeys(e.lower() for e in extensions))
     bad = [e for e in allowed if not e.startswith(".") or len(e) < 2]
     if bad or not allowed:
-        raise ValueError(f"extensions must be non-empty and each start with '.', e.g. '.png'; got {list(extensions)}")
+        raise ValueError(
+            f"extensions must be non-empty and each start with '.', e.g. '.png'; got {list(extensions)}"
+        )
     if not folder.exists():
         raise FileNotFoundError(f"dataset folder not found: {folder}")
     if not folder.is_dir():

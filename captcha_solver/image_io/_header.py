@@ -112,7 +112,9 @@ def _jpeg(data: bytes) -> tuple[int, int]:
                 raise HeaderError("truncated JPEG: frame header (SOF) cut short")
             height, width = struct.unpack(">HH", data[start + 1 : start + 5])
             if height == 0:
-                raise HeaderError("unsupported JPEG: height is defined by a DNL marker (height 0 in the frame header)")
+                raise HeaderError(
+                    "unsupported JPEG: height is defined by a DNL marker (height 0 in the frame header)"
+                )
             return width, height
         if marker == 0xDA:
             break
@@ -162,12 +164,16 @@ _TIFF_TYPE_FORMAT = {3: "H", 4: "I"}  # SHORT, LONG
 
 def _tiff(data: bytes) -> tuple[int, int]:
     if data[2:4] in (b"+\x00", b"\x00+"):
-        raise HeaderError("unsupported TIFF: BigTIFF files are not read; save the image as PNG or classic TIFF")
+        raise HeaderError(
+            "unsupported TIFF: BigTIFF files are not read; save the image as PNG or classic TIFF"
+        )
     _need(data, 8, "TIFF")
     endian = "<" if data[:2] == b"II" else ">"
     (ifd,) = struct.unpack(endian + "I", data[4:8])
     if ifd + 2 > len(data):
-        raise HeaderError(f"truncated TIFF: first directory at byte {ifd} is past the end ({len(data)} bytes)")
+        raise HeaderError(
+            f"truncated TIFF: first directory at byte {ifd} is past the end ({len(data)} bytes)"
+        )
     (count,) = struct.unpack(endian + "H", data[ifd : ifd + 2])
     if ifd + 2 + 12 * count > len(data):
         raise HeaderError("truncated TIFF: first directory is cut short")
@@ -215,7 +221,9 @@ def _check_png(data: bytes) -> None:
         if kind[:1].isupper():
             (crc,) = struct.unpack(">I", data[end - 4 : end])
             if zlib.crc32(data[pos + 4 : end - 4]) != crc:
-                raise HeaderError(f"corrupt PNG: CRC mismatch in chunk {kind.decode('latin-1')!r} at byte {pos}")
+                raise HeaderError(
+                    f"corrupt PNG: CRC mismatch in chunk {kind.decode('latin-1')!r} at byte {pos}"
+                )
         seen_idat = seen_idat or kind == b"IDAT"
         if kind == b"IEND":
             break

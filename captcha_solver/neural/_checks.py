@@ -18,9 +18,7 @@ __all__ = ["evaluate_reader", "expected_calibration_error", "export_onnx", "fit_
 
 
 @torch.no_grad()
-def predict_log_probs(
-    model: CRNN, arrays: list[np.ndarray], cfg: NeuralConfig
-) -> list[np.ndarray]:
+def predict_log_probs(model: CRNN, arrays: list[np.ndarray], cfg: NeuralConfig) -> list[np.ndarray]:
     """Per-image (T_i, C) log-probs, padding frames cut off."""
     model.eval()
     widths = np.array([a.shape[1] for a in arrays])
@@ -91,9 +89,7 @@ def export_onnx(model: CRNN, cfg: NeuralConfig, example: np.ndarray) -> bytes:
     model.eval()
     buf = io.BytesIO()
     with warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore"
-        )  # the TorchScript exporter's deprecation and GRU notes
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and GRU notes
         torch.onnx.export(
             model,
             (torch.from_numpy(example),),
@@ -110,9 +106,7 @@ def export_onnx(model: CRNN, cfg: NeuralConfig, example: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def onnx_parity(
-    onnx_bytes: bytes, model: CRNN, arrays: list[np.ndarray], cfg: NeuralConfig
-) -> float:
+def onnx_parity(onnx_bytes: bytes, model: CRNN, arrays: list[np.ndarray], cfg: NeuralConfig) -> float:
     """Largest |log-prob| difference between onnxruntime and PyTorch, one image at a time."""
     import onnxruntime as ort
 
@@ -125,9 +119,5 @@ def onnx_parity(
             ref = model(torch.from_numpy(batch)).numpy()
             got = sess.run(None, {"image": batch})[0]
             # Compare where probabilities matter: -inf-ish tails are noise.
-            worst = max(
-                worst, float(np.abs(np.maximum(got, -30) - np.maximum(ref, -30)).max())
-            )
+            worst = max(worst, float(np.abs(np.maximum(got, -30) - np.maximum(ref, -30)).max()))
     return worst
-
-

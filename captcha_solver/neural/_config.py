@@ -163,9 +163,7 @@ class NeuralConfig:
         self.channels = tuple(int(c) for c in self.channels)
         if self.height < 16 or self.height % 16:
             # Four 2x poolings in height: the rest is flattened into features.
-            raise ValueError(
-                f"height must be a multiple of 16 (e.g. 32 or 48), got {self.height}"
-            )
+            raise ValueError(f"height must be a multiple of 16 (e.g. 32 or 48), got {self.height}")
         if self.frame_stride not in (2, 4):
             raise ValueError(f"frame_stride must be 2 or 4, got {self.frame_stride}")
         if self.width_dilation not in (1, 2, 3):
@@ -183,9 +181,7 @@ class NeuralConfig:
         if len(set(self.charset)) != len(self.charset):
             raise ValueError(f"charset has repeated characters: {self.charset!r}")
         if self.contrast not in ("fixed", "per_image"):
-            raise ValueError(
-                f"contrast must be 'fixed' or 'per_image', got {self.contrast!r}"
-            )
+            raise ValueError(f"contrast must be 'fixed' or 'per_image', got {self.contrast!r}")
         if self.max_minutes < 0:
             raise ValueError(f"max_minutes must be >= 0 (0 = no budget), got {self.max_minutes}")
         if not 0.0 <= self.dropout < 1.0:
@@ -197,9 +193,7 @@ class NeuralConfig:
         if self.std <= 0:
             raise ValueError(f"std must be > 0, got {self.std}")
         if not 0.0 < self.val_fraction < 0.9:
-            raise ValueError(
-                f"val_fraction must be in (0, 0.9), got {self.val_fraction}"
-            )
+            raise ValueError(f"val_fraction must be in (0, 0.9), got {self.val_fraction}")
 
     @property
     def num_classes(self) -> int:
@@ -227,9 +221,7 @@ class NeuralConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ValueError(
-                f"unknown NeuralConfig keys {unknown}; known keys: {sorted(names)}"
-            )
+            raise ValueError(f"unknown NeuralConfig keys {unknown}; known keys: {sorted(names)}")
         return cls(**data)
 
     @classmethod

@@ -18,9 +18,7 @@ from captcha_solver.neural._preprocess import ink_box, preprocess_config, text_g
 __all__ = ["TrainingSet", "learn_charset", "prepare"]
 
 
-def learn_charset(
-    labels: list[str], paths: list[Path] | None = None, charset: str = ""
-) -> str:
+def learn_charset(labels: list[str], paths: list[Path] | None = None, charset: str = "") -> str:
     """The sorted set of characters of ``labels`` (case-sensitive), or check them against ``charset``.
 
     Raises
@@ -108,9 +106,7 @@ def augment(x: np.ndarray, rng: np.random.Generator, cfg: NeuralConfig) -> np.nd
     return np.clip(x, 0.0, 1.5).astype(np.float32)
 
 
-def batches(
-    widths: np.ndarray, batch_size: int, rng: np.random.Generator | None
-) -> list[np.ndarray]:
+def batches(widths: np.ndarray, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
     """Index batches of similar width (little padding); shuffled when ``rng`` is given."""
     order = rng.permutation(len(widths)) if rng is not None else np.arange(len(widths))
     chunk = batch_size * 20
@@ -127,9 +123,7 @@ def batches(
 def encode(labels: list[str], charset: str) -> tuple[torch.Tensor, torch.Tensor]:
     index = {ch: i + 1 for i, ch in enumerate(charset)}
     flat = [index[ch] for label in labels for ch in label]
-    return torch.tensor(flat, dtype=torch.long), torch.tensor(
-        [len(s) for s in labels], dtype=torch.long
-    )
+    return torch.tensor(flat, dtype=torch.long), torch.tensor([len(s) for s in labels], dtype=torch.long)
 
 
 @dataclass
@@ -178,7 +172,9 @@ def prepare(paths, val_paths, cfg: NeuralConfig, *, progress: bool, log: logging
     window_ratio = cfg.window_ratio
     if cfg.crop and window_ratio == 0.0:
         window_ratio = window_ratio_of(sample, cfg.crop_margin)
-    cfg = cfg.replace(charset=charset, min_length=min(lengths), max_length=max(lengths), window_ratio=window_ratio)
+    cfg = cfg.replace(
+        charset=charset, min_length=min(lengths), max_length=max(lengths), window_ratio=window_ratio
+    )
     if cfg.contrast == "fixed" and cfg.ink_scale == 0.0:
         # Learned like window_ratio: the style's typical background-to-ink span.
         cfg = cfg.replace(ink_scale=ink_scale_of(sample[:500], cfg))
@@ -189,8 +185,15 @@ def prepare(paths, val_paths, cfg: NeuralConfig, *, progress: bool, log: logging
     ]
     log.info(
         "neural: %d images (%d train, %d val), charset %r (%d), lengths %d-%d, window_ratio %.3f, ink_scale %.1f",
-        len(paths), n_train, len(given_val), charset, len(charset), cfg.min_length, cfg.max_length,
-        window_ratio, cfg.ink_scale,
+        len(paths),
+        n_train,
+        len(given_val),
+        charset,
+        len(charset),
+        cfg.min_length,
+        cfg.max_length,
+        window_ratio,
+        cfg.ink_scale,
     )
     return TrainingSet(
         config=cfg,

@@ -113,10 +113,7 @@ def beam_search(
         ranked = sorted(nxt.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)
         beams = dict(ranked[:beam_width])
     ranked = sorted(beams.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)[:k]
-    return [
-        ("".join(charset[c - 1] for c in prefix), float(pb + pnb))
-        for prefix, (pb, pnb) in ranked
-    ]
+    return [("".join(charset[c - 1] for c in prefix), float(pb + pnb)) for prefix, (pb, pnb) in ranked]
 
 
 def restrict_charset(log_probs: np.ndarray, charset: str, allowed: str) -> np.ndarray:
@@ -147,9 +144,7 @@ def restrict_charset(log_probs: np.ndarray, charset: str, allowed: str) -> np.nd
     for i, ch in enumerate(charset):
         keep[i + 1] = ch in allowed
     if keep.sum() == 1:
-        raise ValueError(
-            f"allowed characters {allowed!r} share none with the reader's charset {charset!r}"
-        )
+        raise ValueError(f"allowed characters {allowed!r} share none with the reader's charset {charset!r}")
     out = np.where(keep, log_probs, -np.inf).astype(np.float32)
     m = out.max(axis=1, keepdims=True)
     out -= m + np.log(np.exp(out - m).sum(axis=1, keepdims=True))

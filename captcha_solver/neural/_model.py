@@ -56,9 +56,7 @@ class CRNN(nn.Module):
             _block(c3, c4, (2, 1), config.width_dilation),
         )
         self.rows = config.height // 16
-        self.rnn = nn.GRU(
-            c4 * self.rows, config.rnn_hidden, batch_first=True, bidirectional=True
-        )
+        self.rnn = nn.GRU(c4 * self.rows, config.rnn_hidden, batch_first=True, bidirectional=True)
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(2 * config.rnn_hidden, config.num_classes)
 

@@ -48,17 +48,11 @@ def text_grey(image: np.ndarray) -> np.ndarray:
         or image.ndim not in (2, 3)
         or image.size == 0
     ):
-        got = (
-            f"{image.dtype} {image.shape}"
-            if isinstance(image, np.ndarray)
-            else type(image).__name__
-        )
+        got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
         raise ValueError(f"expected a uint8 (H, W) or (H, W, 3) image, got {got}")
     if image.ndim == 3:
         if image.shape[2] != 3:
-            raise ValueError(
-                f"expected 3 colour channels (RGB), got shape {image.shape}"
-            )
+            raise ValueError(f"expected 3 colour channels (RGB), got shape {image.shape}")
         r, g, b = cv2.split(image)
         grey = cv2.min(cv2.min(r, g), b)
     else:
@@ -69,9 +63,7 @@ def text_grey(image: np.ndarray) -> np.ndarray:
     return grey
 
 
-def ink_box(
-    grey: np.ndarray, *, trim: float = 0.005
-) -> tuple[int, int, int, int] | None:
+def ink_box(grey: np.ndarray, *, trim: float = 0.005) -> tuple[int, int, int, int] | None:
     """Bounding box of the bright (text) pixels, robust to a few specks.
 
     Parameters
@@ -163,9 +155,7 @@ def text_window(
     """
     grey = text_grey(image)
     if crop:
-        y0, y1, x0, x1 = crop_window(
-            grey.shape, ink_box(grey), margin=crop_margin, window_ratio=window_ratio
-        )
+        y0, y1, x0, x1 = crop_window(grey.shape, ink_box(grey), margin=crop_margin, window_ratio=window_ratio)
         grey = grey[y0:y1, x0:x1]
     h, w = grey.shape
     new_w = round(w * height / h)
@@ -252,9 +242,7 @@ def preprocess_config(image: np.ndarray, config) -> np.ndarray:
     )
 
 
-def to_batch(
-    arrays: list[np.ndarray], *, mean: float, std: float
-) -> tuple[np.ndarray, np.ndarray]:
+def to_batch(arrays: list[np.ndarray], *, mean: float, std: float) -> tuple[np.ndarray, np.ndarray]:
     """Stack preprocessed images into a normalised, right-padded batch.
 
     Parameters
@@ -280,13 +268,9 @@ def to_batch(
         raise ValueError("to_batch needs at least one image, got an empty list")
     heights = {a.shape[0] for a in arrays}
     if len(heights) != 1:
-        raise ValueError(
-            f"all images must have the same height, got heights {sorted(heights)}"
-        )
+        raise ValueError(f"all images must have the same height, got heights {sorted(heights)}")
     widths = np.array([a.shape[1] for a in arrays], dtype=np.int64)
-    batch = np.zeros(
-        (len(arrays), 1, arrays[0].shape[0], int(widths.max())), dtype=np.float32
-    )
+    batch = np.zeros((len(arrays), 1, arrays[0].shape[0], int(widths.max())), dtype=np.float32)
     for i, a in enumerate(arrays):
         batch[i, 0, :, : a.shape[1]] = a
     batch -= mean

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from captcha_solver.reading import ReadResult, check_case
 from captcha_solver.neural._config import NeuralConfig, output_length
 from captcha_solver.neural._decode import beam_search, fold_case, greedy_decode, restrict_charset
 from captcha_solver.neural._preprocess import preprocess_config, to_batch
+from captcha_solver.reading import ReadResult, check_case
 
 __all__ = ["META_FORMAT", "META_NAME", "ONNX_NAME", "NeuralReader"]
 
@@ -62,11 +62,11 @@ class NeuralReader:
         except ValueError as exc:  # bad UTF-8 or bad JSON
             raise ValueError(f"{meta_path} is not valid JSON ({exc})") from exc
         if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
-            raise ValueError(f"{meta_path} is not a neural reader's metadata (expected an object with a 'config' object)")
-        if meta.get("format") != META_FORMAT:
             raise ValueError(
-                f"{meta_path} has format {meta.get('format')!r}, expected {META_FORMAT!r}"
+                f"{meta_path} is not a neural reader's metadata (expected an object with a 'config' object)"
             )
+        if meta.get("format") != META_FORMAT:
+            raise ValueError(f"{meta_path} has format {meta.get('format')!r}, expected {META_FORMAT!r}")
         blob = onnx_path.read_bytes()
         digest = hashlib.sha256(blob).hexdigest()
         if meta.get("onnx_sha256") not in (None, digest):
@@ -76,9 +76,7 @@ class NeuralReader:
             )
         self.config = NeuralConfig.from_dict(meta["config"])
         if not self.config.charset:
-            raise ValueError(
-                f"{meta_path} has an empty charset: the model was never trained"
-            )
+            raise ValueError(f"{meta_path} has an empty charset: the model was never trained")
         self.meta = meta
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(threads)
@@ -122,8 +120,7 @@ class NeuralReader:
         batch, widths = to_batch(arrays, mean=self.config.mean, std=self.config.std)
         out = self._session.run(None, {self._input: batch})[0]
         return [
-            out[i, : max(output_length(int(w), self.config.frame_stride), 1)]
-            for i, w in enumerate(widths)
+            out[i, : max(output_length(int(w), self.config.frame_stride), 1)] for i, w in enumerate(widths)
         ]
 
     @classmethod
@@ -131,9 +128,7 @@ class NeuralReader:
         """The reader of ``model_dir/neural_reader.onnx`` and ``model_dir/neural_reader.json``."""
         from pathlib import Path as _Path
 
-        return cls(
-            _Path(model_dir) / ONNX_NAME, _Path(model_dir) / META_NAME, threads=threads
-        )
+        return cls(_Path(model_dir) / ONNX_NAME, _Path(model_dir) / META_NAME, threads=threads)
 
     def read(
         self,

@@ -8,7 +8,6 @@ little more than the network itself.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import io
 import json
@@ -25,18 +24,25 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from captcha_solver.common import atomic_write_bytes, atomic_write_text
-from captcha_solver.neural._config import BLANK, NeuralConfig, output_length
-from captcha_solver.neural._model import CRNN
 from captcha_solver.neural._checks import (
     evaluate_reader as _evaluate,
+)
+from captcha_solver.neural._checks import (
     expected_calibration_error,
-    export_onnx as _export_onnx,
     fit_calibration,
+)
+from captcha_solver.neural._checks import (
+    export_onnx as _export_onnx,
+)
+from captcha_solver.neural._checks import (
     onnx_parity as _parity,
 )
+from captcha_solver.neural._config import BLANK, NeuralConfig, output_length
 from captcha_solver.neural._data import TrainingSet, augment, batches, encode, learn_charset, prepare
+from captcha_solver.neural._model import CRNN
 from captcha_solver.neural._preprocess import to_batch
 from captcha_solver.neural._reader import META_FORMAT, META_NAME, ONNX_NAME
+from captcha_solver.neural._schedule import _lr_at, _WeightAverage, planned_epochs
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -47,60 +53,6 @@ __all__ = [
 ]
 
 CHECKPOINT_NAME = "neural_checkpoint.pt"
-
-
-class _WeightAverage:
-    """Exponential moving average of the weights and BatchNorm statistics.
-
-    The average of the last few thousand steps generalises better than the
-    last step's weights on small datasets (Polyak averaging); it is what is
-    validated, kept as best and exported.
-    """
-
-    def __init__(self, model: CRNN, decay: float):
-        self.decay = decay
-        self.model = copy.deepcopy(model).eval()
-        for p in self.model.parameters():
-            p.requires_grad_(False)
-
-    @torch.no_grad()
-    def update(self, model: CRNN, step: int) -> None:
-        # Ramped: early on (and in short runs) the average follows the recent
-        # weights instead of holding on to the random initialisation.
-        d = min(self.decay, (1 + step) / (10 + step))
-        for avg, cur in zip(self.model.state_dict().values(), model.state_dict().values()):
-            if avg.dtype.is_floating_point:
-                avg.mul_(d).add_(cur, alpha=1 - d)
-            else:  # BatchNorm's batch counter
-                avg.copy_(cur)
-
-
-def _lr_at(step: int, total_steps: int, lr: float) -> float:
-    """Linear warm-up over 10% of the steps, then cosine decay to lr / 50.
-
-    A function of the step alone (nanoGPT-style), so a resumed run with
-    more epochs simply stretches the schedule.
-    """
-    warmup = max(1, total_steps // 10)
-    if step < warmup:
-        return lr * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
-    return lr / 50 + (lr - lr / 50) * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-def planned_epochs(
-    max_epochs: int, max_minutes: float, elapsed_s: float, epoch_s: float, epochs_done: int
-) -> int:
-    """Epochs a run can afford: all ``max_epochs``, or what fits the time budget.
-
-    ``elapsed_s`` is the time spent so far (preprocessing included),
-    ``epoch_s`` the cost of one epoch with its validation. Never fewer
-    than ``epochs_done`` (and at least one).
-    """
-    if max_minutes <= 0:
-        return max_epochs
-    fits = epochs_done + int(max(0.0, max_minutes * 60 - elapsed_s) // max(epoch_s, 1e-6))
-    return max(1, epochs_done, min(max_epochs, fits))
 
 
 def train_neural(
@@ -173,7 +125,12 @@ def train_neural(
         better = run.record(ev, loss, seconds)
         log.info(
             "neural: epoch %d loss %.4f val exact %.4f cer %.4f (%.0f s)%s",
-            run.state["epoch"], loss, ev["exact"], ev["cer"], seconds, " *" if better else "",
+            run.state["epoch"],
+            loss,
+            ev["exact"],
+            ev["cer"],
+            seconds,
+            " *" if better else "",
         )
         # A kill mid-write leaves the previous epoch's checkpoint.
         atomic_write_bytes(ckpt_path, run.checkpoint(len(data.paths)))
@@ -336,8 +293,10 @@ def _publish(run: _Run, data: TrainingSet, out_dir: Path, t_start: float, log: l
     """Calibrate the best weights, export them to ONNX (parity-checked) and write the reader's files."""
     state, history, model, cfg = run.state, run.history, run.model, run.cfg
     stopped = (
-        "patience" if state["stale"] >= cfg.patience
-        else "budget" if state["planned_epochs"] < cfg.epochs
+        "patience"
+        if state["stale"] >= cfg.patience
+        else "budget"
+        if state["planned_epochs"] < cfg.epochs
         else "epochs"
     )
     if state["best_state"] is not None:
@@ -382,7 +341,12 @@ def _publish(run: _Run, data: TrainingSet, out_dir: Path, t_start: float, log: l
     meta_path = atomic_write_text(out_dir / META_NAME, json.dumps(meta, indent=2))
     log.info(
         "neural: best epoch %d, val exact %.4f, cer %.4f, parity %.2e, ECE %.3f -> %.3f, %.0f s",
-        state["best_epoch"], ev["exact"], ev["cer"], parity, metrics["ece_raw"], metrics["ece_calibrated"],
+        state["best_epoch"],
+        ev["exact"],
+        ev["cer"],
+        parity,
+        metrics["ece_raw"],
+        metrics["ece_calibrated"],
         train_seconds,
     )
     metrics["onnx_path"] = str(onnx_path)

@@ -14,9 +14,7 @@ from captcha_solver.settings import ConfigError, load_config
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m captcha_solver.neural.train", description=__doc__)
-    parser.add_argument(
-        "--dataset", required=True, help="folder of <label>.png captchas"
-    )
+    parser.add_argument("--dataset", required=True, help="folder of <label>.png captchas")
     parser.add_argument(
         "--out",
         required=True,
@@ -44,19 +42,16 @@ def _parser() -> argparse.ArgumentParser:
         "--ema-decay", type=float, default=None, help="moving average of the weights per step (0: off)"
     )
     parser.add_argument(
-        "--stem", choices=("pool", "strided"), default=None, help="first conv block (strided: faster at height 64)"
+        "--stem",
+        choices=("pool", "strided"),
+        default=None,
+        help="first conv block (strided: faster at height 64)",
     )
     parser.add_argument("--val-fraction", type=float, default=None)
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch threads (0: all cores)"
-    )
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (0: all cores)")
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument(
-        "--limit", type=int, default=None, help="use only the first N images (by name)"
-    )
-    parser.add_argument(
-        "--no-resume", action="store_true", help="ignore an existing checkpoint"
-    )
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N images (by name)")
+    parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument("--no-progress", action="store_true")
     return parser
 

@@ -32,7 +32,7 @@ class Reading:
 
 def _index(spans, skippable):
     by_stop: dict[int, list[int]] = {}
-    for k, (start, stop) in enumerate(spans):
+    for k, (_start, stop) in enumerate(spans):
         by_stop.setdefault(stop, []).append(k)
     position = {s: k for k, s in enumerate(spans)}
     skips: dict[int, list[int]] = {}

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from features import FeatureParams, extract_features
 from captcha_solver.reading import ReadResult, check_case
 from captcha_solver.recognition._decode import Reading, best_path, forced_alignment
+from features import FeatureParams, extract_features
 from segmentation import Segmentation, SegmentationParams, segment
 
 __all__ = ["DecodeParams", "GlyphReader", "lattice_proba", "restrict_proba"]
@@ -49,7 +49,9 @@ def restrict_proba(proba: np.ndarray, charset: str, allowed: str | None, case: s
                 out[:, index[other]] = 0.0
     if allowed:
         if not set(allowed) & set(charset):
-            raise ValueError(f"allowed characters {allowed!r} share none with the model's charset {charset!r}")
+            raise ValueError(
+                f"allowed characters {allowed!r} share none with the model's charset {charset!r}"
+            )
         for c, i in index.items():
             if c not in allowed:
                 out[:, i] = 0.0
@@ -159,7 +161,9 @@ class GlyphReader:
                 timings["features"] += (t6 - t5) * 1e3
                 timings["classifier"] += (time.perf_counter() - t6) * 1e3
         t5 = time.perf_counter()
-        reading = best_path(len(seg.atoms), units, proba, self.garbage, seg.owner_spans(), self.decode_params.skip_penalty)
+        reading = best_path(
+            len(seg.atoms), units, proba, self.garbage, seg.owner_spans(), self.decode_params.skip_penalty
+        )
         timings["decoding"] = (time.perf_counter() - t5) * 1e3
         return self._result(seg, reading, timings)
 
@@ -180,7 +184,13 @@ class GlyphReader:
         """Forced alignment of a known text (training), see ``forced_alignment``."""
         spans, proba, _ = lattice_proba(seg, self.classify, self.seg_params, self.feat_params)
         return forced_alignment(
-            len(seg.atoms), spans, proba, self.garbage, target, seg.owner_spans(), self.decode_params.skip_penalty
+            len(seg.atoms),
+            spans,
+            proba,
+            self.garbage,
+            target,
+            seg.owner_spans(),
+            self.decode_params.skip_penalty,
         )
 
     def _result(self, seg: Segmentation, reading: Reading, timings: dict[str, float]) -> ReadResult:
@@ -192,5 +202,11 @@ class GlyphReader:
             boxes.append((b.x0, b.y0, b.width, b.height))
         confidence = float(np.prod(probs)) if probs else 0.0
         return ReadResult(
-            text, confidence, tuple(probs), "classical", boxes=tuple(boxes), n_blobs=len(seg.blobs), timings_ms=timings
+            text,
+            confidence,
+            tuple(probs),
+            "classical",
+            boxes=tuple(boxes),
+            n_blobs=len(seg.blobs),
+            timings_ms=timings,
         )

@@ -70,10 +70,17 @@ def pick_min_confidence(
         If the arrays are empty or of different lengths.
     """
     cc = np.asarray(classical_correct, dtype=bool)
-    arrays = [cc, np.asarray(classical_confidence, float), np.asarray(plausible, bool),
-              np.asarray(neural_correct, bool), np.asarray(neural_confidence, float)]
+    arrays = [
+        cc,
+        np.asarray(classical_confidence, float),
+        np.asarray(plausible, bool),
+        np.asarray(neural_correct, bool),
+        np.asarray(neural_confidence, float),
+    ]
     if len({a.shape for a in arrays}) != 1 or cc.ndim != 1 or cc.size == 0:
-        raise ValueError(f"need five non-empty 1-D arrays of one length, got shapes {[a.shape for a in arrays]}")
+        raise ValueError(
+            f"need five non-empty 1-D arrays of one length, got shapes {[a.shape for a in arrays]}"
+        )
     _, conf, plaus, nc, nconf = arrays
     grid = GRID if grid is None else np.asarray(grid, float)
     accuracy = np.array([np.where(routed_choice(plaus, conf, nconf, t), cc, nc).mean() for t in grid])

@@ -43,8 +43,10 @@ class BodyLimitMiddleware:
                 except ValueError:
                     declared = None
         too_big = ApiError(
-            413, "request_too_large", f"request body is over the limit of {limit} bytes for {scope['path']} "
-            "(serving.max_upload_bytes, times serving.max_batch for batches)"
+            413,
+            "request_too_large",
+            f"request body is over the limit of {limit} bytes for {scope['path']} "
+            "(serving.max_upload_bytes, times serving.max_batch for batches)",
         )
         received = 0
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics", "MetricsMiddleware"]
 
@@ -22,22 +29,33 @@ class Metrics:
     def __init__(self):
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "captcha_http_requests", "HTTP requests by route, method and status.",
-            ["route", "method", "status"], registry=self.registry,
+            "captcha_http_requests",
+            "HTTP requests by route, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "captcha_http_request_duration_seconds", "Time to answer a request, by route.",
-            ["route"], buckets=_BUCKETS, registry=self.registry,
+            "captcha_http_request_duration_seconds",
+            "Time to answer a request, by route.",
+            ["route"],
+            buckets=_BUCKETS,
+            registry=self.registry,
         )
         self.errors = Counter(
-            "captcha_http_errors", "Error answers by route and error code.",
-            ["route", "code"], registry=self.registry,
+            "captcha_http_errors",
+            "Error answers by route and error code.",
+            ["route", "code"],
+            registry=self.registry,
         )
         self.predictions = Counter(
-            "captcha_predictions", "Images read, by outcome (ok, error).",
-            ["status"], registry=self.registry,
+            "captcha_predictions",
+            "Images read, by outcome (ok, error).",
+            ["status"],
+            registry=self.registry,
         )
-        self.in_flight = Gauge("captcha_http_requests_in_flight", "Requests being served.", registry=self.registry)
+        self.in_flight = Gauge(
+            "captcha_http_requests_in_flight", "Requests being served.", registry=self.registry
+        )
         self.model_loaded = Gauge("captcha_model_loaded", "1 when a model is loaded.", registry=self.registry)
 
     def render(self) -> bytes:

@@ -50,8 +50,9 @@ def _json_body(raw: bytes, model, what: str):
         raise ApiError(422, "wrong_field", f"expected {what}{got}: {problems}") from None
 
 
-
-async def read_uploads(request: Request, serving: ServingConfig, *, batch: bool) -> list[tuple[str, bytes | ApiError]]:
+async def read_uploads(
+    request: Request, serving: ServingConfig, *, batch: bool
+) -> list[tuple[str, bytes | ApiError]]:
     """The images of a request as (name, bytes), whatever the content type; a bad image is its ApiError.
 
     Raises
@@ -63,7 +64,11 @@ async def read_uploads(request: Request, serving: ServingConfig, *, batch: bool)
     field = "files" if batch else "file"
     if ctype == "multipart/form-data":
         if request.headers.get("content-length") == "0":
-            raise ApiError(400, "empty_body", f"the request body is empty; send an image in the multipart field '{field}'")
+            raise ApiError(
+                400,
+                "empty_body",
+                f"the request body is empty; send an image in the multipart field '{field}'",
+            )
         form = await request.form(max_files=serving.max_batch if batch else 1, max_fields=16)
         try:
             items = [(k, v) for k, v in form.multi_items()]
@@ -80,10 +85,17 @@ async def read_uploads(request: Request, serving: ServingConfig, *, batch: bool)
                 name = _upload_name(upload.filename)
                 data = await upload.read(serving.max_upload_bytes + 1)
                 if len(data) > serving.max_upload_bytes:
-                    out.append((name, ApiError(
-                        413, "image_too_large",
-                        f"{name}: upload is over the limit of {serving.max_upload_bytes} bytes (serving.max_upload_bytes)",
-                    )))
+                    out.append(
+                        (
+                            name,
+                            ApiError(
+                                413,
+                                "image_too_large",
+                                f"{name}: upload is over the limit of {serving.max_upload_bytes} bytes "
+                                "(serving.max_upload_bytes)",
+                            ),
+                        )
+                    )
                 else:
                     out.append((name, data))
             return out
@@ -105,12 +117,16 @@ async def read_uploads(request: Request, serving: ServingConfig, *, batch: bool)
                 out.append((name, exc))
         return out
     if not raw:
-        raise ApiError(400, "empty_body", f"the request body is empty; send an image in the multipart field '{field}'")
+        raise ApiError(
+            400, "empty_body", f"the request body is empty; send an image in the multipart field '{field}'"
+        )
     if not batch and (ctype.startswith("image/") or ctype == "application/octet-stream"):
         return [(_upload_name(request.headers.get("x-file-name")), raw)]
     raise ApiError(
-        415, "unsupported_content_type",
+        415,
+        "unsupported_content_type",
         f"content type {ctype or 'missing'!r} is not accepted; send multipart/form-data with a '{field}' file field"
-        + (", or application/json" if batch else ", application/json with 'image_base64', or an image/* body"),
+        + (
+            ", or application/json" if batch else ", application/json with 'image_base64', or an image/* body"
+        ),
     )
-

@@ -69,8 +69,9 @@ class _Solver:
         try:
             if len(data) > cfg.serving.max_upload_bytes:
                 raise ImageDecodeError(
-                    name, f"upload is {len(data)} bytes, over the limit of {cfg.serving.max_upload_bytes} "
-                    "(serving.max_upload_bytes)"
+                    name,
+                    f"upload is {len(data)} bytes, over the limit of {cfg.serving.max_upload_bytes} "
+                    "(serving.max_upload_bytes)",
                 )
             rgb = decode_image(
                 data,
@@ -81,13 +82,19 @@ class _Solver:
         except ImageDecodeError as exc:
             error = decode_error(exc)
             self.model.logger.warning("refused upload %s (%d): %s", name, error.status, exc)
-            self.results.append(csv_row(error_row(name, str(exc), latency_ms=(time.perf_counter() - started) * 1e3)))
+            self.results.append(
+                csv_row(error_row(name, str(exc), latency_ms=(time.perf_counter() - started) * 1e3))
+            )
             raise error from None
         row = self.model.predict(rgb, name=name)
         row["latency_ms"] = (time.perf_counter() - started) * 1e3
         self.model.logger.info(
             "predict %s: %r (confidence %.3f, %s) in %.1f ms",
-            name, row["prediction"], row["confidence"], row["status"], row["latency_ms"],
+            name,
+            row["prediction"],
+            row["confidence"],
+            row["status"],
+            row["latency_ms"],
         )
         return api_row(row)
 
@@ -109,12 +116,16 @@ def _install_error_handlers(app: FastAPI, solver: _Solver, count) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
-        return await _api_error(request, ApiError(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)))
+        return await _api_error(
+            request, ApiError(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+        )
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):
         solver.model.logger.exception("unexpected error on %s", request.url.path)
-        return JSONResponse({"error": "internal_error", "detail": f"{type(exc).__name__}: {exc}"}, status_code=500)
+        return JSONResponse(
+            {"error": "internal_error", "detail": f"{type(exc).__name__}: {exc}"}, status_code=500
+        )
 
 
 def _install_openapi(app: FastAPI) -> None:
@@ -122,7 +133,9 @@ def _install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for model in (Base64Image, BatchRequest):
                 found = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -180,7 +193,11 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
             "Reads the text of captchas. Send an image as multipart (`file` field), as JSON "
             "(`image_base64`) or as a raw `image/*` body (name it with an `X-File-Name` header). "
             "Every prediction is appended to results.csv. "
-            + (f"Send the API key in the `{API_KEY_HEADER}` header." if api_key else "No API key is required.")
+            + (
+                f"Send the API key in the `{API_KEY_HEADER}` header."
+                if api_key
+                else "No API key is required."
+            )
         ),
     )
     app.state.solver = solver
@@ -192,7 +209,9 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         given = request.headers.get(API_KEY_HEADER, "")
         if not secrets.compare_digest(given.encode(), api_key.encode()):
             what = "missing" if not given else "wrong"
-            raise ApiError(401, "unauthorized", f"{what} API key: send the key in the {API_KEY_HEADER} header")
+            raise ApiError(
+                401, "unauthorized", f"{what} API key: send the key in the {API_KEY_HEADER} header"
+            )
 
     def count(error: ApiError, route: str) -> None:
         metrics.errors.labels(route, error.code).inc()
@@ -207,8 +226,12 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         return result
 
     @app.post(
-        "/predict", response_model=PredictResponse, responses=_ERRORS, dependencies=[Depends(check_key)],
-        openapi_extra={"requestBody": PREDICT_BODY_DOC}, summary="Read one captcha",
+        "/predict",
+        response_model=PredictResponse,
+        responses=_ERRORS,
+        dependencies=[Depends(check_key)],
+        openapi_extra={"requestBody": PREDICT_BODY_DOC},
+        summary="Read one captcha",
     )
     async def predict(request: Request):
         """Read the text of one captcha image. Each call appends one row to results.csv."""
@@ -218,8 +241,12 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         return record(await read(name, data))
 
     @app.post(
-        "/predict/batch", response_model=BatchResponse, responses=_ERRORS, dependencies=[Depends(check_key)],
-        openapi_extra={"requestBody": BATCH_BODY_DOC}, summary="Read several captchas",
+        "/predict/batch",
+        response_model=BatchResponse,
+        responses=_ERRORS,
+        dependencies=[Depends(check_key)],
+        openapi_extra={"requestBody": BATCH_BODY_DOC},
+        summary="Read several captchas",
     )
     async def predict_batch(request: Request):
         """Read up to serving.max_batch images; a bad image fails alone (its http_status says how)."""
@@ -227,7 +254,9 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         items = await read_uploads(request, serving, batch=True)
         if len(items) > serving.max_batch:
             raise ApiError(
-                413, "batch_too_large", f"{len(items)} images in one batch, over serving.max_batch = {serving.max_batch}"
+                413,
+                "batch_too_large",
+                f"{len(items)} images in one batch, over serving.max_batch = {serving.max_batch}",
             )
         results: list[dict[str, Any]] = []
         for name, data in items:
@@ -253,7 +282,12 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
             "charset_size": len(model.charset),
         }
 
-    @app.get("/model", dependencies=[Depends(check_key)], responses={401: {"model": ErrorResponse}}, summary="The model manifest")
+    @app.get(
+        "/model",
+        dependencies=[Depends(check_key)],
+        responses={401: {"model": ErrorResponse}},
+        summary="The model manifest",
+    )
     async def manifest() -> dict:
         """The loaded model's manifest: charset, metrics, classifier comparison, versions, checksums."""
         return solver.model.manifest_

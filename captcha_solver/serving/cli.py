@@ -21,8 +21,8 @@ _ENV_OVERRIDES = "CAPTCHA_SOLVER_OVERRIDES"
 
 def app_from_env():
     """uvicorn factory: ``create_app`` with the model folder and settings given to ``serve``."""
-    from captcha_solver.settings import resolve_config
     from captcha_solver.serving.api import create_app
+    from captcha_solver.settings import resolve_config
 
     overrides = json.loads(os.environ.get(_ENV_OVERRIDES) or "{}")
     config, _ = resolve_config(None, overrides)
@@ -31,16 +31,21 @@ def app_from_env():
 
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default serving.host, 127.0.0.1).")
-@click.option("--port", default=None, type=click.IntRange(0, 65535), help="Port (default serving.port, 8000).")
-@click.option("--workers", default=None, type=click.IntRange(1, 64), help="Worker processes (default serving.workers).")
-@click.option("--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model).")
+@click.option(
+    "--port", default=None, type=click.IntRange(0, 65535), help="Port (default serving.port, 8000)."
+)
+@click.option(
+    "--workers", default=None, type=click.IntRange(1, 64), help="Worker processes (default serving.workers)."
+)
+@click.option(
+    "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
+)
 @click.pass_context
 def serve(ctx, host, port, workers, model_dir):
     """Serve the HTTP API (POST /predict, /predict/batch; GET /health, /model, /metrics, /docs)."""
     import uvicorn
 
-    from captcha_solver.settings import CONFIG_ENV, resolve_config
-    from captcha_solver.settings import ConfigError
+    from captcha_solver.settings import CONFIG_ENV, ConfigError, resolve_config
 
     obj = ctx.obj or {}
     try:

@@ -22,10 +22,17 @@ _PNG_1x1_EXAMPLE = "iVBORw0KGgoAAAANSUhEUgAAAKAAAAA8CAIAAAB..."
 class Base64Image(BaseModel):
     """One image sent as JSON."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"image_base64": _PNG_1x1_EXAMPLE, "name": "x7k2.png"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"image_base64": _PNG_1x1_EXAMPLE, "name": "x7k2.png"}]},
+    )
 
-    image_base64: str = Field(description="The encoded image file (PNG, JPEG, BMP, GIF, WebP, TIFF), base64; a data: URL prefix is accepted.")
-    name: str | None = Field(None, max_length=255, description="Name for the results row and the answer (default 'upload').")
+    image_base64: str = Field(
+        description="The encoded image file (PNG, JPEG, BMP, GIF, WebP, TIFF), base64; a data: URL prefix is accepted."
+    )
+    name: str | None = Field(
+        None, max_length=255, description="Name for the results row and the answer (default 'upload')."
+    )
 
 
 class BatchRequest(BaseModel):
@@ -62,7 +69,9 @@ class PredictResponse(BaseModel):
     confidence: float = Field(description="Confidence of the whole reading, 0..1.")
     char_confidences: list[float] = Field(description="Confidence of each character, 0..1.")
     boxes: list[list[int]] = Field(description="Box of each glyph as [x, y, width, height] in image pixels.")
-    reader: str = Field(description="Which reader answered: 'classical' or 'neural' ('' when the image was not read).")
+    reader: str = Field(
+        description="Which reader answered: 'classical' or 'neural' ('' when the image was not read)."
+    )
     status: str = Field(description="'ok', or 'error' when no text was found (see error).")
     error: str = Field("", description="Why status is 'error'.")
     latency_ms: float = Field(description="Server-side time to decode and read the image, in milliseconds.")
@@ -71,7 +80,9 @@ class PredictResponse(BaseModel):
 class BatchItem(PredictResponse):
     """The reading of one image of a batch; a bad image fails alone."""
 
-    http_status: int = Field(200, description="The status this image alone would have had (e.g. 415 for a non-image).")
+    http_status: int = Field(
+        200, description="The status this image alone would have had (e.g. 415 for a non-image)."
+    )
     error_code: str = Field("", description="Machine-readable error name when http_status is not 200.")
 
 
@@ -84,7 +95,14 @@ class ErrorResponse(BaseModel):
     """Every error answer (4xx and 5xx) has this shape."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"error": "not_an_image", "detail": "notes.txt: not a PNG, JPEG, BMP, GIF, WebP or TIFF image (starts with b'hello')"}]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": "not_an_image",
+                    "detail": "notes.txt: not a PNG, JPEG, BMP, GIF, WebP or TIFF image (starts with b'hello')",
+                }
+            ]
+        }
     )
 
     error: str = Field(description="Machine-readable error name.")
@@ -103,7 +121,11 @@ PREDICT_BODY_DOC = {
     "required": True,
     "content": {
         "multipart/form-data": {
-            "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
         },
         "application/json": {"schema": {"$ref": "#/components/schemas/Base64Image"}},
         "image/png": {"schema": {"type": "string", "format": "binary"}},

@@ -52,7 +52,9 @@ def config_path(explicit: str | os.PathLike | None = None) -> Path:
     return Path.cwd() / CONFIG_NAME
 
 
-def resolve_config(explicit: str | os.PathLike | None = None, overrides: Mapping | None = None) -> tuple[Config, Path]:
+def resolve_config(
+    explicit: str | os.PathLike | None = None, overrides: Mapping | None = None
+) -> tuple[Config, Path]:
     """Load the settings by the one rule and name the file that edits are saved to.
 
     ``explicit`` (``--config``) > ``$CAPTCHA_SOLVER_CONFIG`` > ``./config.yaml``
@@ -230,7 +232,9 @@ def _parse_override(value, current, key: str, allowed: str):
                 return yaml.safe_load(stripped)
             except yaml.YAMLError as error:
                 raise ConfigError.invalid(
-                    key, value, f"{allowed}, written [a, b] or a,b; the brackets do not parse ({_yaml_problem(error)})"
+                    key,
+                    value,
+                    f"{allowed}, written [a, b] or a,b; the brackets do not parse ({_yaml_problem(error)})",
                 ) from None
         return [item.strip() for item in stripped.split(",") if item.strip()]
     try:
@@ -261,7 +265,9 @@ def apply_overrides(config: Config, overrides: Mapping | None, *, source: str = 
             raise _unknown_key(section, key, source)
         current = getattr(getattr(config, section), key)
         try:
-            parsed = _parse_override(value, current, f"{section}.{key}", sections[section].describe_key(key)[1])
+            parsed = _parse_override(
+                value, current, f"{section}.{key}", sections[section].describe_key(key)[1]
+            )
         except ConfigError as error:
             raise error.with_source(source) from None
         per_section.setdefault(section, {})[key] = parsed

@@ -18,6 +18,7 @@ from typing import Any
 from captcha_solver.settings._checks import Choice, NonEmpty, Predicate, Range, Subset
 from captcha_solver.settings._errors import ConfigError
 from captcha_solver.settings._fields import Section, field
+from captcha_solver.settings._neural import NeuralConfig
 
 __all__ = [
     "ClassifierConfig",
@@ -77,7 +78,9 @@ class SegmentationConfig(Section):
     threshold_ratio: float = field(
         0.6, Range(0, 1, inclusive=False), doc="Binarisation threshold as a fraction of the ink contrast."
     )
-    min_component_area: int = field(30, Range(1), doc="Connected components smaller than this (pixels) are noise.")
+    min_component_area: int = field(
+        30, Range(1), doc="Connected components smaller than this (pixels) are noise."
+    )
     max_glyphs: int = field(12, Range(1, 64), doc="Most glyphs a captcha may be split into.")
     dot_max_area_ratio: float = field(
         0.25, Range(0, 1), doc="A component at most this fraction of the median glyph area is a dot (i, j)."
@@ -86,18 +89,24 @@ class SegmentationConfig(Section):
         0.03, Range(0, 1), doc="Components smaller than this fraction of the largest one are noise."
     )
     cut_min_width_ratio: float = field(
-        0.45, Range(0, 10, inclusive=False), doc="Components wider than this many line heights get cut candidates."
+        0.45,
+        Range(0, 10, inclusive=False),
+        doc="Components wider than this many line heights get cut candidates.",
     )
     min_piece_ratio: float = field(
         0.12, Range(0, 1, inclusive=False), doc="Narrowest piece a cut may leave, in line heights."
     )
     max_cuts: int = field(2, Range(0, 8), doc="Most cut candidates per component.")
     cut_max_depth_ratio: float = field(
-        0.6, Range(0, 1), doc="A column-profile valley is a cut candidate below this fraction of the profile's peak."
+        0.6,
+        Range(0, 1),
+        doc="A column-profile valley is a cut candidate below this fraction of the profile's peak.",
     )
     max_span: int = field(3, Range(1, 8), doc="Most consecutive pieces that may form one glyph.")
     max_glyph_width_ratio: float = field(
-        1.4, Range(0, 10, inclusive=False), doc="Widest glyph candidate made of several pieces, in line heights."
+        1.4,
+        Range(0, 10, inclusive=False),
+        doc="Widest glyph candidate made of several pieces, in line heights.",
     )
 
 
@@ -107,7 +116,9 @@ class FeaturesConfig(Section):
 
     _section = "features"
     glyph_size: int = field(
-        32, Range(16, 128), doc="Side of the square glyph image, in pixels; a multiple of hog_pixels_per_cell."
+        32,
+        Range(16, 128),
+        doc="Side of the square glyph image, in pixels; a multiple of hog_pixels_per_cell.",
     )
     hog_orientations: int = field(9, Range(4, 18), doc="HOG orientation bins.")
     hog_pixels_per_cell: int = field(8, Range(2, 32), doc="HOG cell side, in pixels.")
@@ -142,22 +153,32 @@ class ClassifierConfig(Section):
         doc="Classifiers trained and compared; the best on validation is kept.",
     )
     svm_c: float = field(10.0, Range(0, None, inclusive=False), doc="SVM regularisation C.")
-    logreg_c: float = field(1.0, Range(0, None, inclusive=False), doc="Logistic regression inverse regularisation C.")
+    logreg_c: float = field(
+        1.0, Range(0, None, inclusive=False), doc="Logistic regression inverse regularisation C."
+    )
     catboost_iterations: int = field(150, Range(10, 20000), doc="CatBoost boosting iterations.")
     catboost_depth: int = field(5, Range(1, 10), doc="CatBoost tree depth.")
     svm_max_rows: int = field(
-        20000, Range(100), doc="The SVM trains on at most this many glyph samples (its cost grows with their square)."
+        20000,
+        Range(100),
+        doc="The SVM trains on at most this many glyph samples (its cost grows with their square).",
     )
     catboost_max_rows: int = field(
-        6000, Range(100), doc="CatBoost trains on at most this many glyph samples (63-class boosting is slow)."
+        6000,
+        Range(100),
+        doc="CatBoost trains on at most this many glyph samples (63-class boosting is slow).",
     )
     geometry_weight: float = field(
-        4.0, Range(0, None, inclusive=False), doc="Weight of the size/place/stroke/spacing cues against HOG (logreg, svm)."
+        4.0,
+        Range(0, None, inclusive=False),
+        doc="Weight of the size/place/stroke/spacing cues against HOG (logreg, svm).",
     )
     select_by: str = field(
         "val_exact", Choice("val_exact", "val_char"), doc="Validation metric picking the best candidate."
     )
-    threads: int = field(1, Range(1, 64), doc="onnxruntime threads per prediction (batch runs use processes).")
+    threads: int = field(
+        1, Range(1, 64), doc="onnxruntime threads per prediction (batch runs use processes)."
+    )
 
 
 @dataclass(frozen=True)
@@ -190,9 +211,12 @@ class TrainingConfig(Section):
         Choice("classical", "neural", "auto"),
         doc="What 'train' builds: the classical reader, the neural one, or both (auto routing).",
     )
-    max_garbage: int = field(3, Range(0, 50), doc="Garbage candidates (pieces, pairs) sampled per training captcha.")
+    max_garbage: int = field(
+        3, Range(0, 50), doc="Garbage candidates (pieces, pairs) sampled per training captcha."
+    )
     align_unsegmented: bool = field(
-        True, doc="Recover captchas whose components do not match the label by forced alignment (second pass)."
+        True,
+        doc="Recover captchas whose components do not match the label by forced alignment (second pass).",
     )
     min_images: int = field(20, Range(2), doc="Fewest labelled images training accepts.")
 
@@ -211,7 +235,9 @@ class LoggingConfig(Section):
     """The captcha_solver logger."""
 
     _section = "logging"
-    level: str = field("INFO", Choice("DEBUG", "INFO", "WARNING", "ERROR"), doc="Lowest level that is logged.")
+    level: str = field(
+        "INFO", Choice("DEBUG", "INFO", "WARNING", "ERROR"), doc="Lowest level that is logged."
+    )
     console: bool = field(True, doc="Also log to stderr.")
 
 
@@ -232,70 +258,13 @@ class RoutingConfig(Section):
         "-1 = the threshold the model picked on its validation data (manifest), 0.9 if it has none.",
     )
     topk: int = field(0, Range(0, 20), doc="Alternative readings returned by the neural reader (0 = none).")
-    allowed_chars: str = field("", doc="Characters a reading may use (e.g. 0123456789); empty = the model's whole charset.")
+    allowed_chars: str = field(
+        "", doc="Characters a reading may use (e.g. 0123456789); empty = the model's whole charset."
+    )
     case: str = field(
         "sensitive",
         Choice("sensitive", "lower", "upper"),
         doc="lower/upper: merge each letter's two cases into that form (for sites that ignore case).",
-    )
-
-
-def _four_widths(value: object) -> bool:
-    """True for a string of four comma-separated integers in [4, 512]."""
-    try:
-        widths = [int(v) for v in str(value).split(",")]
-    except ValueError:
-        return False
-    return len(widths) == 4 and all(4 <= w <= 512 for w in widths)
-
-
-@dataclass(frozen=True)
-class NeuralConfig(Section):
-    """Training the neural (CNN + CTC) reader: python model.py train --reader neural|auto."""
-
-    _section = "neural"
-    epochs: int = field(20, Range(1, 1000), doc="Most training epochs (early stopping on validation exact accuracy).")
-    patience: int = field(8, Range(1, 1000), doc="Epochs without improvement before stopping.")
-    batch_size: int = field(32, Range(1, 4096), doc="Captchas per training step.")
-    height: int = field(
-        32,
-        Choice(16, 32, 48, 64, 80, 96, 112, 128),
-        doc="Height the text is resized to, in pixels: the four conv blocks halve it four times.",
-    )
-    channels: str = field(
-        "32,64,96,128",
-        Predicate(_four_widths, "four comma-separated conv widths from 4 to 512, e.g. 16,32,64,128"),
-        doc="Output channels of the four conv blocks; narrow early blocks keep a taller input affordable.",
-    )
-    learning_rate: float = field(0.002, Range(1e-5, 1, inclusive=False), doc="Peak learning rate (AdamW, warm-up then cosine).")
-    weight_decay: float = field(
-        1e-4, Range(0, 1), doc="AdamW weight decay: each step shrinks the weights by learning rate x this; larger values regularise more.",
-    )
-    dropout: float = field(
-        0.1, Range(0, 1, inclusive=(True, False)), doc="Dropout between the BiGRU and the classifier.",
-    )
-    ema_decay: float = field(
-        0.0, Range(0, 1, inclusive=(True, False)),
-        doc="Decay per step of the moving average of the weights that is validated and exported (0 = off).",
-    )
-    max_minutes: float = field(
-        0.0, Range(0, 10000), doc="Time budget of neural training in minutes (0 = none); the epochs are fitted to it."
-    )
-    frame_stride: int = field(
-        2, Choice(2, 4), doc="Input columns per output frame: 4 halves the frames (less work), 2 leaves room between narrow letters."
-    )
-    width_dilation: int = field(
-        1, Choice(1, 2, 3), doc="Horizontal dilation of the last two conv blocks: 2 lets each frame see a wider glyph."
-    )
-    stem: str = field(
-        "pool", Choice("pool", "strided"),
-        doc="First conv block: pool = 3x3 conv then 2x2 max-pool; strided = one 4x4 stride-2 conv, about 35% faster to train at height 64.",
-    )
-    augment_geometry: bool = field(
-        True, doc="Jitter rotation, shear, scale and width in training; off for styles whose generator already warps glyphs."
-    )
-    augment_stretch: bool = field(
-        True, doc="Part of augment_geometry: also stretch the width alone (by up to 8%), changing glyphs' aspect ratio."
     )
 
 
@@ -304,17 +273,23 @@ class ServingConfig(Section):
     """The HTTP API and the web UI (python model.py serve / ui)."""
 
     _section = "serving"
-    host: str = field("127.0.0.1", NonEmpty(), doc="Address the API and UI listen on (0.0.0.0 in a container).")
+    host: str = field(
+        "127.0.0.1", NonEmpty(), doc="Address the API and UI listen on (0.0.0.0 in a container)."
+    )
     port: int = field(8000, Range(1, 65535), doc="Port of the HTTP API.")
     ui_port: int = field(7860, Range(1, 65535), doc="Port of the web UI.")
     workers: int = field(1, Range(1, 64), doc="API worker processes (uvicorn --workers).")
     max_upload_bytes: int = field(2_097_152, Range(1), doc="Largest uploaded image, in bytes (413 above it).")
     max_batch: int = field(32, Range(1, 1024), doc="Most images in one /predict/batch request.")
     api_key_env: str = field(
-        "CAPTCHA_API_KEY", NonEmpty(), doc="Environment variable holding the API key; unset or empty = no key needed."
+        "CAPTCHA_API_KEY",
+        NonEmpty(),
+        doc="Environment variable holding the API key; unset or empty = no key needed.",
     )
     admin_token_env: str = field(
-        "CAPTCHA_ADMIN_TOKEN", NonEmpty(), doc="Environment variable holding the UI admin token for saving settings."
+        "CAPTCHA_ADMIN_TOKEN",
+        NonEmpty(),
+        doc="Environment variable holding the UI admin token for saving settings.",
     )
 
 
@@ -367,5 +342,7 @@ class Config:
         section, _, key = dotted_key.partition(".")
         sections = self.sections()
         if section not in sections or key not in sections[section].keys():
-            raise ConfigError(f"unknown key '{dotted_key}'; known sections: {', '.join(sections)}", key=dotted_key)
+            raise ConfigError(
+                f"unknown key '{dotted_key}'; known sections: {', '.join(sections)}", key=dotted_key
+            )
         return getattr(getattr(self, section), key)

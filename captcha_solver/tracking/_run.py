@@ -204,7 +204,9 @@ class Run:
     def _checked(self, what: str, values: Mapping[str, Any]) -> dict[str, Any]:
         self._check_open()
         if not isinstance(values, Mapping):
-            raise TypeError(f"{what} is {values!r} of type {type(values).__name__}; expected a dict with str keys")
+            raise TypeError(
+                f"{what} is {values!r} of type {type(values).__name__}; expected a dict with str keys"
+            )
         bad = [key for key in values if not isinstance(key, str)]
         if bad:
             raise TypeError(f"{what} have non-string keys {bad!r}; expected a dict with str keys")

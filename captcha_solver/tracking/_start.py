@@ -87,7 +87,9 @@ def start_run(
     try:
         wandb = importlib.import_module("wandb")
     except ImportError as error:
-        return _untracked(project, config, mode, f"wandb is not installed ({error}); install the 'train' extra")
+        return _untracked(
+            project, config, mode, f"wandb is not installed ({error}); install the 'train' extra"
+        )
 
     dir = Path(dir)
     try:

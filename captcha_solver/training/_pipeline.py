@@ -6,20 +6,20 @@ import dataclasses
 import os
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
+from captcha_solver.classifier import OnnxGlyphClassifier, export_onnx, fit_estimator
 from captcha_solver.common import progress as show_progress
 from captcha_solver.image_io import split_dataset
-from captcha_solver.classifier import OnnxGlyphClassifier, export_onnx, fit_estimator
-from features import FeatureParams
 from captcha_solver.recognition import DecodeParams, GlyphReader
-from segmentation import SegmentationParams
 from captcha_solver.training._pool import init_pool_worker, init_worker, sample_one
+from features import FeatureParams
+from segmentation import SegmentationParams
 
 __all__ = [
     "SklearnProba",
@@ -93,7 +93,9 @@ def collect_samples(
         iterator = map(sample_one, paths)
         results = list(progress(iterator, total=len(paths), desc=desc) if progress else iterator)
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=init_pool_worker, initargs=init_args) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=init_pool_worker, initargs=init_args
+        ) as pool:
             iterator = pool.map(sample_one, paths, chunksize=16)
             results = list(progress(iterator, total=len(paths), desc=desc) if progress else iterator)
     Xs, ys, skipped, aligned = [], [], [], 0
@@ -206,13 +208,24 @@ def _glyph_samples(train_paths, class_index, charset, cfg, common: dict, decode_
         # pieces make each character where components and label disagree
         # (glyphs cut by the image edge, touching pairs).
         quick = fit_estimator(
-            "logreg", data.X, data.y, params=cfg.classifier.to_dict(), seed=tr.seed, threads=common["workers"],
+            "logreg",
+            data.X,
+            data.y,
+            params=cfg.classifier.to_dict(),
+            seed=tr.seed,
+            threads=common["workers"],
             geometry_columns=geometry,
         )
         reader = GlyphReader(
-            SklearnProba(quick, len(charset) + 1), charset, common["seg_params"], common["feat_params"], decode_params
+            SklearnProba(quick, len(charset) + 1),
+            charset,
+            common["seg_params"],
+            common["feat_params"],
+            decode_params,
         )
-        extra = collect_samples(unsegmented, class_index, max_garbage=tr.max_garbage, reader=reader, desc="align", **common)
+        extra = collect_samples(
+            unsegmented, class_index, max_garbage=tr.max_garbage, reader=reader, desc="align", **common
+        )
         data = TrainingData(
             np.vstack([data.X, extra.X]) if extra.used else data.X,
             np.concatenate([data.y, extra.y]) if extra.used else data.y,
@@ -233,16 +246,66 @@ def _validation_images(val_paths, cfg, skipped: list) -> tuple[list[np.ndarray],
     images, labels = [], []
     for p in val_paths:
         try:
-            images.append(decode_image(p, max_pixels=cfg.input.max_pixels, max_bytes=cfg.input.max_bytes, name=p))
+            images.append(
+                decode_image(p, max_pixels=cfg.input.max_pixels, max_bytes=cfg.input.max_bytes, name=p)
+            )
             labels.append(label_from_path(p))
         except ValueError as exc:
             skipped.append((p, str(exc)))
     return images, labels
 
 
+def _export_checked(result, data, val_glyphs, n_classes: int, logger):
+    """Export the chosen classifier to ONNX in a temporary folder and check it against the estimator.
+
+    Raises
+    ------
+    RuntimeError
+        If the ONNX model's probabilities differ from the estimator's by more than 1e-3.
+    """
+    tmp = tempfile.TemporaryDirectory(prefix="captcha-train-")
+    onnx_path = Path(tmp.name) / "glyph_classifier.onnx"
+    export_onnx(result.estimator, data.X.shape[1], onnx_path)
+    check = val_glyphs.X if val_glyphs.used else data.X[:500]
+    parity = onnx_parity(result.estimator, onnx_path, check, n_classes)
+    logger.info(
+        "ONNX export of %s: max |p_onnx - p_sklearn| = %.2e on %d glyphs", result.name, parity, len(check)
+    )
+    if parity > 1e-3:
+        raise RuntimeError(
+            f"ONNX export of {result.name} disagrees with the estimator (max diff {parity:.2e})"
+        )
+    return tmp, onnx_path, parity
+
+
+def _scorer(charset: str, params: tuple, val_images, val_labels, val_glyphs):
+    """The validation score of a fitted estimator: captchas read end to end, and glyphs for ROC AUC."""
+    from captcha_solver.evaluation import character_accuracy, exact_accuracy, macro_roc_auc
+
+    n_classes = len(charset) + 1
+
+    def evaluate(estimator) -> dict[str, float]:
+        proba_fn = SklearnProba(estimator, n_classes)
+        reader = GlyphReader(proba_fn, charset, *params)
+        t0 = time.perf_counter()
+        preds = _read_all(reader, val_images)
+        per_image = (time.perf_counter() - t0) * 1e3 / max(len(val_images), 1)
+        scores = {
+            "val_exact": exact_accuracy(preds, val_labels) if val_labels else float("nan"),
+            "val_char": character_accuracy(preds, val_labels) if val_labels else float("nan"),
+            "val_ms_per_captcha": per_image,
+        }
+        if val_glyphs.used:
+            scores["val_glyph_macro_auc"] = macro_roc_auc(
+                val_glyphs.y, proba_fn(val_glyphs.X), list(range(n_classes))
+            )
+        return scores
+
+    return evaluate
+
+
 def train_reader(paths: Sequence[str], cfg, *, logger, progress: bool = True) -> TrainOutcome:
     """Train the classical reader on labelled captcha files (see ``My_CaptchaSolver_Model.train``)."""
-    from captcha_solver.evaluation import character_accuracy, exact_accuracy, macro_roc_auc
     from captcha_solver.image_io import charset_of, label_from_path
     from features import GEOMETRY_NAMES, feature_count
 
@@ -263,40 +326,34 @@ def train_reader(paths: Sequence[str], cfg, *, logger, progress: bool = True) ->
         progress=_progress_bar(progress),
     )
     train_paths, val_paths = split_dataset(paths, tr.validation_fraction, tr.seed)
-    logger.info("charset of %d symbols; %d training and %d validation images", len(charset), len(train_paths), len(val_paths))
+    logger.info(
+        "charset of %d symbols; %d training and %d validation images",
+        len(charset),
+        len(train_paths),
+        len(val_paths),
+    )
     geometry = slice(feature_count(feat_params) - len(GEOMETRY_NAMES), feature_count(feat_params))
     data = _glyph_samples(train_paths, class_index, charset, cfg, common, decode_params, geometry, logger)
     # Validation: whole captchas read end to end, and glyphs for ROC AUC.
     val_images, val_labels = _validation_images(val_paths, cfg, data.skipped)
-    val_glyphs = collect_samples(val_paths, class_index, max_garbage=0, desc="val glyphs", **dict(common, progress=None))
+    val_glyphs = collect_samples(
+        val_paths, class_index, max_garbage=0, desc="val glyphs", **dict(common, progress=None)
+    )
 
-    def evaluate(estimator) -> dict[str, float]:
-        proba_fn = SklearnProba(estimator, n_classes)
-        reader = GlyphReader(proba_fn, charset, seg_params, feat_params, decode_params)
-        t0 = time.perf_counter()
-        preds = _read_all(reader, val_images)
-        per_image = (time.perf_counter() - t0) * 1e3 / max(len(val_images), 1)
-        scores = {
-            "val_exact": exact_accuracy(preds, val_labels) if val_labels else float("nan"),
-            "val_char": character_accuracy(preds, val_labels) if val_labels else float("nan"),
-            "val_ms_per_captcha": per_image,
-        }
-        if val_glyphs.used:
-            scores["val_glyph_macro_auc"] = macro_roc_auc(val_glyphs.y, proba_fn(val_glyphs.X), list(range(n_classes)))
-        return scores
+    evaluate = _scorer(charset, (seg_params, feat_params, decode_params), val_images, val_labels, val_glyphs)
 
     result = fit_candidates(
-        cfg.classifier.candidates, data, evaluate, params=cfg.classifier.to_dict(), seed=tr.seed, threads=workers,
-        select_by=cfg.classifier.select_by, geometry_columns=geometry, log=logger.info,
+        cfg.classifier.candidates,
+        data,
+        evaluate,
+        params=cfg.classifier.to_dict(),
+        seed=tr.seed,
+        threads=workers,
+        select_by=cfg.classifier.select_by,
+        geometry_columns=geometry,
+        log=logger.info,
     )
-    tmp = tempfile.TemporaryDirectory(prefix="captcha-train-")
-    onnx_path = Path(tmp.name) / "glyph_classifier.onnx"
-    export_onnx(result.estimator, data.X.shape[1], onnx_path)
-    check = val_glyphs.X if val_glyphs.used else data.X[:500]
-    parity = onnx_parity(result.estimator, onnx_path, check, n_classes)
-    logger.info("ONNX export of %s: max |p_onnx - p_sklearn| = %.2e on %d glyphs", result.name, parity, len(check))
-    if parity > 1e-3:
-        raise RuntimeError(f"ONNX export of {result.name} disagrees with the estimator (max diff {parity:.2e})")
+    tmp, onnx_path, parity = _export_checked(result, data, val_glyphs, n_classes, logger)
     metrics = dict(result.comparison[result.name])
     metrics.update(
         train_captchas=len(train_paths),

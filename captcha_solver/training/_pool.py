@@ -7,10 +7,10 @@ import random
 from pathlib import Path
 
 from captcha_solver.common import exit_with_parent
-from features import FeatureParams
 from captcha_solver.image_io import ImageDecodeError, decode_image, label_from_path
-from segmentation import SegmentationParams
 from captcha_solver.training._samples import ImageSamples, image_samples
+from features import FeatureParams
+from segmentation import SegmentationParams
 
 __all__ = ["init_pool_worker", "init_worker", "sample_one"]
 

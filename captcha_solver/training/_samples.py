@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from features import FeatureParams, extract_features
 from captcha_solver.recognition import Reading
+from features import FeatureParams, extract_features
 from segmentation import Segmentation, SegmentationParams, segment
 
 __all__ = ["ImageSamples", "image_samples"]
@@ -56,9 +56,10 @@ def image_samples(
             return None
         spans, aligned = list(reading.spans), True
     true = set(spans)
-    others = [s for s in seg.candidate_spans(seg_params.max_span, seg_params.max_glyph_width_ratio) if s not in true]
+    others = [
+        s for s in seg.candidate_spans(seg_params.max_span, seg_params.max_glyph_width_ratio) if s not in true
+    ]
     others = rng.sample(others, min(max_garbage, len(others)))
     X = extract_features(seg, list(spans) + others, feat_params)
     y = np.array(target + [garbage] * len(others), dtype=np.int64)
     return ImageSamples(X, y, aligned)
-

@@ -56,7 +56,11 @@ def draw_segmentation(
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be an (H, W, 3) uint8 RGB array, got {image.dtype} {image.shape}")
     scale = max(1, math.ceil(min_height / max(image.shape[0], 1)))
-    big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST) if scale > 1 else image.copy()
+    big = (
+        cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+        if scale > 1
+        else image.copy()
+    )
     # Labels go in a white band above the image so they never hide the glyphs.
     font, font_scale, thickness = cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1
     band = 2 * cv2.getTextSize("Ag", font, font_scale, thickness)[0][1] + 14
@@ -71,6 +75,8 @@ def draw_segmentation(
         # Two lines in the band: the character, then its confidence; staggered so neighbours do not overlap.
         line = cv2.getTextSize("Ag", font, font_scale, thickness)[0][1] + 4
         cv2.putText(canvas, char, (x, line + 2), font, font_scale, colour, thickness + 1, cv2.LINE_AA)
-        cv2.putText(canvas, f"{conf:.2f}", (x, 2 * line + 4), font, font_scale * 0.8, colour, thickness, cv2.LINE_AA)
+        cv2.putText(
+            canvas, f"{conf:.2f}", (x, 2 * line + 4), font, font_scale * 0.8, colour, thickness, cv2.LINE_AA
+        )
         cv2.line(canvas, (x, 2 * line + 6), (x, y + band), colour, 1)
     return canvas

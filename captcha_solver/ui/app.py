@@ -62,7 +62,12 @@ class SolverSession:
         solver = self.solver  # one consistent model even if settings are saved meanwhile
         name = Path(path).name
         try:
-            rgb = decode_image(path, max_pixels=solver.config.input.max_pixels, max_bytes=solver.config.input.max_bytes, name=name)
+            rgb = decode_image(
+                path,
+                max_pixels=solver.config.input.max_pixels,
+                max_bytes=solver.config.input.max_bytes,
+                name=name,
+            )
         except ImageDecodeError as exc:
             solver.logger.warning("UI upload refused: %s", exc)
             return "", "", None, f"**Not read:** {exc}"
@@ -147,27 +152,37 @@ def build_ui(session: SolverSession):
                     # type="filepath" with no image_mode: Gradio hands over the uploaded file
                     # untouched, so it is decoded by image_io like everywhere else.
                     image = gr.Image(
-                        label="Captcha (upload or paste)", type="filepath", sources=["upload", "clipboard"],
-                        format="png", elem_id="captcha-input",
+                        label="Captcha (upload or paste)",
+                        type="filepath",
+                        sources=["upload", "clipboard"],
+                        format="png",
+                        elem_id="captcha-input",
                     )
                     button = gr.Button("Read", variant="primary", elem_id="read-button")
                 with gr.Column():
                     answer = gr.Textbox(label="Answer", interactive=False, elem_id="answer")
                     confidence = gr.Textbox(label="Confidence", interactive=False, elem_id="confidence")
-            picture = gr.Image(label="Segmentation", type="numpy", format="png", interactive=False, elem_id="segmentation")
+            picture = gr.Image(
+                label="Segmentation", type="numpy", format="png", interactive=False, elem_id="segmentation"
+            )
             details = gr.Markdown(elem_id="details")
             button.click(session.predict, inputs=image, outputs=[answer, confidence, picture, details])
             image.upload(session.predict, inputs=image, outputs=[answer, confidence, picture, details])
         with gr.Tab("Settings", id="settings"):
             gr.Markdown(session.access_note(), elem_id="settings-access")
             editor = gr.Code(
-                value=session.settings_text, language="yaml", label=str(session.config_path),
-                interactive=not session.read_only, elem_id="config-editor",
+                value=session.settings_text,
+                language="yaml",
+                label=str(session.config_path),
+                interactive=not session.read_only,
+                elem_id="config-editor",
             )
             token = gr.Textbox(
                 label="Admin token", type="password", visible=bool(session.admin_token), elem_id="admin-token"
             )
-            save = gr.Button("Save and reload", variant="primary", interactive=not session.read_only, elem_id="save-button")
+            save = gr.Button(
+                "Save and reload", variant="primary", interactive=not session.read_only, elem_id="save-button"
+            )
             status = gr.Markdown(elem_id="settings-status")
             save.click(session.save_settings, inputs=[editor, token], outputs=[status, editor])
     return demo
@@ -177,8 +192,17 @@ def launch(demo, *, host: str, port: int, open_browser: bool = False, block: boo
     """Serve the UI; local fonts only (no web-font download) and no telemetry."""
     import gradio as gr
 
-    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+    theme = gr.themes.Default(
+        font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+    )
     return demo.launch(
-        server_name=host, server_port=port, inbrowser=open_browser, theme=theme, ssr_mode=False,
-        show_error=True, prevent_thread_lock=not block, max_file_size="5mb", quiet=False,
+        server_name=host,
+        server_port=port,
+        inbrowser=open_browser,
+        theme=theme,
+        ssr_mode=False,
+        show_error=True,
+        prevent_thread_lock=not block,
+        max_file_size="5mb",
+        quiet=False,
     )

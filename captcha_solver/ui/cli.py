@@ -9,19 +9,25 @@ __all__ = ["ui"]
 
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default serving.host, 127.0.0.1).")
-@click.option("--port", default=None, type=click.IntRange(0, 65535), help="Port (default serving.ui_port, 7860).")
-@click.option("--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model).")
-@click.option("--browser/--no-browser", default=True, show_default=True, help="Open the page in the desktop browser.")
 @click.option(
-    "--public", is_flag=True,
+    "--port", default=None, type=click.IntRange(0, 65535), help="Port (default serving.ui_port, 7860)."
+)
+@click.option(
+    "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
+)
+@click.option(
+    "--browser/--no-browser", default=True, show_default=True, help="Open the page in the desktop browser."
+)
+@click.option(
+    "--public",
+    is_flag=True,
     help="Web-container mode: saving settings needs the admin token from the environment (read-only without one).",
 )
 @click.pass_context
 def ui(ctx, host, port, model_dir, browser, public):
     """Web UI: read captchas (with the segmentation drawn) and edit config.yaml."""
     from captcha_solver.artifacts import ModelFolderError
-    from captcha_solver.settings import resolve_config
-    from captcha_solver.settings import ConfigError
+    from captcha_solver.settings import ConfigError, resolve_config
     from captcha_solver.ui.app import SolverSession, build_ui, launch
 
     obj = ctx.obj or {}

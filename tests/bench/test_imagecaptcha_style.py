@@ -74,9 +74,11 @@ def test_zero_oh_line_render_centres_the_glyph_between_neighbours():
     assert x.shape == (20, 1, 60, 64) and np.array_equal(x, x2) and 0 < y.sum() < 20
     # The middle glyph is in the window's centre...
     assert all(g[20:40, 24:40].max() > np.median(g) + 0.2 for g in x[:, 0])
+
     # ...and the neighbours put more ink in the window than a glyph alone has.
     def ink(batch):
         return np.mean([np.count_nonzero(g > np.median(g) + 0.2) for g in batch[:, 0]])
+
     assert ink(x) > 1.3 * ink(alone)
 
 

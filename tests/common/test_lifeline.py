@@ -20,7 +20,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process tables from /proc")
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(), reason="reads process tables from /proc"
+)
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -54,7 +56,9 @@ def _kill_and_watch(
         children: set[int] = set()
         while len(children) < workers:
             if proc.poll() is not None:
-                pytest.fail(f"{args} ended (rc {proc.returncode}) before its pool started: {proc.stderr.read().decode()}")
+                pytest.fail(
+                    f"{args} ended (rc {proc.returncode}) before its pool started: {proc.stderr.read().decode()}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f"{args}: no {workers} worker processes after {timeout_s} s")
             time.sleep(0.05)
@@ -126,9 +130,21 @@ def test_killed_predict_leaves_no_worker(trained_model_dir, captcha_dir, tmp_pat
     for i in range(2000):
         os.link(sources[i % len(sources)], folder / f"c{i:05d}.png")
     args = [
-        sys.executable, "model.py", "--set", "logging.console=false", "--set", f"paths.log_file={tmp_path / 'log'}",
-        "predict", "--dataset", str(folder), "--model-dir", str(trained_model_dir),
-        "--results", str(tmp_path / "r.csv"), "--workers", "2",
+        sys.executable,
+        "model.py",
+        "--set",
+        "logging.console=false",
+        "--set",
+        f"paths.log_file={tmp_path / 'log'}",
+        "predict",
+        "--dataset",
+        str(folder),
+        "--model-dir",
+        str(trained_model_dir),
+        "--results",
+        str(tmp_path / "r.csv"),
+        "--workers",
+        "2",
     ]
     children, alive = _kill_and_watch(args)
     _end(alive)
@@ -149,7 +165,10 @@ _TRAIN_POOL = textwrap.dedent(
     """
 )
 
-_GENERATE_POOL = "import sys; from captcha_solver.generator import generate_dataset; generate_dataset(sys.argv[1], 5000, 1, workers=2)"
+_GENERATE_POOL = (
+    "import sys; from captcha_solver.generator import generate_dataset; "
+    "generate_dataset(sys.argv[1], 5000, 1, workers=2)"
+)
 
 
 @pytest.mark.parametrize("pool", ["train", "generate"])

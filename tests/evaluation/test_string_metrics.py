@@ -73,7 +73,9 @@ def test_empty_input_rejected(metric):
 
 @pytest.mark.parametrize("metric", [character_accuracy, cer])
 def test_all_empty_labels_rejected(metric):
-    with pytest.raises(ValueError, match=r"all 2 labels are empty strings; expected at least one label character"):
+    with pytest.raises(
+        ValueError, match=r"all 2 labels are empty strings; expected at least one label character"
+    ):
         metric(["a", ""], ["", ""])
 
 

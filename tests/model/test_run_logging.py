@@ -12,9 +12,12 @@ from captcha_solver.cli import cli
 def _run(args, tmp_path, model_dir):
     log = tmp_path / "log_file.log"
     sets = [
-        "--set", f"paths.log_file={log}",
-        "--set", f"paths.results_csv={tmp_path / 'results.csv'}",
-        "--set", "logging.console=false",
+        "--set",
+        f"paths.log_file={log}",
+        "--set",
+        f"paths.results_csv={tmp_path / 'results.csv'}",
+        "--set",
+        "logging.console=false",
     ]
     result = CliRunner().invoke(cli, [*sets, *args, "--model-dir", str(model_dir), "--workers", "1"])
     assert result.exit_code == 0, result.output
@@ -48,7 +51,9 @@ def test_labelled_predict_and_evaluate_log_their_accuracy(tmp_path, captcha_dir,
     assert "exact accuracy" in line and "on 8 labelled images" in line
 
 
-def test_predict_reads_the_config_named_by_the_environment(tmp_path, captcha_dir, trained_model_dir, monkeypatch):
+def test_predict_reads_the_config_named_by_the_environment(
+    tmp_path, captcha_dir, trained_model_dir, monkeypatch
+):
     """predict follows the same rule as serve and ui: --config > $CAPTCHA_SOLVER_CONFIG > ./config.yaml."""
     results = tmp_path / "from-env.csv"
     config = tmp_path / "env-config.yaml"
@@ -65,7 +70,9 @@ def test_predict_reads_the_config_named_by_the_environment(tmp_path, captcha_dir
     assert results.is_file() and image.name in results.read_text(encoding="utf-8")
     # An explicit --config wins over the environment.
     other = tmp_path / "flag.yaml"
-    other.write_text(f"paths:\n  results_csv: {tmp_path / 'flag.csv'}\nlogging:\n  console: false\n", encoding="utf-8")
+    other.write_text(
+        f"paths:\n  results_csv: {tmp_path / 'flag.csv'}\nlogging:\n  console: false\n", encoding="utf-8"
+    )
     result = CliRunner().invoke(cli, ["--config", str(other), *args])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "flag.csv").is_file()

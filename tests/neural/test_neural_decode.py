@@ -47,9 +47,7 @@ def test_beam_search_orders_alternatives_and_sums_alignments():
     assert probs == sorted(probs, reverse=True)
     # P("ab") sums its five alignments a_b, abb, aab, ab_ and _ab:
     p = np.exp(lp.astype(np.float64))
-    expected = p[0, 1] * (
-        p[1, 0] * p[2, 2] + p[1, 2] * p[2, 2] + p[1, 1] * p[2, 2] + p[1, 2] * p[2, 0]
-    )
+    expected = p[0, 1] * (p[1, 0] * p[2, 2] + p[1, 2] * p[2, 2] + p[1, 1] * p[2, 2] + p[1, 2] * p[2, 0])
     expected += p[0, 0] * p[1, 1] * p[2, 2]
     assert probs[0] == pytest.approx(expected, rel=1e-6)
     assert sum(probs) <= 1.0 + 1e-9
@@ -99,8 +97,6 @@ def test_calibration_power_and_ece():
     ok = rng.uniform(size=raw.size) < raw**2
     power = fit_calibration(raw, ok)
     assert 1.6 < power < 2.5
-    assert expected_calibration_error(raw**power, ok) < expected_calibration_error(
-        raw, ok
-    )
+    assert expected_calibration_error(raw**power, ok) < expected_calibration_error(raw, ok)
     # One wrong reading is no evidence: no bending.
     assert fit_calibration([0.9] * 50 + [0.2], [True] * 50 + [False]) == 1.0

@@ -79,10 +79,14 @@ def test_predict_time_charset_restriction(trained_model_dir, captcha_dir, tmp_pa
     image = sorted(captcha_dir.glob("*.png"))[0]
     base = {"logging.console": False, "paths.log_file": str(tmp_path / "l.log")}
     digits = My_CaptchaSolver_Model(
-        model_dir=trained_model_dir, overrides={**base, "routing.allowed_chars": "0123456789"}, results_csv=tmp_path / "r.csv"
+        model_dir=trained_model_dir,
+        overrides={**base, "routing.allowed_chars": "0123456789"},
+        results_csv=tmp_path / "r.csv",
     )
     assert set(digits.predict(image)["prediction"]) <= set("0123456789")
     upper = My_CaptchaSolver_Model(
-        model_dir=trained_model_dir, overrides={**base, "routing.case": "upper"}, results_csv=tmp_path / "r.csv"
+        model_dir=trained_model_dir,
+        overrides={**base, "routing.case": "upper"},
+        results_csv=tmp_path / "r.csv",
     )
     assert upper.predict(image)["prediction"] == upper.predict(image)["prediction"].upper()

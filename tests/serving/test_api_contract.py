@@ -58,7 +58,9 @@ def test_error_rows_name_no_reader(trained_model_dir, tmp_path):
     client = TestClient(create_app(model_dir=trained_model_dir, config=_config(tmp_path)))
     bad = client.post("/predict", files={"file": ("junk.png", b"not an image", "image/png")})
     assert bad.status_code in (400, 415, 422)
-    batch = client.post("/predict/batch", files=[("files", ("junk.png", b"not an image", "image/png"))]).json()
+    batch = client.post(
+        "/predict/batch", files=[("files", ("junk.png", b"not an image", "image/png"))]
+    ).json()
     (item,) = batch["results"]
     assert item["status"] == "error" and item["reader"] == ""
     with open(tmp_path / "results.csv", newline="", encoding="utf-8") as handle:

@@ -177,7 +177,9 @@ def test_unknown_key(tmp_path):
     path = _write(tmp_path, "segmentation:\n  treshold_ratio: 0.5\n")
     with pytest.raises(
         ConfigError,
-        match=re.escape(f"unknown key 'segmentation.treshold_ratio' in {path}; known keys of 'segmentation': ")
+        match=re.escape(
+            f"unknown key 'segmentation.treshold_ratio' in {path}; known keys of 'segmentation': "
+        )
         + ".*did you mean 'threshold_ratio'",
     ):
         load_config(path)
@@ -185,7 +187,9 @@ def test_unknown_key(tmp_path):
 
 def test_section_not_a_mapping(tmp_path):
     path = _write(tmp_path, "segmentation: [1, 2]\n")
-    with pytest.raises(ConfigError, match="section 'segmentation' in .*config.yaml must be a mapping.*found list"):
+    with pytest.raises(
+        ConfigError, match="section 'segmentation' in .*config.yaml must be a mapping.*found list"
+    ):
         load_config(path)
 
 
@@ -197,7 +201,9 @@ def test_top_level_not_a_mapping(tmp_path):
 
 def test_yaml_syntax_error(tmp_path):
     path = _write(tmp_path, "segmentation:\n  threshold_ratio: [0.5\n")
-    with pytest.raises(ConfigError, match=re.escape(str(path)) + r": YAML syntax error at line \d+, column \d+"):
+    with pytest.raises(
+        ConfigError, match=re.escape(str(path)) + r": YAML syntax error at line \d+, column \d+"
+    ):
         load_config(path)
 
 
@@ -245,18 +251,24 @@ def test_override_cross_checked_together(tmp_path):
 def test_override_invalid_value(tmp_path):
     with pytest.raises(
         ConfigError,
-        match=re.escape("overrides: segmentation.threshold_ratio = 1.7 is invalid: expected a number in (0, 1)"),
+        match=re.escape(
+            "overrides: segmentation.threshold_ratio = 1.7 is invalid: expected a number in (0, 1)"
+        ),
     ):
         load_config(_write(tmp_path, ""), overrides={"segmentation.threshold_ratio": 1.7})
 
 
 def test_override_bad_type(tmp_path):
-    with pytest.raises(ConfigError, match="overrides: training.seed = 'many' is invalid: expected an integer"):
+    with pytest.raises(
+        ConfigError, match="overrides: training.seed = 'many' is invalid: expected an integer"
+    ):
         load_config(_write(tmp_path, ""), overrides={"training.seed": "many"})
 
 
 def test_override_unknown_key(tmp_path):
-    with pytest.raises(ConfigError, match="unknown key 'segmentation.nope' in overrides; known keys of 'segmentation'"):
+    with pytest.raises(
+        ConfigError, match="unknown key 'segmentation.nope' in overrides; known keys of 'segmentation'"
+    ):
         load_config(_write(tmp_path, ""), overrides={"segmentation.nope": 1})
 
 
@@ -273,7 +285,11 @@ def test_override_not_dotted(tmp_path):
 def test_round_trip(tmp_path):
     config = load_config(
         _write(tmp_path, ""),
-        overrides={"classifier.candidates": ["svm"], "segmentation.threshold_ratio": 0.45, "logging.console": False},
+        overrides={
+            "classifier.candidates": ["svm"],
+            "segmentation.threshold_ratio": 0.45,
+            "logging.console": False,
+        },
     )
     path = save_config(config, tmp_path / "out" / "saved.yaml")
     assert load_config(path) == config
@@ -286,7 +302,9 @@ def test_to_dict_is_plain():
     assert data["classifier"]["candidates"] == ["logreg", "svm", "catboost"]
     assert data["segmentation"]["threshold_ratio"] == 0.6
     assert data["segmentation"]["max_glyphs"] == 12
-    assert all(isinstance(v, (int, float, str, bool, list)) for section in data.values() for v in section.values())
+    assert all(
+        isinstance(v, (int, float, str, bool, list)) for section in data.values() for v in section.values()
+    )
 
 
 def test_config_from_dict_errors_name_source():

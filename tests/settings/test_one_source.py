@@ -23,11 +23,16 @@ def test_stage_parameters_default_to_the_schema():
         stage = _defaults(cls)
         schema = {k: v for k, v in section.to_dict().items() if k in stage}
         assert schema, cls
-        assert {k: stage[k] for k in schema} == schema, f"{cls.__name__} defaults differ from the settings schema"
+        assert {k: stage[k] for k in schema} == schema, (
+            f"{cls.__name__} defaults differ from the settings schema"
+        )
 
 
 def test_neural_config_defaults_are_the_schema_values():
     # NeuralConfig() is what `train_neural` uses when no config is given:
     # it must train like `model.py train --reader neural` with default settings.
     assert NeuralConfig() == config_from_settings(Config())
-    assert (NeuralConfig().epochs, NeuralConfig().patience) == (Config().neural.epochs, Config().neural.patience)
+    assert (NeuralConfig().epochs, NeuralConfig().patience) == (
+        Config().neural.epochs,
+        Config().neural.patience,
+    )
