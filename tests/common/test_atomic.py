@@ -2,6 +2,7 @@ import os
 
 import pytest
 
+import common.atomic as atomic
 from common import atomic_write_bytes, atomic_write_text, replace_dir, staging_dir
 
 
@@ -61,6 +62,8 @@ def test_replace_dir_new_and_existing(tmp_path):
 
 
 def test_replace_dir_failure_restores_old(tmp_path, monkeypatch):
+    # Without the atomic exchange (not Linux, or a file system without it): two renames.
+    monkeypatch.setattr(atomic, "exchange_paths", lambda a, b: False)
     final = _make_dir(tmp_path / "model", "old")
     new = _make_dir(tmp_path / "new", "new")
     real_rename = os.rename
