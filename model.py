@@ -359,10 +359,14 @@ class My_CaptchaSolver_Model:
         Holds out ``training.validation_fraction`` of the files, fits every
         candidate classifier, keeps the best on validation exact accuracy,
         exports it to ONNX (checked against the fitted estimator) and
-        publishes ``model/`` atomically with its manifest.
+        publishes ``model/`` atomically with its manifest, keeping the model
+        it replaces as ``model.prev/``.
 
         Raises
         ------
+        ModelTargetError
+            Before any work, if the model folder (or ``NAME.prev``) holds
+            anything but a model; nothing is then created or deleted.
         FileNotFoundError, NotADirectoryError, EmptyDatasetError
             If the folder is missing or has no images.
         ValueError

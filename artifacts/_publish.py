@@ -120,7 +120,8 @@ def inspect_model_folder(folder: str | os.PathLike) -> dict | None:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelTargetError(f"{folder / MANIFEST} is not a model manifest ({exc}); {_ADVICE}") from exc
-    if not (isinstance(manifest, dict) and isinstance(manifest.get("artifacts"), dict) and "format_version" in manifest):
+    is_model = isinstance(manifest, dict) and isinstance(manifest.get("artifacts"), dict) and "format_version" in manifest
+    if not is_model:
         raise ModelTargetError(
             f"{folder / MANIFEST} is not a model manifest (no 'format_version' and 'artifacts'); "
             f"{folder} holds {_listing(entries)}; {_ADVICE}"
