@@ -59,14 +59,30 @@ class ModelTargetError(ModelFolderError):
 def _real(model_dir: str | os.PathLike) -> Path:
     # A symbolic link to a model folder: the folder it points to is replaced
     # (the link stays), with its staging folder and backup next to it.
+    # "." and ".." get their real name, so that the backup has one too.
     path = Path(model_dir)
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
+    return Path(os.path.realpath(path)) if path.is_symlink() or path.name in ("", "..") else path
 
 
 def backup_dir(model_dir: str | os.PathLike) -> Path:
-    """Where the model replaced by the last publication into ``model_dir`` is kept (``NAME.prev``)."""
+    """Where the model replaced by the last publication into ``model_dir`` is kept (``NAME.prev``).
+
+    Raises
+    ------
+    ModelTargetError
+        If ``model_dir`` is a file system root, which has no name to add ``.prev`` to.
+    """
     real = _real(model_dir)
+    if not real.name:
+        raise ModelTargetError(f"{model_dir}: a model folder needs a name (not a file system root)")
     return real.with_name(real.name + BACKUP_SUFFIX)
+
+
+def _backup_or_none(model_dir: str | os.PathLike) -> Path | None:
+    try:
+        return backup_dir(model_dir)
+    except ModelTargetError:  # a file system root has no backup
+        return None
 
 
 def readers_of(manifest: dict | None) -> list[str]:
@@ -155,12 +171,11 @@ def check_model_target(model_dir: str | os.PathLike) -> dict | None:
         model (see :func:`inspect_model_folder`), or its parent is a file.
     """
     real = _real(model_dir)
-    if not real.name:
-        raise ModelTargetError(f"{model_dir}: a model folder needs a name (not a file system root)")
+    backup = backup_dir(model_dir)
     if real.parent.exists() and not real.parent.is_dir():
         raise ModelTargetError(f"{model_dir}: {real.parent} is a file, not a folder")
     previous = inspect_model_folder(real)
-    inspect_model_folder(backup_dir(model_dir))  # replaced by the next backup: must be a model too
+    inspect_model_folder(backup)  # replaced by the next backup: must be a model too
     return previous
 
 
@@ -275,7 +290,8 @@ def _log_publication(logger, model_dir, manifest: dict, previous: dict | None) -
 
 def has_model(model_dir: str | os.PathLike) -> bool:
     """Whether ``model_dir`` or its backup ``NAME.prev`` has a manifest (see :func:`load_model_folder`)."""
-    return (Path(model_dir) / MANIFEST).is_file() or (backup_dir(model_dir) / MANIFEST).is_file()
+    backup = _backup_or_none(model_dir)
+    return (Path(model_dir) / MANIFEST).is_file() or (backup is not None and (backup / MANIFEST).is_file())
 
 
 def load_model_folder(model_dir: str | os.PathLike, *, logger=None) -> tuple[Path, dict]:
@@ -299,8 +315,8 @@ def load_model_folder(model_dir: str | os.PathLike, *, logger=None) -> tuple[Pat
     try:
         return model_dir, load_manifest(model_dir)
     except ModelFolderError as exc:
-        backup = backup_dir(model_dir)
-        if not (backup / MANIFEST).is_file():
+        backup = _backup_or_none(model_dir)
+        if backup is None or not (backup / MANIFEST).is_file():
             raise
         try:
             manifest = load_manifest(backup)

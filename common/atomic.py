@@ -213,7 +213,10 @@ def _parent(path: Path) -> Path:
 
 
 def _is_empty_dir(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink() and next(os.scandir(path), None) is None
+    if not path.is_dir() or path.is_symlink():
+        return False
+    with os.scandir(path) as entries:
+        return next(entries, None) is None
 
 
 def stale_staging(final_dir: str | os.PathLike) -> list[Path]:
@@ -226,7 +229,7 @@ def stale_staging(final_dir: str | os.PathLike) -> list[Path]:
     final = Path(final_dir)
     parent = _parent(final)
     found = []
-    for rank, pattern in enumerate((NEW_PREFIX, OLD_PREFIX)):
+    for pattern in (NEW_PREFIX, OLD_PREFIX):
         prefix = pattern.format(name=final.name)
         entries = [p for p in parent.glob(glob.escape(prefix) + "*") if p.is_dir() and not p.is_symlink()]
         entries.sort(key=lambda p: p.stat().st_mtime, reverse=True)
@@ -247,7 +250,10 @@ def _remove_dir(path: Path, parent: Path, name: str) -> None:
     # that stale_staging() finds, never a half-deleted folder under its real name.
     aside = _reserve(parent, OLD_PREFIX.format(name=name))
     os.rename(path, aside)
-    shutil.rmtree(aside, ignore_errors=True)
+    if aside.is_symlink():  # the link goes, not what it points to
+        aside.unlink()
+    else:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def replace_dir(

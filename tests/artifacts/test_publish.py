@@ -96,6 +96,16 @@ def test_an_empty_folder_receives_a_model(tmp_path):
     assert _payload(tmp_path / "model") == b"new" and not (tmp_path / "model.prev").exists()
 
 
+def test_a_link_to_a_model_folder_stays_a_link(tmp_path):
+    real = _publish(tmp_path / "store" / "model", tmp_path, b"old")
+    link = tmp_path / "model"
+    link.symlink_to(real, target_is_directory=True)
+    _publish(link, tmp_path, b"new")
+    assert link.is_symlink() and _payload(link) == b"new"
+    assert _payload(tmp_path / "store" / "model.prev") == b"old"  # next to the folder the link points to
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["model", "model.prev"]
+
+
 def test_replacing_keeps_the_previous_model_and_logs_the_readers(tmp_path, caplog):
     logger = logging.getLogger("test_publish")
     target = _publish(tmp_path / "model", tmp_path, b"old", logger=logger)
