@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from artifacts._contents import GLYPH_MODEL, NEURAL_MODEL
-from artifacts._errors import ModelFolderError
+from artifacts._errors import CorruptModelError, ModelFolderError
 from artifacts._manifest import FORMAT_VERSION, MANIFEST, load_manifest, sha256_file, write_manifest
 from common import folder_lock, stale_staging, staging_dir
 
@@ -321,7 +321,10 @@ def load_model_folder(model_dir: str | os.PathLike, *, logger=None) -> tuple[Pat
         try:
             manifest = load_manifest(backup)
         except ModelFolderError as backup_exc:
-            raise ModelFolderError(f"{exc}; the previous model in {backup} is not usable either: {backup_exc}") from exc
+            detail = f"the previous model in {backup} is not usable either: {backup_exc}"
+            if isinstance(exc, CorruptModelError):
+                raise CorruptModelError(exc.model_dir, f"{exc.problem}; {detail}") from exc
+            raise type(exc)(f"{exc}; {detail}") from exc  # not found: it keeps its kind (train first)
         if logger:
             logger.warning("%s; loading the previous model from %s instead", exc, backup)
         return backup, manifest

@@ -15,6 +15,7 @@ without ``renameat2(RENAME_EXCHANGE)``. Needs ``strace`` (Linux)::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -28,14 +29,16 @@ sys.path.insert(0, str(ROOT))
 
 from artifacts import ModelFolderError, load_manifest, load_model_folder, save_model  # noqa: E402
 
+# What load_manifest requires of a classical reader's manifest (the ONNX file itself is never run here).
+_MANIFEST = {"charset": "ab", "class_columns": [0, 1, 2], "segmentation": {}, "features": {}, "decoding": {}}
 _CHILD = """
-import sys
+import json, sys
 from pathlib import Path
 import common.atomic
 from artifacts import save_model
 if sys.argv[3] == "no-exchange":
     common.atomic.exchange_paths = lambda a, b: False
-save_model(sys.argv[1], {"glyph_classifier.onnx": Path(sys.argv[2])}, {"charset": "ab"})
+save_model(sys.argv[1], {"glyph_classifier.onnx": Path(sys.argv[2])}, json.loads(sys.argv[4]))
 """
 
 
@@ -65,14 +68,14 @@ def main() -> None:
         model_dir = root / "model"
         for text in ("older", "old"):  # a model and a backup, as after two trainings
             (root / "src").write_text(text)
-            save_model(model_dir, {"glyph_classifier.onnx": root / "src"}, {"charset": "ab"})
+            save_model(model_dir, {"glyph_classifier.onnx": root / "src"}, _MANIFEST)
         (root / "src").write_text("new")
         syscalls = "rename,renameat,renameat2"
         cmd = [
             "strace", "-f", "-qq", "-o", os.devnull, "-e", f"trace={syscalls}",
             "-e", f"inject={syscalls}:delay_exit={int(args.delay * 1e6)}",
             sys.executable, "-c", _CHILD, str(model_dir), str(root / "src"),
-            "no-exchange" if args.no_exchange else "exchange",
+            "no-exchange" if args.no_exchange else "exchange", json.dumps(_MANIFEST),
         ]
         child = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
         samples = missing = unloadable = 0

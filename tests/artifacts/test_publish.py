@@ -2,6 +2,7 @@
 
 import json
 import logging
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,9 @@ import pytest
 
 from artifacts import (
     MANIFEST,
+    CorruptModelError,
     ModelFolderError,
+    ModelNotFoundError,
     ModelTargetError,
     check_model_target,
     load_manifest,
@@ -21,12 +24,14 @@ from artifacts import (
 
 ROOT = Path(__file__).resolve().parents[2]
 ONNX = "glyph_classifier.onnx"
+# What load_manifest requires of a classical reader's manifest.
+READER_KEYS = {"charset": "ab", "class_columns": [0, 1, 2], "segmentation": {}, "features": {}, "decoding": {}}
 
 
 def _publish(model_dir, tmp_path, payload, **kwargs):
     src = tmp_path / f"src-{payload.decode()}.bin"
     src.write_bytes(payload)
-    return save_model(model_dir, {ONNX: src}, {"charset": "ab"}, **kwargs)
+    return save_model(model_dir, {ONNX: src}, READER_KEYS, **kwargs)
 
 
 def _payload(folder):
@@ -111,7 +116,8 @@ def test_replacing_keeps_the_previous_model_and_logs_the_readers(tmp_path, caplo
     target = _publish(tmp_path / "model", tmp_path, b"old", logger=logger)
     neural = tmp_path / "neural.onnx"
     neural.write_bytes(b"net")
-    save_model(target, {ONNX: tmp_path / "src-old.bin", "neural_reader.onnx": neural}, {"charset": "ab"}, logger=logger)
+    files = {ONNX: tmp_path / "src-old.bin", "neural_reader.onnx": neural, "neural_reader.json": neural}
+    save_model(target, files, READER_KEYS, logger=logger)
     with caplog.at_level(logging.INFO, logger="test_publish"):
         _publish(target, tmp_path, b"new", logger=logger)
     assert _payload(target) == b"new" and _payload(tmp_path / "model.prev") == b"old"
@@ -134,7 +140,10 @@ def test_load_falls_back_to_the_previous_model(tmp_path, caplog):
     assert "listed in manifest.json but missing; loading the previous model from" in caplog.text
     (tmp_path / "model.prev" / ONNX).write_bytes(b"tampered")
     expected = r"missing; the previous model in .*model.prev is not usable either: .*sha256"
-    with pytest.raises(ModelFolderError, match=expected):
+    with pytest.raises(CorruptModelError, match=expected):
+        load_model_folder(target)
+    shutil.rmtree(target)
+    with pytest.raises(ModelNotFoundError, match=r"no trained model in .*; the previous model in .* is not usable"):
         load_model_folder(target)
     with pytest.raises(ModelFolderError, match="no trained model in"):
         load_model_folder(tmp_path / "nowhere")
@@ -143,7 +152,7 @@ def test_load_falls_back_to_the_previous_model(tmp_path, caplog):
 # A publication killed (os._exit: no exception handler, no clean-up) before its
 # n-th file-system step: every rename, exchange, rmtree and os.replace counts.
 _CRASH = """
-import os, shutil, sys
+import json, os, shutil, sys
 from pathlib import Path
 import common.atomic as atomic
 from artifacts import save_model
@@ -163,7 +172,7 @@ if mode == "renames":  # a platform or file system without renameat2(RENAME_EXCH
     atomic.exchange_paths = lambda a, b: False
 atomic.exchange_paths = step(getattr(atomic, "exchange_paths", None))
 os.rename, os.replace, shutil.rmtree = step(os.rename), step(os.replace), step(shutil.rmtree)
-save_model(target, {"glyph_classifier.onnx": Path(src)}, {"charset": "ab"})
+save_model(target, {"glyph_classifier.onnx": Path(src)}, json.loads(sys.argv[5]))
 """
 
 
@@ -175,7 +184,7 @@ def test_a_crash_at_any_step_leaves_a_loadable_model_and_the_next_run_recovers(t
     src = tmp_path / "src-new.bin"
     src.write_bytes(b"new")
     run = subprocess.run(
-        [sys.executable, "-c", _CRASH, str(target), str(src), str(kill_at), mode],
+        [sys.executable, "-c", _CRASH, str(target), str(src), str(kill_at), mode, json.dumps(READER_KEYS)],
         cwd=ROOT, capture_output=True, text=True,
     )
     assert run.returncode in (0, 9), run.stderr
