@@ -62,7 +62,7 @@ def test_retraining_one_reader_keeps_the_two_reader_model_as_backup_and_says_so(
     target = tmp_path / "models" / "model"
     neural = tmp_path / "neural_reader.onnx"
     neural.write_bytes(b"stands for a neural reader: never loaded here")
-    _republish(trained_model_dir, target, extra={"neural_reader.onnx": neural})
+    _republish(trained_model_dir, target, extra={"neural_reader.onnx": neural, "neural_reader.json": neural})
     # What killed runs left: a staging folder next to the model, an export folder in the temp dir.
     (target.parent / ".model.new-dead1234").mkdir()
     (target.parent / ".model.new-dead1234" / "glyph_classifier.onnx").write_bytes(b"half")
