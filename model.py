@@ -34,8 +34,10 @@ from artifacts import (
     ModelFolderError,
     ModelNotFoundError,
     dataset_hash,
-    load_manifest,
+    has_model,
+    load_model_folder,
     package_versions,
+    prepare_model_dir,
     save_model,
     update_manifest,
 )
@@ -55,9 +57,9 @@ _LABEL = re.compile(r"^[A-Za-z0-9]+$")
 
 
 def default_model_dir(config: Config) -> Path:
-    """``./model`` (or the configured folder) if it holds a model, else the model shipped with the package."""
+    """``./model`` (or the configured folder) if it, or its backup, holds a model, else the shipped model."""
     local = Path(config.paths.model_dir)
-    if (local / "manifest.json").is_file():
+    if has_model(local):
         return local
     return PACKAGE_DIR / "model"
 
@@ -134,17 +136,18 @@ class My_CaptchaSolver_Model:
         """Load the model folder (checking every artifact's sha256).
 
         A folder holds the classical reader (``glyph_classifier.onnx``), the
-        neural reader (``neural_reader.onnx`` and ``.json``), or both.
+        neural reader (``neural_reader.onnx`` and ``.json``), or both. If the
+        folder is missing or incomplete, the model it replaced (``NAME.prev``)
+        is loaded instead, with a warning.
 
         Raises
         ------
         artifacts.ModelNotFoundError
-            If there is no model in the folder.
+            If there is no model in the folder (nor a previous one).
         artifacts.CorruptModelError
             If the manifest or a file is broken (the message says which).
         """
-        model_dir = self._model_dir()
-        manifest = load_manifest(model_dir)
+        model_dir, manifest = load_model_folder(self._model_dir(), logger=self.logger)
         try:
             self.reader_, self.neural_ = _readers_from(manifest, model_dir, threads=self.config.classifier.threads)
         except (ValueError, TypeError) as exc:  # an ONNX file that does not parse, settings that do not fit
@@ -356,19 +359,27 @@ class My_CaptchaSolver_Model:
         Holds out ``training.validation_fraction`` of the files, fits every
         candidate classifier, keeps the best on validation exact accuracy,
         exports it to ONNX (checked against the fitted estimator) and
-        publishes ``model/`` atomically with its manifest.
+        publishes ``model/`` atomically with its manifest, keeping the model
+        it replaces as ``model.prev/``.
 
         Raises
         ------
+        ModelTargetError
+            Before any work, if the model folder (or ``NAME.prev``) holds
+            anything but a model; nothing is then created or deleted.
         FileNotFoundError, NotADirectoryError, EmptyDatasetError
             If the folder is missing or has no images.
         ValueError
             If fewer than ``training.min_images`` usable labelled images remain.
         """
-        from training import split_dataset, train_reader
+        from training import remove_stale_training_dirs, split_dataset, train_reader
 
         started = time.perf_counter()
         cfg = self.config
+        # Before any work: never train for a folder that holds something else than a model.
+        target = self._model_dir(for_training=True)
+        prepare_model_dir(target, logger=self.logger)
+        remove_stale_training_dirs(self.logger)
         images, rejected = _list_dataset(dataset_dir, cfg)
         skipped: list[tuple[str, str]] = [(str(p), reason) for p, reason in rejected]
         labelled = []
@@ -440,9 +451,8 @@ class My_CaptchaSolver_Model:
             versions=package_versions(),
             training_seconds=round(time.perf_counter() - started, 1),
         )
-        target = self._model_dir(for_training=True)
         try:
-            save_model(target, files, manifest)
+            save_model(target, files, manifest, logger=self.logger)
         finally:
             for cleanup in cleanups:
                 cleanup()

@@ -1,10 +1,19 @@
 """Small shared utilities: atomic writes, the project logger, the results CSV, text escaping and worker lifelines."""
 
-from common.atomic import atomic_write_bytes, atomic_write_text, replace_dir, staging_dir
+from common.atomic import (
+    atomic_write_bytes,
+    atomic_write_text,
+    exchange_paths,
+    folder_lock,
+    replace_dir,
+    stale_staging,
+    staging_dir,
+)
 from common.escaping import escape_text, neutralise_formula, restore_formula, unescape_text
 from common.lifeline import exit_with_parent
 from common.log import DEFAULT_LOG_FILE, LOGGER_NAME, get_logger, shutdown_logger
 from common.results import DEFAULT_RESULTS_CSV, RESULTS_COLUMNS, ResultsLog, ResultsWriteError, read_results
+from common.scratch import ScratchDir, remove_stale_scratch
 
 __all__ = [
     "DEFAULT_LOG_FILE",
@@ -13,16 +22,21 @@ __all__ = [
     "RESULTS_COLUMNS",
     "ResultsLog",
     "ResultsWriteError",
+    "ScratchDir",
     "atomic_write_bytes",
     "atomic_write_text",
     "escape_text",
+    "exchange_paths",
     "exit_with_parent",
+    "folder_lock",
     "get_logger",
     "neutralise_formula",
     "read_results",
+    "remove_stale_scratch",
     "replace_dir",
     "restore_formula",
     "shutdown_logger",
+    "stale_staging",
     "staging_dir",
     "unescape_text",
 ]

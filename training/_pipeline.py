@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from classifier import OnnxGlyphClassifier, export_onnx, fit_estimator
+from common import ScratchDir, remove_stale_scratch
 from features import FeatureParams
 from recognition import DecodeParams, GlyphReader
 from segmentation import SegmentationParams
@@ -27,10 +27,13 @@ __all__ = [
     "TrainingData",
     "collect_samples",
     "fit_candidates",
+    "remove_stale_training_dirs",
     "split_dataset",
     "train_reader",
 ]
 
+#: Prefix of the temporary folder the ONNX file is exported into before publication.
+SCRATCH_PREFIX = "captcha-train-"
 GARBAGE_SYMBOL = "\u2205"  # shown for the not-a-glyph class in reports
 
 
@@ -172,11 +175,24 @@ class TrainOutcome:
     parity: float
     onnx_path: Path
     skipped: list[tuple[str, str]]
-    _tmp: tempfile.TemporaryDirectory | None = None
+    _tmp: ScratchDir | None = None
 
     def cleanup(self) -> None:
         if self._tmp is not None:
             self._tmp.cleanup()
+
+
+def remove_stale_training_dirs(logger=None) -> list[Path]:
+    """Delete the ``captcha-train-*`` temporary folders that killed training runs left.
+
+    Folders still in use by a running training (see ``common.ScratchDir``)
+    are kept. Returns the folders removed.
+    """
+    removed = remove_stale_scratch(SCRATCH_PREFIX)
+    for path in removed:
+        if logger:
+            logger.info("removed %s, left by an interrupted training run", path)
+    return removed
 
 
 def _progress_bar(enabled: bool):
@@ -284,7 +300,7 @@ def train_reader(paths: Sequence[str], cfg, *, logger, progress: bool = True) ->
         geometry_columns=geometry,
         log=logger.info,
     )
-    tmp = tempfile.TemporaryDirectory(prefix="captcha-train-")
+    tmp = ScratchDir(SCRATCH_PREFIX)
     onnx_path = Path(tmp.name) / "glyph_classifier.onnx"
     export_onnx(result.estimator, data.X.shape[1], onnx_path)
     check = val_glyphs.X if val_glyphs.used else data.X[:500]
