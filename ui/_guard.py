@@ -61,8 +61,11 @@ def _starts_with_results_header(path: Path) -> bool:
 def _path_problem(key: str, value: str, *, config_path: Path) -> str | None:
     folders, suffix = UI_PATHS[key]
     where = " or ".join(f"{Path(folder).resolve()}/" for folder in folders)
-    # Relative values are read against the working directory, as the solver reads them.
-    path = Path(value).resolve()
+    try:
+        # Relative values are read against the working directory, as the solver reads them.
+        path = Path(value).resolve()
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a symlink loop
+        return f"{key} = {value!r} is not a usable path: {exc}"
     if _outside(path, folders):
         return (
             f"{key} = {value!r} is outside the project's {' or '.join(folders)} folder ({where}); "

@@ -22,8 +22,8 @@ from pathlib import Path
 import yaml
 
 from artifacts import ModelFolderError
-from image_io import ImageDecodeError, decode_image
 from common import get_logger
+from image_io import ImageDecodeError, decode_image
 from settings import Config, ConfigError, config_from_dict, render_config_yaml, save_config
 from ui._draw import draw_segmentation
 from ui._guard import AttemptLimiter, edit_problem, is_loopback
@@ -106,8 +106,10 @@ class SolverSession:
         try:
             row = solver.predict(rgb, name=name)
         except (ValueError, OSError) as exc:
-            # The results file could not be appended to; its content (the error may quote its
-            # first line) goes to the server log only, never to the page.
+            if str(solver.results_csv) not in str(exc):
+                raise
+            # The results file could not be appended to. The error may quote the file's first
+            # line: it goes to the server log only, never to the page.
             solver.logger.error("UI prediction of %s not recorded: %s", name, exc)
             return "", "", None, (
                 f"**Not read:** the results file `{solver.results_csv}` cannot be appended to; "

@@ -47,7 +47,8 @@ def test_a_set_key_is_returned_quietly():
 
 @pytest.mark.parametrize("environ, state", [({}, "not set"), ({OTHER: ""}, "empty")])
 def test_a_named_variable_that_is_unset_or_empty_is_an_error(environ, state):
-    with pytest.raises(ConfigError, match=f"serving.api_key_env names the environment variable {OTHER}, which is {state}") as info:
+    expected = f"serving.api_key_env names the environment variable {OTHER}, which is {state}"
+    with pytest.raises(ConfigError, match=expected) as info:
         api_key_from_env(_serving(OTHER), environ)
     assert info.value.key == "serving.api_key_env" and "without authentication" in str(info.value)
 

@@ -106,6 +106,7 @@ def test_paths_inside_the_data_folder_are_accepted(project, monkeypatch):
         ("results_csv", "data/results.txt", "'.csv'"),
         ("log_file", "data/results.log/", "'.log'"),  # a folder named like a log
         ("results_csv", "data/log_file.log", "'.csv'"),
+        ("log_file", '"data/a\\0.log"', "not a usable path"),  # YAML's \0 is a NUL byte
     ],
 )
 def test_ui_paths_need_their_file_kind(project, monkeypatch, key, value, reason):
