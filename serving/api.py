@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common import ResultsLog
 from image_io import ImageDecodeError, decode_image
+from serving._config import api_key_from_env
 from serving._errors import ApiError, decode_error
 from serving._limits import BodyLimitMiddleware
 from serving._metrics import CONTENT_TYPE_LATEST, Metrics
@@ -192,14 +193,15 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     artifacts.ModelFolderError
         If the model folder is missing or fails its checks (the server does not start half-ready).
     settings.ConfigError
-        If the config file is invalid.
+        If the config file is invalid, or ``serving.api_key_env`` names a variable
+        that is unset or empty (see :func:`serving._config.api_key_from_env`).
     """
     cfg = config if isinstance(config, Config) else load_config(config)
     solver = _Solver(model_dir, cfg)
     metrics = Metrics()
     metrics.model_loaded.set(1)
     serving = cfg.serving
-    api_key = os.environ.get(serving.api_key_env, "")
+    api_key = api_key_from_env(serving, logger=solver.model.logger)
     # More threads than cores only adds contention; a few extra hide I/O and the GIL hand-offs.
     limiter = anyio.CapacityLimiter(max(2, (os.cpu_count() or 1) + 2))
     single_limit = serving.max_upload_bytes * 4 // 3 + _ENVELOPE_BYTES

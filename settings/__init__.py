@@ -20,6 +20,7 @@ from settings._schema import (
     LoggingConfig,
     PathsConfig,
     SegmentationConfig,
+    ServingConfig,
     TrackingConfig,
     TrainingConfig,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "Range",
     "Section",
     "SegmentationConfig",
+    "ServingConfig",
     "Subset",
     "TrackingConfig",
     "TrainingConfig",

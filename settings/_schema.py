@@ -311,7 +311,9 @@ class ServingConfig(Section):
     max_upload_bytes: int = field(2_097_152, Range(1), doc="Largest uploaded image, in bytes (413 above it).")
     max_batch: int = field(32, Range(1, 1024), doc="Most images in one /predict/batch request.")
     api_key_env: str = field(
-        "CAPTCHA_API_KEY", NonEmpty(), doc="Environment variable holding the API key; unset or empty = no key needed."
+        "CAPTCHA_API_KEY", NonEmpty(), doc="Environment variable holding the API key. "
+        "CAPTCHA_API_KEY unset or empty: no key needed (a warning says so); any other variable must hold the key, "
+        "or the API refuses to start.",
     )
     admin_token_env: str = field(
         "CAPTCHA_ADMIN_TOKEN", NonEmpty(), doc="Environment variable holding the UI admin token for saving settings."
