@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from captcha_solver.artifacts import dataset_hash, package_versions, save_model
+from captcha_solver.artifacts import dataset_hash, package_versions, prepare_model_dir, save_model
 from captcha_solver.image_io import label_from_path, label_problem, list_dataset, split_dataset
 from captcha_solver.readers import GLYPH_MODEL, NEURAL_META, NEURAL_MODEL, readers_from, routing_evidence
 from captcha_solver.routing import pick_min_confidence
@@ -147,7 +147,8 @@ def train_model(
         Folder of captchas named ``<label>.<ext>``.
     cfg : Config
     target : Path
-        The model folder to publish (atomically: the old model stays until the new one is complete).
+        The model folder to publish (atomically: the old model stays until the
+        new one is complete, and is then kept as ``NAME.prev``).
     logger : logging.Logger
     work_dir : Path
         Where neural checkpoints are kept (``data/``).
@@ -159,8 +160,19 @@ def train_model(
     manifest : dict
     skipped : list of (str, str)
         Files not trained on, with the reason.
+
+    Raises
+    ------
+    artifacts.ModelTargetError
+        Before any work, if ``target`` (or ``NAME.prev``) holds anything but
+        a model; nothing is then created or deleted.
     """
+    from captcha_solver.training import remove_stale_training_dirs
+
     started = time.perf_counter()
+    # Before any work: never train for a folder that holds something else than a model.
+    prepare_model_dir(target, logger=logger)
+    remove_stale_training_dirs(logger)
     labelled, skipped = labelled_files(dataset_dir, cfg)
     which = reader or cfg.training.reader
     logger.info(
@@ -206,7 +218,7 @@ def train_model(
         training_seconds=round(time.perf_counter() - started, 1),
     )
     try:
-        save_model(target, files, manifest)
+        save_model(target, files, manifest, logger=logger)
     finally:
         for cleanup in cleanups:
             cleanup()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from captcha_solver.artifacts import GLYPH_MODEL, NEURAL_META, NEURAL_MODEL
+from captcha_solver.artifacts import GLYPH_MODEL, NEURAL_META, NEURAL_MODEL, has_model
 from captcha_solver.common import progress
 from captcha_solver.image_io import ImageDecodeError, decode_image, label_from_path
 from captcha_solver.reading import ReadResult
@@ -42,9 +42,9 @@ def shipped_model_dir() -> Path:
 
 
 def default_model_dir(config: Config) -> Path:
-    """``paths.model_dir`` (``./model``) if it holds a model, else the model shipped with the package."""
+    """``paths.model_dir`` (``./model``) if it, or its backup ``NAME.prev``, holds a model, else the shipped one."""
     local = Path(config.paths.model_dir)
-    if (local / "manifest.json").is_file():
+    if has_model(local):
         return local
     return shipped_model_dir()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from captcha_solver.artifacts import CorruptModelError, ModelNotFoundError, load_manifest, update_manifest
+from captcha_solver.artifacts import CorruptModelError, ModelNotFoundError, load_model_folder, update_manifest
 from captcha_solver.common import ResultsLog, exit_with_parent, get_logger, progress
 from captcha_solver.image_io import ImageDecodeError, decode_image, list_dataset
 from captcha_solver.readers import (
@@ -109,17 +109,18 @@ class My_CaptchaSolver_Model:
         """Load the model folder (checking every artifact's sha256).
 
         A folder holds the classical reader (``glyph_classifier.onnx``), the
-        neural reader (``neural_reader.onnx`` and ``.json``), or both.
+        neural reader (``neural_reader.onnx`` and ``.json``), or both. If the
+        folder is missing or incomplete, the model it replaced (``NAME.prev``)
+        is loaded instead, with a warning.
 
         Raises
         ------
         artifacts.ModelNotFoundError
-            If there is no model in the folder.
+            If there is no model in the folder (nor a previous one).
         artifacts.CorruptModelError
             If the manifest or a file is broken (the message says which).
         """
-        model_dir = self.resolved_model_dir()
-        manifest = load_manifest(model_dir)
+        model_dir, manifest = load_model_folder(self.resolved_model_dir(), logger=self.logger)
         try:
             self.reader_, self.neural_ = readers_from(
                 manifest, model_dir, threads=self.config.classifier.threads
@@ -310,10 +311,14 @@ class My_CaptchaSolver_Model:
         classical reader, the neural (CNN + CTC) reader, or both, routed per
         captcha at prediction time (``auto``); see
         :func:`captcha_solver.fitting.train_model`. The model is written to
-        ``model_dir`` (default ``paths.model_dir``, ``./model``).
+        ``model_dir`` (default ``paths.model_dir``, ``./model``); the model it
+        replaces is kept as ``NAME.prev`` (``./model.prev``).
 
         Raises
         ------
+        artifacts.ModelTargetError
+            Before any work, if the model folder (or ``NAME.prev``) holds
+            anything but a model; nothing is then created or deleted.
         FileNotFoundError, NotADirectoryError, EmptyDatasetError
             If the folder is missing or has no images.
         ValueError

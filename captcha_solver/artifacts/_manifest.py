@@ -13,19 +13,17 @@ import hashlib
 import importlib.metadata
 import json
 import platform
-import shutil
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from captcha_solver.artifacts._contents import check_contents, json_kind
 from captcha_solver.artifacts._errors import CorruptModelError, ModelFolderError, ModelNotFoundError
-from captcha_solver.common import atomic_write_text, staging_dir
+from captcha_solver.common import atomic_write_text
 
 __all__ = [
     "MANIFEST",
     "FORMAT_VERSION",
-    "save_model",
+    "write_manifest",
     "load_manifest",
     "update_manifest",
     "sha256_file",
@@ -76,24 +74,11 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def save_model(model_dir: str | Path, files: dict[str, Path], manifest: dict) -> Path:
-    """Publish ``files`` (artifact name -> temporary path) and the manifest atomically.
-
-    Everything is written into a staging folder next to ``model_dir`` which
-    then replaces it in one rename: a crash leaves the old model whole.
-    """
-    model_dir = Path(model_dir)
-    with staging_dir(model_dir) as tmp:
-        # mkdtemp makes the folder owner-only; a model is read by other users too (the service account).
-        tmp.chmod(0o755)
-        digests = {}
-        for name, src in files.items():
-            shutil.copyfile(src, tmp / name)
-            digests[name] = sha256_file(tmp / name)
-        full = dict(manifest, format_version=FORMAT_VERSION, artifacts=digests)
-        full.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
-        atomic_write_text(tmp / MANIFEST, json.dumps(full, indent=2, sort_keys=True) + "\n")
-    return model_dir
+def write_manifest(model_dir: str | Path, manifest: dict) -> Path:
+    """Write ``manifest.json`` into ``model_dir`` atomically (sorted keys, indented)."""
+    return atomic_write_text(
+        Path(model_dir) / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    )
 
 
 def update_manifest(model_dir: str | Path, changes: dict) -> dict:
@@ -112,7 +97,7 @@ def update_manifest(model_dir: str | Path, changes: dict) -> dict:
     if protected:
         raise ModelFolderError(f"update_manifest cannot change {sorted(protected)}; retrain instead")
     manifest = dict(load_manifest(model_dir), **changes)
-    atomic_write_text(Path(model_dir) / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    write_manifest(model_dir, manifest)
     return manifest
 
 

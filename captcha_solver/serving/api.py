@@ -28,6 +28,7 @@ import captcha_solver
 from captcha_solver.common import ResultsLog
 from captcha_solver.image_io import ImageDecodeError, decode_image
 from captcha_solver.reading import api_row, csv_row, error_row
+from captcha_solver.serving._api_key import api_key_from_env
 from captcha_solver.serving._errors import ApiError, decode_error
 from captcha_solver.serving._limits import BodyLimitMiddleware
 from captcha_solver.serving._metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
@@ -172,14 +173,15 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     artifacts.ModelFolderError
         If the model folder is missing or fails its checks (the server does not start half-ready).
     settings.ConfigError
-        If the config file is invalid.
+        If the config file is invalid, or ``serving.api_key_env`` names a variable
+        that is unset or empty (see :func:`captcha_solver.serving._api_key.api_key_from_env`).
     """
     cfg = config if isinstance(config, Config) else load_config(config)
     solver = _Solver(model_dir, cfg)
     metrics = Metrics()
     metrics.model_loaded.set(1)
     serving = cfg.serving
-    api_key = os.environ.get(serving.api_key_env, "")
+    api_key = api_key_from_env(serving, logger=solver.model.logger)
     # More threads than cores only adds contention; a few extra hide I/O and the GIL hand-offs.
     limiter = anyio.CapacityLimiter(max(2, (os.cpu_count() or 1) + 2))
     single_limit = serving.max_upload_bytes * 4 // 3 + _ENVELOPE_BYTES

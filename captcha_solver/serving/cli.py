@@ -45,11 +45,13 @@ def serve(ctx, host, port, workers, model_dir):
     """Serve the HTTP API (POST /predict, /predict/batch; GET /health, /model, /metrics, /docs)."""
     import uvicorn
 
+    from captcha_solver.serving._api_key import api_key_from_env
     from captcha_solver.settings import CONFIG_ENV, ConfigError, resolve_config
 
     obj = ctx.obj or {}
     try:
         config, path = resolve_config(obj.get("config"), obj.get("overrides"))
+        api_key_from_env(config.serving)  # checked here too: worker processes could only crash on it
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     # Hand the choices to the factory (and to every worker process) through the environment.

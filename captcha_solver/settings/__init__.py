@@ -48,6 +48,7 @@ __all__ = [
     "Range",
     "Section",
     "SegmentationConfig",
+    "ServingConfig",
     "Subset",
     "TrackingConfig",
     "TrainingConfig",

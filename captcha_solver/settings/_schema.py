@@ -284,7 +284,9 @@ class ServingConfig(Section):
     api_key_env: str = field(
         "CAPTCHA_API_KEY",
         NonEmpty(),
-        doc="Environment variable holding the API key; unset or empty = no key needed.",
+        doc="Environment variable holding the API key. "
+        "CAPTCHA_API_KEY unset or empty: no key needed (a warning says so); any other variable must hold the key, "
+        "or the API refuses to start.",
     )
     admin_token_env: str = field(
         "CAPTCHA_ADMIN_TOKEN",

@@ -7,6 +7,7 @@ from captcha_solver.training._pipeline import (
     TrainResult,
     collect_samples,
     fit_candidates,
+    remove_stale_training_dirs,
     stage_params,
     train_reader,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "collect_samples",
     "fit_candidates",
     "image_samples",
+    "remove_stale_training_dirs",
     "stage_params",
     "train_reader",
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from captcha_solver.classifier import OnnxGlyphClassifier, export_onnx, fit_estimator
+from captcha_solver.common import ScratchDir, remove_stale_scratch
 from captcha_solver.common import progress as show_progress
 from captcha_solver.image_io import split_dataset
 from captcha_solver.recognition import DecodeParams, GlyphReader
@@ -28,10 +28,13 @@ __all__ = [
     "TrainingData",
     "collect_samples",
     "fit_candidates",
+    "remove_stale_training_dirs",
     "stage_params",
     "train_reader",
 ]
 
+#: Prefix of the temporary folder the ONNX file is exported into before publication.
+SCRATCH_PREFIX = "captcha-train-"
 GARBAGE_SYMBOL = "\u2205"  # shown for the not-a-glyph class in reports
 
 
@@ -165,11 +168,24 @@ class TrainOutcome:
     parity: float
     onnx_path: Path
     skipped: list[tuple[str, str]]
-    _tmp: tempfile.TemporaryDirectory | None = None
+    _tmp: ScratchDir | None = None
 
     def cleanup(self) -> None:
         if self._tmp is not None:
             self._tmp.cleanup()
+
+
+def remove_stale_training_dirs(logger=None) -> list[Path]:
+    """Delete the ``captcha-train-*`` temporary folders that killed training runs left.
+
+    Folders still in use by a running training (see ``captcha_solver.common.ScratchDir``)
+    are kept. Returns the folders removed.
+    """
+    removed = remove_stale_scratch(SCRATCH_PREFIX)
+    for path in removed:
+        if logger:
+            logger.info("removed %s, left by an interrupted training run", path)
+    return removed
 
 
 def _progress_bar(enabled: bool):
@@ -263,7 +279,7 @@ def _export_checked(result, data, val_glyphs, n_classes: int, logger):
     RuntimeError
         If the ONNX model's probabilities differ from the estimator's by more than 1e-3.
     """
-    tmp = tempfile.TemporaryDirectory(prefix="captcha-train-")
+    tmp = ScratchDir(SCRATCH_PREFIX)
     onnx_path = Path(tmp.name) / "glyph_classifier.onnx"
     export_onnx(result.estimator, data.X.shape[1], onnx_path)
     check = val_glyphs.X if val_glyphs.used else data.X[:500]

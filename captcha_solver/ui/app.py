@@ -4,10 +4,16 @@ Saving settings is allowed on the desktop. In a public deployment
 (``--public``, as the container runs it) it needs the admin token from the
 environment variable named by ``serving.admin_token_env``; without that
 variable the page is read-only, so a public page cannot reconfigure the server.
+A UI listening beyond this machine without ``--public`` is read-only too.
+Whoever saves, the page cannot change who may use the API or the UI, nor put
+files outside the project's data and model folders (:mod:`captcha_solver.ui._guard`), and a
+refused save changes nothing: no file, folder or logger.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import secrets
 import threading
@@ -16,9 +22,11 @@ from pathlib import Path
 import yaml
 
 from captcha_solver.artifacts import ModelFolderError
+from captcha_solver.common import get_logger
 from captcha_solver.image_io import ImageDecodeError, decode_image
 from captcha_solver.settings import Config, ConfigError, config_from_dict, render_config_yaml, save_config
 from captcha_solver.ui._draw import draw_segmentation
+from captcha_solver.ui._guard import AttemptLimiter, edit_problem, is_loopback
 
 __all__ = ["SolverSession", "build_ui", "launch"]
 
@@ -39,12 +47,28 @@ class SolverSession:
         Model folder (default: ``./model``, else the packaged one).
     public : bool
         Public deployment: saving needs the admin token, and is refused when none is set.
+    host : str
+        Address the UI listens on: one that is not loopback makes the page read-only
+        unless ``public`` (saving then needs the admin token).
+    token_limiter : AttemptLimiter, optional
+        Counts wrong admin tokens (default: 5 within 60 s lock saving for 300 s).
     """
 
-    def __init__(self, config: Config, config_path: str | Path, *, model_dir=None, public: bool = False):
+    def __init__(
+        self,
+        config: Config,
+        config_path: str | Path,
+        *,
+        model_dir=None,
+        public: bool = False,
+        host: str = "127.0.0.1",
+        token_limiter: AttemptLimiter | None = None,
+    ):
         self.config_path = Path(config_path)
         self.model_dir = model_dir
         self.public = public or os.environ.get(PUBLIC_ENV, "") not in ("", "0", "false")
+        self.host = host
+        self.token_limiter = token_limiter or AttemptLimiter()
         self._lock = threading.Lock()
         self.solver = self._load(config)
         self.config = config
@@ -53,6 +77,25 @@ class SolverSession:
         from captcha_solver.solver import My_CaptchaSolver_Model
 
         return My_CaptchaSolver_Model(model_dir=self.model_dir, config=config).load()
+
+    def _trial_load(self, config: Config):
+        """Load the model for ``config`` with the logging in force.
+
+        Building a solver points the process-wide logger at its log file (creating
+        the file's folder); a save that may still be refused must not, so the
+        logger follows the new settings only once the save is done.
+        """
+        now = self.config
+        trial = dataclasses.replace(
+            config, paths=dataclasses.replace(config.paths, log_file=now.paths.log_file), logging=now.logging
+        )
+        solver = self._load(trial)
+        solver.config = config  # the log settings are read only when a solver is built
+        return solver
+
+    @staticmethod
+    def _use_logging(config: Config):
+        return get_logger(config.paths.log_file, level=config.logging.level, console=config.logging.console)
 
     # ------------------------------------------------------------- predict
     def predict(self, path: str | None):
@@ -71,7 +114,23 @@ class SolverSession:
         except ImageDecodeError as exc:
             solver.logger.warning("UI upload refused: %s", exc)
             return "", "", None, f"**Not read:** {exc}"
-        row = solver.predict(rgb, name=name)
+        try:
+            row = solver.predict(rgb, name=name)
+        except (ValueError, OSError) as exc:
+            if str(solver.results_csv) not in str(exc):
+                raise
+            # The results file could not be appended to. The error may quote the file's first
+            # line: it goes to the server log only, never to the page.
+            solver.logger.error("UI prediction of %s not recorded: %s", name, exc)
+            return (
+                "",
+                "",
+                None,
+                (
+                    f"**Not read:** the results file `{solver.results_csv}` cannot be appended to; "
+                    "the reason is in the server log."
+                ),
+            )
         if row["status"] != "ok":
             return "", "", None, f"**Not read:** {row['error']}"
         picture = draw_segmentation(rgb, row["boxes"], row["prediction"], row["char_confidences"])
@@ -87,8 +146,13 @@ class SolverSession:
         return os.environ.get(self.config.serving.admin_token_env, "")
 
     @property
+    def exposed(self) -> bool:
+        """The UI listens beyond this machine without ``--public``."""
+        return not self.public and not is_loopback(self.host)
+
+    @property
     def read_only(self) -> bool:
-        return self.public and not self.admin_token
+        return self.exposed or (self.public and not self.admin_token)
 
     def settings_text(self) -> str:
         """The settings file as shown in the editor (the rendered current config if there is no file yet)."""
@@ -98,6 +162,11 @@ class SolverSession:
 
     def access_note(self) -> str:
         env = self.config.serving.admin_token_env
+        if self.exposed:
+            return (
+                f"Read-only: the UI listens on {self.host}, beyond this computer, without --public. "
+                f"Start it with --public (saving then needs the admin token `{env}`) or on 127.0.0.1 to edit settings."
+            )
         if self.read_only:
             return f"Read-only: this is a public deployment and `{env}` is not set on the server."
         if self.admin_token:
@@ -116,8 +185,10 @@ class SolverSession:
         """
         if self.read_only:
             return f"Refused: {self.access_note()}", text
-        if self.admin_token and not secrets.compare_digest(token.encode(), self.admin_token.encode()):
-            return "Refused: wrong or missing admin token.", text
+        if self.admin_token:
+            refused = self._check_token(token or "")
+            if refused:
+                return refused, text
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -127,15 +198,44 @@ class SolverSession:
         except ConfigError as exc:
             return f"Refused: {exc}", text
         with self._lock:
+            problem = edit_problem(self.config, config, config_path=self.config_path)
+            if problem:
+                return f"Refused: {problem}.", text
             try:
                 # Load first: settings that leave no working model are not saved.
-                solver = self._load(config)
+                solver = self._trial_load(config)
             except (ModelFolderError, RuntimeError, OSError) as exc:
                 return f"Refused: the model does not load with these settings: {exc}", text
-            save_config(config, self.config_path)
+            try:
+                self._use_logging(config)
+                save_config(config, self.config_path)
+            except OSError as exc:
+                self._use_logging(self.config)
+                return f"Refused: cannot write the settings or open the log file: {exc}", text
             self.solver, self.config = solver, config
         solver.logger.info("settings saved to %s from the UI; model reloaded", self.config_path)
         return f"Saved to {self.config_path}; model reloaded.", self.settings_text()
+
+    def _check_token(self, token: str) -> str | None:
+        """The refusal for a wrong, missing or too-often-tried admin token, or None if it is right."""
+        wait = self.token_limiter.retry_after()
+        if wait > 0:
+            return (
+                f"Refused: too many wrong admin tokens; saving is locked for another {math.ceil(wait)} s "
+                "(the right token is refused too until then)."
+            )
+        if secrets.compare_digest(token.encode(), self.admin_token.encode()):
+            self.token_limiter.succeeded()
+            return None
+        # An empty field is a slip, not a guess: it is refused without counting.
+        if token and self.token_limiter.failed():
+            self.solver.logger.warning(
+                "UI: %d wrong admin tokens within %.0f s; saving settings locked for %.0f s",
+                self.token_limiter.max_failures,
+                self.token_limiter.window_s,
+                self.token_limiter.lockout_s,
+            )
+        return "Refused: wrong or missing admin token."
 
 
 def build_ui(session: SolverSession):

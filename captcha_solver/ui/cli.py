@@ -21,7 +21,8 @@ __all__ = ["ui"]
 @click.option(
     "--public",
     is_flag=True,
-    help="Web-container mode: saving settings needs the admin token from the environment (read-only without one).",
+    help="Web-container mode: saving settings needs the admin token from the environment (read-only without one). "
+    "Without it, a --host other than loopback makes the settings page read-only.",
 )
 @click.pass_context
 def ui(ctx, host, port, model_dir, browser, public):
@@ -33,12 +34,16 @@ def ui(ctx, host, port, model_dir, browser, public):
     obj = ctx.obj or {}
     try:
         config, path = resolve_config(obj.get("config"), obj.get("overrides"))
-        session = SolverSession(config, path, model_dir=model_dir, public=public)
+        host = host or config.serving.host
+        session = SolverSession(config, path, model_dir=model_dir, public=public, host=host)
     except (ConfigError, ModelFolderError) as exc:
         raise click.ClickException(str(exc)) from exc
+    if session.exposed:
+        # Anyone on the network could reconfigure the server: say why the settings page cannot save.
+        click.echo(f"ui: {session.access_note()}", err=True)
     launch(
         build_ui(session),
-        host=host or config.serving.host,
+        host=host,
         port=config.serving.ui_port if port is None else port,
         open_browser=browser,
     )
