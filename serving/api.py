@@ -11,9 +11,6 @@ Run it with ``python model.py serve`` or
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
 import secrets
 import time
@@ -25,15 +22,14 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from common import ResultsLog
-from image_io import ImageDecodeError, decode_image
-from serving._errors import ApiError, decode_error
-from serving._limits import BodyLimitMiddleware
+from serving._bodies import read_uploads
+from serving._budget import MemoryBudget
+from serving._errors import ApiError
+from serving._limits import BODY_FACTOR, BodyLimit, BodyLimitMiddleware
 from serving._metrics import CONTENT_TYPE_LATEST, Metrics
+from serving._solver import BYTES_PER_PIXEL, Solver
 from serving.schemas import (
     Base64Image,
     BatchRequest,
@@ -49,98 +45,26 @@ __all__ = ["API_KEY_HEADER", "create_app"]
 API_KEY_HEADER = "X-API-Key"
 # Multipart framing and JSON/base64 (4/3 of the bytes) on top of the image itself.
 _ENVELOPE_BYTES = 16 * 1024
+_MIB = 1024 * 1024
 
-_ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 413, 415, 422)}
+_ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 413, 415, 422, 503)}
 
 
-class _Solver:
-    """The loaded model, shared by all requests (``predict`` is thread-safe)."""
-
-    def __init__(self, model_dir, config: Config):
-        from model import My_CaptchaSolver_Model
-
-        self.model = My_CaptchaSolver_Model(model_dir=model_dir, config=config).load()
-        self.config = config
-        self.results = ResultsLog(self.model.results_csv)
-
-    def read(self, data: bytes, name: str) -> dict:
-        """Decode and read one upload; raise ApiError (after logging a results row) if it is not a usable image."""
-        cfg = self.config
-        started = time.perf_counter()
-        try:
-            if len(data) > cfg.serving.max_upload_bytes:
-                raise ImageDecodeError(
-                    name, f"upload is {len(data)} bytes, over the limit of {cfg.serving.max_upload_bytes} "
-                    "(serving.max_upload_bytes)"
-                )
-            rgb = decode_image(
-                data,
-                max_pixels=cfg.input.max_pixels,
-                max_bytes=min(cfg.input.max_bytes, cfg.serving.max_upload_bytes),
-                name=name,
-            )
-        except ImageDecodeError as exc:
-            error = decode_error(exc)
-            self.model.logger.warning("refused upload %s (%d): %s", name, error.status, exc)
-            self.results.append(
-                {"file": name, "prediction": "", "confidence": 0.0, "reader": "classical",
-                 "latency_ms": (time.perf_counter() - started) * 1e3, "status": "error", "error": str(exc)}
-            )
-            raise error from None
-        row = self.model.predict(rgb, name=name)
-        row["latency_ms"] = (time.perf_counter() - started) * 1e3
-        self.model.logger.info(
-            "predict %s: %r (confidence %.3f, %s) in %.1f ms",
-            name, row["prediction"], row["confidence"], row["status"], row["latency_ms"],
+def _warn_over_budget(logger, cfg: Config, batch_limit: int, images: MemoryBudget, bodies: MemoryBudget) -> None:
+    """Log the limits that let one request need more than its whole budget (it then runs alone)."""
+    image_bytes = cfg.input.max_pixels * BYTES_PER_PIXEL
+    if image_bytes > images.total:
+        logger.warning(
+            "input.max_pixels = %d lets one image take up to %d MiB to decode and read, over "
+            "serving.decode_memory_mb = %d: such an image waits until nothing else is decoded",
+            cfg.input.max_pixels, image_bytes // _MIB, cfg.serving.decode_memory_mb,
         )
-        return _response(row)
-
-
-def _response(row: dict) -> dict:
-    """The library's row as plain JSON types (boxes may hold numpy integers)."""
-    return {
-        "name": row["file"],
-        "text": row["prediction"],
-        "confidence": float(row["confidence"]),
-        "char_confidences": [float(c) for c in row["char_confidences"]],
-        "boxes": [[int(v) for v in box] for box in row.get("boxes", [])],
-        "reader": row["reader"],
-        "status": row["status"],
-        "error": row["error"],
-        "latency_ms": round(float(row["latency_ms"]), 3),
-    }
-
-
-def _upload_name(name: str | None, default: str = "upload") -> str:
-    # Only the base name, bounded: it goes into results.csv and the log.
-    name = Path(str(name or "")).name.strip()[:255]
-    return name or default
-
-
-def _b64decode(text: str, name: str) -> bytes:
-    if text.startswith("data:"):
-        _, _, text = text.partition(",")
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ApiError(400, "bad_base64", f"{name}: image_base64 is not valid base64 ({exc})") from None
-
-
-def _json_body(raw: bytes, model, what: str):
-    if not raw:
-        raise ApiError(400, "empty_body", "the request body is empty; send " + what)
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON ({exc}); send {what}") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)
+    if batch_limit * BODY_FACTOR > bodies.total:
+        logger.warning(
+            "a /predict/batch body of %d bytes may take %d MiB, over serving.body_memory_mb = %d: "
+            "such a body waits until no other body is read",
+            batch_limit, batch_limit * BODY_FACTOR // _MIB, cfg.serving.body_memory_mb,
         )
-        got = f" (got keys: {', '.join(map(repr, data))})" if isinstance(data, dict) else ""
-        raise ApiError(422, "wrong_field", f"expected {what}{got}: {problems}") from None
 
 
 class _MetricsMiddleware:
@@ -195,7 +119,7 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         If the config file is invalid.
     """
     cfg = config if isinstance(config, Config) else load_config(config)
-    solver = _Solver(model_dir, cfg)
+    solver = Solver(model_dir, cfg)
     metrics = Metrics()
     metrics.model_loaded.set(1)
     serving = cfg.serving
@@ -203,7 +127,10 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     # More threads than cores only adds contention; a few extra hide I/O and the GIL hand-offs.
     limiter = anyio.CapacityLimiter(max(2, (os.cpu_count() or 1) + 2))
     single_limit = serving.max_upload_bytes * 4 // 3 + _ENVELOPE_BYTES
-    batch_limit = single_limit * serving.max_batch
+    batch_limit = min(single_limit * serving.max_batch, serving.max_batch_bytes)
+    images_budget = MemoryBudget(serving.decode_memory_mb * _MIB, setting="serving.decode_memory_mb")
+    bodies_budget = MemoryBudget(serving.body_memory_mb * _MIB, setting="serving.body_memory_mb")
+    _warn_over_budget(solver.model.logger, cfg, batch_limit, images_budget, bodies_budget)
 
     app = FastAPI(
         title="Captcha solver",
@@ -233,7 +160,7 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     async def _api_error(request: Request, exc: ApiError):
         route = getattr(request.scope.get("route"), "path", "unmatched")
         count(exc, route)
-        headers = {"WWW-Authenticate": API_KEY_HEADER} if exc.status == 401 else None
+        headers = {401: {"WWW-Authenticate": API_KEY_HEADER}, 503: {"Retry-After": "1"}}.get(exc.status)
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -250,65 +177,12 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         solver.model.logger.exception("unexpected error on %s", request.url.path)
         return JSONResponse({"error": "internal_error", "detail": f"{type(exc).__name__}: {exc}"}, status_code=500)
 
-    async def uploads(request: Request, *, batch: bool) -> list[tuple[str, bytes | ApiError]]:
-        """The images of a request as (name, bytes), whatever the content type."""
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        field = "files" if batch else "file"
-        if ctype == "multipart/form-data":
-            if request.headers.get("content-length") == "0":
-                raise ApiError(400, "empty_body", f"the request body is empty; send an image in the multipart field '{field}'")
-            form = await request.form(max_files=serving.max_batch if batch else 1, max_fields=16)
-            try:
-                items = [(k, v) for k, v in form.multi_items()]
-                files = [v for k, v in items if k == field]
-                if not files:
-                    got = ", ".join(repr(k) for k, _ in items) or "none"
-                    raise ApiError(
-                        422, "wrong_field", f"expected a multipart file field named '{field}'; got fields: {got}"
-                    )
-                out = []
-                for upload in files:
-                    if not isinstance(upload, UploadFile):
-                        raise ApiError(422, "wrong_field", f"the '{field}' field must be a file upload, not text")
-                    name = _upload_name(upload.filename)
-                    data = await upload.read(serving.max_upload_bytes + 1)
-                    if len(data) > serving.max_upload_bytes:
-                        out.append((name, ApiError(
-                            413, "image_too_large",
-                            f"{name}: upload is over the limit of {serving.max_upload_bytes} bytes (serving.max_upload_bytes)",
-                        )))
-                    else:
-                        out.append((name, data))
-                return out
-            finally:
-                await form.close()
-        raw = await request.body()
-        if ctype == "application/json":
-            if batch:
-                body = _json_body(raw, BatchRequest, '{"images": [{"image_base64": ..., "name": ...}, ...]}')
-                images = body.images
-            else:
-                images = [_json_body(raw, Base64Image, '{"image_base64": ..., "name": ...}')]
-            out = []
-            for i, image in enumerate(images):
-                name = _upload_name(image.name, f"image{i}" if batch else "upload")
-                try:
-                    out.append((name, _b64decode(image.image_base64, name)))
-                except ApiError as exc:
-                    out.append((name, exc))
-            return out
-        if not raw:
-            raise ApiError(400, "empty_body", f"the request body is empty; send an image in the multipart field '{field}'")
-        if not batch and (ctype.startswith("image/") or ctype == "application/octet-stream"):
-            return [(_upload_name(request.headers.get("x-file-name")), raw)]
-        raise ApiError(
-            415, "unsupported_content_type",
-            f"content type {ctype or 'missing'!r} is not accepted; send multipart/form-data with a '{field}' file field"
-            + (", or application/json" if batch else ", application/json with 'image_base64', or an image/* body"),
-        )
-
-    async def read(name: str, data: bytes) -> dict:
-        return await anyio.to_thread.run_sync(solver.read, data, name, limiter=limiter)
+    async def read(name: str, payload: bytes | str) -> dict:
+        # The header check is cheap and needs no reservation: a bomb is refused here, at once, in
+        # the default thread pool (not queued behind the reads of honest captchas).
+        data, header = await anyio.to_thread.run_sync(solver.check, payload, name)
+        async with images_budget.reserve(header.width * header.height * BYTES_PER_PIXEL, name):
+            return await anyio.to_thread.run_sync(solver.read, data, name, limiter=limiter)
 
     def record(result: dict) -> dict:
         metrics.predictions.labels(result["status"]).inc()
@@ -331,7 +205,7 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     )
     async def predict(request: Request):
         """Read the text of one captcha image. Each call appends one row to results.csv."""
-        ((name, data),) = await uploads(request, batch=False)
+        ((name, data),) = await read_uploads(request, cfg, batch=False, limiter=limiter)
         if isinstance(data, ApiError):
             raise data
         return record(await read(name, data))
@@ -357,7 +231,7 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     async def predict_batch(request: Request):
         """Read up to serving.max_batch images; a bad image fails alone (its http_status says how)."""
         started = time.perf_counter()
-        items = await uploads(request, batch=True)
+        items = await read_uploads(request, cfg, batch=True, limiter=limiter)
         if len(items) > serving.max_batch:
             raise ApiError(
                 413, "batch_too_large", f"{len(items)} images in one batch, over serving.max_batch = {serving.max_batch}"
@@ -410,13 +284,10 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
 
     app.openapi = openapi
 
-    def limit_for(path: str) -> int | None:
-        if path == "/predict":
-            return single_limit
-        if path == "/predict/batch":
-            return batch_limit
-        return None
-
-    app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    limits = {
+        "/predict": BodyLimit(single_limit, "serving.max_upload_bytes, plus room for base64 and multipart framing"),
+        "/predict/batch": BodyLimit(batch_limit, "serving.max_batch_bytes"),
+    }
+    app.add_middleware(BodyLimitMiddleware, limit_for=limits.get, budget=bodies_budget)
     app.add_middleware(_MetricsMiddleware, metrics=metrics)
     return app
