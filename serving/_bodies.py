@@ -105,7 +105,7 @@ async def _multipart(request: Request, field: str, batch: bool, serving) -> list
         await form.close()
 
 
-async def read_uploads(request: Request, config: Config, *, batch: bool, limiter) -> list[tuple[str, Payload]]:
+async def read_uploads(request: Request, config: Config, *, batch: bool) -> list[tuple[str, Payload]]:
     """The images of a request as ``(name, payload)``, in order.
 
     Parameters
@@ -114,8 +114,6 @@ async def read_uploads(request: Request, config: Config, *, batch: bool, limiter
     config : Config
     batch : bool
         ``/predict/batch`` (field ``files``, JSON ``images``) or ``/predict``.
-    limiter : anyio.CapacityLimiter
-        Worker threads that parse JSON bodies.
 
     Raises
     ------
@@ -133,8 +131,10 @@ async def read_uploads(request: Request, config: Config, *, batch: bool, limiter
         what, model = (_BATCH, BatchRequest) if batch else (_SINGLE, Base64Image)
         max_batch = serving.max_batch if batch else None
         max_values = 3 * (max_batch or 1) + 2 + _SPARE_VALUES
+        # In anyio's default thread pool, not queued behind the reads: parsing is bounded (by the
+        # body limit and max_values), and a bad body is answered at once even under load.
         body = await anyio.to_thread.run_sync(
-            lambda: parse_json(raw, model, what, max_values=max_values, max_batch=max_batch), limiter=limiter
+            lambda: parse_json(raw, model, what, max_values=max_values, max_batch=max_batch)
         )
         images = body.images if batch else [body]
         return [

@@ -8,8 +8,12 @@ from typing import NamedTuple
 from serving._budget import MemoryBudget
 from serving._errors import ApiError
 
-__all__ = ["BODY_FACTOR", "BodyLimit", "BodyLimitMiddleware"]
+__all__ = ["BODY_FACTOR", "DRAIN_BYTES", "BodyLimit", "BodyLimitMiddleware"]
 
+#: Most bytes of a refused body read and thrown away, so that the client, still sending, gets to
+#: read the 413 (uvicorn drains a declared body itself). Past it, or if more is declared, the
+#: connection is closed after the answer: an endless chunked body is not read for ever.
+DRAIN_BYTES = 64 * 1024 * 1024
 #: Memory a body can take per byte while it is handled: the bytes received, the text decoded
 #: from them and the strings parsed out of it (JSON base64), before each image is decoded.
 BODY_FACTOR = 3
@@ -27,7 +31,9 @@ class BodyLimitMiddleware:
 
     ``Content-Length`` is checked first, so an honest oversized upload is
     refused without reading it; a chunked or lying body is counted as it
-    arrives and the request fails as soon as it crosses the limit. Before
+    arrives and the request fails as soon as it crosses the limit (the rest
+    is read and dropped, up to ``DRAIN_BYTES``, so that a client that sends
+    its whole body before reading gets the 413 rather than a reset). Before
     the first byte is read, ``BODY_FACTOR`` times the declared length (the
     limit if none is declared) is reserved from ``budget`` and held until
     the answer is sent: bodies in flight cannot take more memory than the
@@ -68,10 +74,24 @@ class BodyLimitMiddleware:
         )
         received = 0
         reserved: int | None = None
+        close = False
+
+        async def drain() -> bool:
+            """Read and drop the rest of a refused body; True if it ended within DRAIN_BYTES."""
+            dropped = 0
+            while dropped <= DRAIN_BYTES:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return False
+                dropped += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return True
+            return False
 
         async def limited_receive():
-            nonlocal received, reserved
+            nonlocal received, reserved, close
             if declared is not None and declared > limit.max_bytes:
+                close = declared > limit.max_bytes + DRAIN_BYTES
                 raise too_big
             if reserved is None:
                 expected = limit.max_bytes if declared is None else declared
@@ -80,15 +100,22 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit.max_bytes:
+                    refused_after = received
+                    close = message.get("more_body", False) and not await drain()
                     raise ApiError(
                         413, "request_too_large",
                         f"request body is over the limit of {limit.max_bytes} bytes for {scope['path']} "
-                        f"({limit.settings}); refused after {received} bytes",
+                        f"({limit.settings}); refused after {refused_after} bytes",
                     )
             return message
 
+        async def closing_send(message):
+            if close and message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, closing_send)
         finally:
             if reserved is not None:
                 self.budget.release(reserved)

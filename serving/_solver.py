@@ -51,12 +51,17 @@ class Solver:
 
     def _refuse(self, exc: ImageDecodeError, name: str, started: float) -> ApiError:
         error = decode_error(exc)
-        self.model.logger.warning("refused upload %s (%d): %s", name, error.status, exc)
+        self.refused(name, error, started)
+        return error
+
+    def refused(self, name: str, error: ApiError, started: float | None = None) -> None:
+        """Log an upload that is not read and give it its results row (status ``error``)."""
+        self.model.logger.warning("refused upload %s (%d): %s", name, error.status, error.detail)
+        latency = 0.0 if started is None else (time.perf_counter() - started) * 1e3
         self.results.append(
             {"file": name, "prediction": "", "confidence": 0.0, "reader": "classical",
-             "latency_ms": (time.perf_counter() - started) * 1e3, "status": "error", "error": str(exc)}
+             "latency_ms": latency, "status": "error", "error": error.detail}
         )
-        return error
 
     def check(self, payload: bytes | str, name: str) -> tuple[bytes, ImageHeader]:
         """The upload's bytes (base64 text decoded) and header, after every check that needs no decoding.

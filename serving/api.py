@@ -126,6 +126,8 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     api_key = os.environ.get(serving.api_key_env, "")
     # More threads than cores only adds contention; a few extra hide I/O and the GIL hand-offs.
     limiter = anyio.CapacityLimiter(max(2, (os.cpu_count() or 1) + 2))
+    # The threads of the reads that hold a turn of ``limiter``: never more than its tokens.
+    turns = anyio.CapacityLimiter(limiter.total_tokens)
     single_limit = serving.max_upload_bytes * 4 // 3 + _ENVELOPE_BYTES
     batch_limit = min(single_limit * serving.max_batch, serving.max_batch_bytes)
     images_budget = MemoryBudget(serving.decode_memory_mb * _MIB, setting="serving.decode_memory_mb")
@@ -144,6 +146,8 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     )
     app.state.solver = solver
     app.state.metrics = metrics
+    app.state.images_budget = images_budget
+    app.state.bodies_budget = bodies_budget
 
     async def check_key(request: Request) -> None:
         if not api_key:
@@ -181,8 +185,19 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         # The header check is cheap and needs no reservation: a bomb is refused here, at once, in
         # the default thread pool (not queued behind the reads of honest captchas).
         data, header = await anyio.to_thread.run_sync(solver.check, payload, name)
-        async with images_budget.reserve(header.width * header.height * BYTES_PER_PIXEL, name):
-            return await anyio.to_thread.run_sync(solver.read, data, name, limiter=limiter)
+        # A worker thread's turn first (first come, first served, no time limit), then memory: only
+        # the few requests that hold a turn ever wait for memory, so a captcha never times out
+        # queueing for it behind other captchas, only behind images too big to fit.
+        async with limiter:
+            try:
+                taken = await images_budget.acquire(header.width * header.height * BYTES_PER_PIXEL, name)
+            except ApiError as exc:  # no room in time: refused, and recorded like any refused upload
+                await anyio.to_thread.run_sync(solver.refused, name, exc)
+                raise
+            try:
+                return await anyio.to_thread.run_sync(solver.read, data, name, limiter=turns)
+            finally:
+                images_budget.release(taken)
 
     def record(result: dict) -> dict:
         metrics.predictions.labels(result["status"]).inc()
@@ -205,7 +220,7 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     )
     async def predict(request: Request):
         """Read the text of one captcha image. Each call appends one row to results.csv."""
-        ((name, data),) = await read_uploads(request, cfg, batch=False, limiter=limiter)
+        ((name, data),) = await read_uploads(request, cfg, batch=False)
         if isinstance(data, ApiError):
             raise data
         return record(await read(name, data))
@@ -231,7 +246,7 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     async def predict_batch(request: Request):
         """Read up to serving.max_batch images; a bad image fails alone (its http_status says how)."""
         started = time.perf_counter()
-        items = await read_uploads(request, cfg, batch=True, limiter=limiter)
+        items = await read_uploads(request, cfg, batch=True)
         if len(items) > serving.max_batch:
             raise ApiError(
                 413, "batch_too_large", f"{len(items)} images in one batch, over serving.max_batch = {serving.max_batch}"
