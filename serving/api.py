@@ -4,6 +4,10 @@ Endpoints: ``POST /predict`` (multipart ``file``, JSON ``image_base64`` or a
 raw ``image/*`` body), ``POST /predict/batch``, ``GET /health``, ``GET /model``
 (the manifest) and ``GET /metrics`` (Prometheus). Every error is a JSON body
 ``{"error": code, "detail": message}``; client mistakes are 4xx, never 500.
+Request bodies and decoded images reserve memory from two budgets
+(``serving.body_memory_mb``, ``serving.decode_memory_mb``) before they are
+allocated; a request that finds no room within 10 s is answered 503
+``server_busy`` with ``Retry-After``.
 
 Run it with ``python model.py serve`` or
 ``uvicorn --factory serving.api:create_app``.
@@ -124,10 +128,13 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     metrics.model_loaded.set(1)
     serving = cfg.serving
     api_key = os.environ.get(serving.api_key_env, "")
-    # More threads than cores only adds contention; a few extra hide I/O and the GIL hand-offs.
-    limiter = anyio.CapacityLimiter(max(2, (os.cpu_count() or 1) + 2))
-    # The threads of the reads that hold a turn of ``limiter``: never more than its tokens.
-    turns = anyio.CapacityLimiter(limiter.total_tokens)
+    # Reads at once: more threads than cores only adds contention; a few extra hide I/O and the
+    # GIL hand-offs. A read takes its turn, then its memory, then a thread of ``read_threads``.
+    # Images too big for a fair share of the memory take their turns one at a time, apart, so
+    # that while they wait for memory they never hold the turns of the captchas.
+    turns = anyio.CapacityLimiter(max(2, (os.cpu_count() or 1) + 2))
+    big_turns = anyio.CapacityLimiter(1)
+    read_threads = anyio.CapacityLimiter(turns.total_tokens + big_turns.total_tokens)
     single_limit = serving.max_upload_bytes * 4 // 3 + _ENVELOPE_BYTES
     batch_limit = min(single_limit * serving.max_batch, serving.max_batch_bytes)
     images_budget = MemoryBudget(serving.decode_memory_mb * _MIB, setting="serving.decode_memory_mb")
@@ -185,17 +192,18 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         # The header check is cheap and needs no reservation: a bomb is refused here, at once, in
         # the default thread pool (not queued behind the reads of honest captchas).
         data, header = await anyio.to_thread.run_sync(solver.check, payload, name)
-        # A worker thread's turn first (first come, first served, no time limit), then memory: only
-        # the few requests that hold a turn ever wait for memory, so a captcha never times out
-        # queueing for it behind other captchas, only behind images too big to fit.
-        async with limiter:
+        cost = header.width * header.height * BYTES_PER_PIXEL
+        # The turn first (first come, first served, no time limit), then memory: only the few
+        # reads that hold a turn ever wait for memory, so a captcha never times out queueing
+        # behind other captchas, only behind an image too big to fit beside it.
+        async with big_turns if cost > images_budget.total // turns.total_tokens else turns:
             try:
-                taken = await images_budget.acquire(header.width * header.height * BYTES_PER_PIXEL, name)
+                taken = await images_budget.acquire(cost, name)
             except ApiError as exc:  # no room in time: refused, and recorded like any refused upload
                 await anyio.to_thread.run_sync(solver.refused, name, exc)
                 raise
             try:
-                return await anyio.to_thread.run_sync(solver.read, data, name, limiter=turns)
+                return await anyio.to_thread.run_sync(solver.read, data, name, limiter=read_threads)
             finally:
                 images_budget.release(taken)
 
