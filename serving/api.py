@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,23 @@ def _warn_over_budget(logger, cfg: Config, batch_limit: int, images: MemoryBudge
             "such a body waits until no other body is read",
             batch_limit, batch_limit * BODY_FACTOR // _MIB, cfg.serving.body_memory_mb,
         )
+
+
+@asynccontextmanager
+async def _turn(limiter: anyio.CapacityLimiter, wait_s: float | None, what: str):
+    """Hold a token of ``limiter`` for the block, waiting for it at most ``wait_s`` (None: no limit)."""
+    try:
+        with anyio.fail_after(wait_s):
+            await limiter.acquire()
+    except TimeoutError:
+        raise ApiError(
+            503, "server_busy",
+            f"{what}: the server is busy reading other large images; no turn came within {wait_s:g} s. Retry later.",
+        ) from None
+    try:
+        yield
+    finally:
+        limiter.release()
 
 
 class _MetricsMiddleware:
@@ -193,19 +211,21 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         # the default thread pool (not queued behind the reads of honest captchas).
         data, header = await anyio.to_thread.run_sync(solver.check, payload, name)
         cost = header.width * header.height * BYTES_PER_PIXEL
-        # The turn first (first come, first served, no time limit), then memory: only the few
-        # reads that hold a turn ever wait for memory, so a captcha never times out queueing
-        # behind other captchas, only behind an image too big to fit beside it.
-        async with big_turns if cost > images_budget.total // turns.total_tokens else turns:
-            try:
+        big = cost > images_budget.total // turns.total_tokens
+        try:
+            # The turn first, then memory: only the few reads that hold a turn ever wait for
+            # memory. A captcha's turn comes first come, first served, with no time limit, so it
+            # never times out queueing behind other captchas; a big image waits at most wait_s.
+            async with _turn(big_turns if big else turns, images_budget.wait_s if big else None, name):
                 taken = await images_budget.acquire(cost, name)
-            except ApiError as exc:  # no room in time: refused, and recorded like any refused upload
+                try:
+                    return await anyio.to_thread.run_sync(solver.read, data, name, limiter=read_threads)
+                finally:
+                    images_budget.release(taken)
+        except ApiError as exc:
+            if exc.code == "server_busy":  # not read: recorded like any refused upload
                 await anyio.to_thread.run_sync(solver.refused, name, exc)
-                raise
-            try:
-                return await anyio.to_thread.run_sync(solver.read, data, name, limiter=read_threads)
-            finally:
-                images_budget.release(taken)
+            raise
 
     def record(result: dict) -> dict:
         metrics.predictions.labels(result["status"]).inc()

@@ -96,8 +96,8 @@ def test_json_is_parsed_off_the_event_loop(app, captcha_files, monkeypatch):
     assert seen == {"on_loop_thread": False, "health_answered_meanwhile": True}
 
 
-def test_a_full_decoding_budget_makes_reads_wait(tmp_path, trained_model_dir, captcha_files):
-    # 1 MiB is less than one captcha's reservation: each read then runs alone, in turn.
+def test_images_too_big_for_the_decoding_budget_are_read_one_at_a_time(tmp_path, trained_model_dir, captcha_files):
+    # 1 MiB is less than one captcha's reservation (8.6 MB for 720 x 300): each read runs alone, in turn.
     small = _app(tmp_path, trained_model_dir, decode_memory_mb=1)
     state = _count_concurrent_reads(small.state.solver)
     assert _post_four(small, captcha_files[0].read_bytes()) == [200] * 4
@@ -142,3 +142,36 @@ def test_every_reservation_is_given_back(app, captcha_files):
     assert statuses == [200, 400, 400, 400, 400, 413, 422]
     assert app.state.bodies_budget.used == 0 and not app.state.bodies_budget._waiters
     assert app.state.images_budget.used == 0 and not app.state.images_budget._waiters
+
+
+def test_a_big_image_waits_for_its_turn_at_most_wait_s_then_gets_a_503(tmp_path, trained_model_dir, captcha_files):
+    # With 1 MiB, every image is "big": one at a time, and the next one waits wait_s at most.
+    small = _app(tmp_path, trained_model_dir, decode_memory_mb=1)
+    small.state.images_budget.wait_s = 0.2
+    solver = small.state.solver
+    real, reading, finish = solver.read, threading.Event(), threading.Event()
+
+    def held_read(*args):
+        reading.set()
+        finish.wait(timeout=10)
+        return real(*args)
+
+    solver.read = held_read
+    data = captcha_files[0].read_bytes()
+
+    async def run():
+        async with _client(small) as client:
+            first = asyncio.create_task(client.post("/predict", files={"file": ("first.png", data, "image/png")}))
+            while not reading.is_set():
+                await asyncio.sleep(0.01)
+            second = await client.post("/predict", files={"file": ("second.png", data, "image/png")})
+            finish.set()
+            return await first, second
+
+    first, second = asyncio.run(run())
+    assert first.status_code == 200
+    assert second.status_code == 503 and second.headers["retry-after"] == "1"
+    assert second.json()["error"] == "server_busy" and "second.png" in second.json()["detail"]
+    rows = (tmp_path / "results.csv").read_text(encoding="utf-8")
+    assert "second.png" in rows and "first.png" in rows  # the refused one has its row too
+    assert small.state.images_budget.used == 0
