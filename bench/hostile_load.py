@@ -234,6 +234,8 @@ def main(argv=None) -> int:
     parser.add_argument("--max-rss-mb", type=float, default=400.0)
     parser.add_argument("--json-out", default=None, help="Also write the figures as JSON.")
     args = parser.parse_args(argv)
+    if args.url and urlparse(args.url).hostname not in load_test.LOOPBACK:
+        raise SystemExit(f"--url must be a loopback address (127.0.0.1), got {urlparse(args.url).hostname!r}")
 
     from generator import generate_dataset
 
@@ -249,9 +251,6 @@ def main(argv=None) -> int:
 
     process = None
     if args.url:
-        host = urlparse(args.url).hostname
-        if host not in load_test.LOOPBACK:
-            raise SystemExit(f"--url must be a loopback address (127.0.0.1), got {host!r}")
         url = args.url
     else:
         results_csv = work / "results.csv"

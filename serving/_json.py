@@ -40,7 +40,10 @@ class JsonLimitError(ValueError):
 
     def __init__(self, kind: str, limit: int, pos: int):
         self.kind, self.limit, self.pos = kind, limit, pos
-        what = f"nests arrays and objects deeper than {limit} levels" if kind == "depth" else f"holds more than {limit} values"
+        if kind == "depth":
+            what = f"nests arrays and objects deeper than {limit} levels"
+        else:
+            what = f"holds more than {limit} values"
         super().__init__(f"the JSON {what} (at character {pos})")
 
 

@@ -73,7 +73,7 @@ def test_probe_reads_files_and_checks_their_size(tmp_path):
     path = tmp_path / "big.png"
     path.write_bytes(_bit1_bomb(64))
     assert probe_image(path) == ImageHeader("PNG", 64, 64)
-    with pytest.raises(ImageDecodeError, match=r"^big\.png: file is \d+ bytes, over the limit of 10 \(input\.max_bytes\)"):
+    with pytest.raises(ImageDecodeError, match=r"^big\.png: file is \d+ bytes, over the limit of 10 \(input\.max_bytes"):
         probe_image(path, max_bytes=10)
     with pytest.raises(TypeError, match="probe_image source must be a path or bytes, got int"):
         probe_image(3)

@@ -1,4 +1,4 @@
-"""The app in-process: JSON is parsed off the event loop, decoding waits for the memory budget, reservations are given back."""
+"""The app in-process: JSON parsed off the event loop, reads waiting for memory, reservations given back."""
 
 from __future__ import annotations
 

@@ -46,7 +46,8 @@ def test_bombs_under_the_old_pixel_limit_are_refused(default_server, captcha_fil
         assert "6324x6324 = 39992976 pixels, over the limit of 4000000 (input.max_pixels)" in detail
     rows = default_server.results_csv.read_text(encoding="utf-8")
     assert all(f"bomb{k}.png" in rows for k in range(4))  # refused uploads are still recorded
-    ok = httpx.post(default_server.url + "/predict", files={"file": ("a.png", captcha_files[0].read_bytes(), "image/png")})
+    image = captcha_files[0].read_bytes()
+    ok = httpx.post(default_server.url + "/predict", files={"file": ("a.png", image, "image/png")})
     assert ok.status_code == 200, ok.text
 
 
@@ -57,7 +58,8 @@ def test_deeply_nested_json_is_a_400(server):
         detail = _json_error(response, 400, "invalid_json")
         assert "deeper than 16 levels" in detail
     deep_object = b'{"images": ' * 50 + b"[]" + b"}" * 50
-    response = httpx.post(server.url + "/predict/batch", content=deep_object, headers={"content-type": "application/json"})
+    json_type = {"content-type": "application/json"}
+    response = httpx.post(server.url + "/predict/batch", content=deep_object, headers=json_type)
     _json_error(response, 400, "invalid_json")
     assert "Traceback" not in server.errors()
     assert "RecursionError" not in server.log_file.read_text(encoding="utf-8")
@@ -71,7 +73,8 @@ def _raw_request(port: int, head: bytes, timeout: float = 10.0) -> tuple[bytes, 
         while b"\r\n\r\n" not in reply:
             reply += sock.recv(65536) or b""
         headers, _, body = reply.partition(b"\r\n\r\n")
-        length = int(next(v for k, _, v in (line.partition(b": ") for line in headers.split(b"\r\n")) if k.lower() == b"content-length"))
+        fields = dict(line.partition(b": ")[::2] for line in headers.split(b"\r\n")[1:])
+        length = int({k.lower(): v for k, v in fields.items()}[b"content-length"])
         while len(body) < length:
             body += sock.recv(65536)
     return headers.split(b"\r\n")[0], json.loads(body)
@@ -86,7 +89,8 @@ def test_batch_body_over_the_limit_is_refused_from_its_content_length(default_se
     status, body = _raw_request(default_server.port, head)
     assert status.startswith(b"HTTP/1.1 413"), status
     assert body["error"] == "request_too_large"
-    assert "48000000 bytes, over the limit of 16777216 bytes for /predict/batch (serving.max_batch_bytes)" in body["detail"]
+    expected = "48000000 bytes, over the limit of 16777216 bytes for /predict/batch (serving.max_batch_bytes)"
+    assert expected in body["detail"]
 
 
 def test_batch_body_over_the_limit_is_refused_while_it_streams(default_server):
@@ -94,9 +98,8 @@ def test_batch_body_over_the_limit_is_refused_while_it_streams(default_server):
         for _ in range(17 * 16):
             yield b" " * 65536
 
-    response = httpx.post(
-        default_server.url + "/predict/batch", content=chunks(), headers={"content-type": "application/json"}, timeout=60
-    )
+    json_type = {"content-type": "application/json"}
+    response = httpx.post(default_server.url + "/predict/batch", content=chunks(), headers=json_type, timeout=60)
     detail = _json_error(response, 413, "request_too_large")
     assert "over the limit of 16777216 bytes for /predict/batch (serving.max_batch_bytes); refused after" in detail
 

@@ -18,7 +18,8 @@ def _random_value(rng: random.Random, depth: int = 0):
     if depth < 5 and pick < 0.3:
         return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
     if depth < 5 and pick < 0.6:
-        return {rng.choice(["a", "é", 'q"', "\\", "", "k\n"]): _random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+        keys = ["a", "é", 'q"', "\\", "", "k\n"]
+        return {rng.choice(keys): _random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))}
     return rng.choice([0, -1, 2.5e-3, 1e300, 10**30, "", "x\u2028y", 'a"b\\c\td', "\U0001f600", True, False, None])
 
 
