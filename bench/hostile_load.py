@@ -109,7 +109,7 @@ def _watch(url: str, pid: int | None, period_s: float, ready, stop, out) -> None
                     failures["not 200"] += 1
             except httpx.HTTPError as exc:
                 failures[type(exc).__name__] += 1
-            health.append(time.perf_counter() - t0)
+            health.append((t0, time.perf_counter() - t0))
             if pid is not None:
                 try:
                     rss.append(load_test._rss_mb(pid))
@@ -132,7 +132,7 @@ class Watch:
         self._process = context.Process(
             target=_watch, args=(url, pid, period_s, self._ready, self._stop, self._out), daemon=True
         )
-        self.health: list[float] = []
+        self.health: list[tuple[float, float]] = []  # (start on the monotonic clock, seconds)
         self.health_failures: dict = {}
         self.rss_mb: list[float] = []
 
@@ -147,13 +147,23 @@ class Watch:
         self.health, self.health_failures, self.rss_mb = self._out.get(timeout=60)
         self._process.join()
 
-    def figures(self, prefix: str) -> dict:
+    def figures(self, prefix: str, rounds: list[dict] = ()) -> dict:
+        seconds = [dt for _, dt in self.health]
         out = {
-            f"{prefix}health_polls": len(self.health),
-            f"{prefix}health_max_s": round(max(self.health, default=float("nan")), 3),
-            f"{prefix}health_p99_s": round(float(np.percentile(self.health, 99)), 3) if self.health else None,
+            f"{prefix}health_polls": len(seconds),
+            f"{prefix}health_max_s": round(max(seconds, default=float("nan")), 3),
+            f"{prefix}health_p99_s": round(float(np.percentile(seconds, 99)), 3) if seconds else None,
             f"{prefix}health_failures": self.health_failures,
         }
+        # The slowest polls, with the hostile requests in flight meanwhile: what delayed them.
+        slowest = sorted(self.health, key=lambda poll: -poll[1])[:3]
+        out[f"{prefix}health_slowest"] = [
+            {"s": round(dt, 3), "hostile_in_flight": sorted({
+                kind for hostile in rounds for kind, results in hostile.items() if kind != "tag"
+                for r in results if r["t0"] < t0 + dt and r["t0"] + r["s"] > t0
+            })}
+            for t0, dt in slowest
+        ]
         if self.rss_mb:
             out[f"{prefix}rss_max_mb"] = round(max(self.rss_mb), 1)
         return out
@@ -167,9 +177,9 @@ async def _post(client: httpx.AsyncClient, path: str, **kwargs) -> dict:
             code = response.json().get("error", "")
         except ValueError:
             code = "(not JSON)"
-        return {"status": response.status_code, "error": code, "s": round(time.perf_counter() - t0, 3)}
+        return {"status": response.status_code, "error": code, "t0": t0, "s": round(time.perf_counter() - t0, 3)}
     except httpx.HTTPError as exc:
-        return {"status": None, "error": type(exc).__name__, "s": round(time.perf_counter() - t0, 3)}
+        return {"status": None, "error": type(exc).__name__, "t0": t0, "s": round(time.perf_counter() - t0, 3)}
 
 
 async def _chunks(data: bytes, size: int = 1 << 16):
@@ -199,6 +209,50 @@ async def hostile_round(client: httpx.AsyncClient, bodies: dict, tag: str, heavy
         ]
         out["heavy_4mpx_x4"] = list(await asyncio.gather(*posts))
     return out
+
+
+def _attack(url: str, bodies: dict, heavy: bool, pause_s: float, ready, stop, out) -> None:
+    """Send hostile rounds, ``pause_s`` apart, until ``stop`` is set; put the rounds into ``out``."""
+    rounds = []
+
+    async def run() -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            ready.set()
+            k = 0
+            while not stop.is_set():
+                tag = f"load{k}"
+                rounds.append({"tag": tag, **await hostile_round(client, bodies, tag, heavy)})
+                k += 1
+                await asyncio.to_thread(stop.wait, pause_s)
+
+    asyncio.run(run())
+    out.put(rounds)
+
+
+class Attacker:
+    """The hostile rounds in a process of their own, so that the honest clients' CPU use does not
+    delay them (the deadlines are the server's), for as long as the block runs."""
+
+    def __init__(self, url: str, bodies: dict, heavy: bool, pause_s: float):
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._ready, self._stop, self._out = context.Event(), context.Event(), context.Queue()
+        self._process = context.Process(
+            target=_attack, args=(url, bodies, heavy, pause_s, self._ready, self._stop, self._out), daemon=True
+        )
+        self.rounds: list[dict] = []
+
+    def __enter__(self):
+        self._process.start()
+        if not self._ready.wait(timeout=60):
+            raise RuntimeError("the attacker did not start")
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self.rounds = self._out.get(timeout=300)
+        self._process.join()
 
 
 def _summary(results: list[dict]) -> dict:
@@ -265,37 +319,16 @@ def main(argv=None) -> int:
             hostile = await hostile_round(client, bodies, "idle", args.heavy)
             rounds.append({"tag": "idle", **hostile})
 
-    async def under_load() -> dict:
-        stop = asyncio.Event()
-
-        async def attacker() -> None:
-            async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-                k = 0
-                while not stop.is_set():
-                    tag = f"load{k}"
-                    rounds.append({"tag": tag, **await hostile_round(client, bodies, tag, args.heavy)})
-                    k += 1
-                    try:
-                        await asyncio.wait_for(stop.wait(), args.pause_s)
-                    except TimeoutError:
-                        pass
-
-        task = asyncio.create_task(attacker())
-        try:
-            return await load_test.run_load(url, images, args.clients, args.duration)
-        finally:
-            stop.set()
-            await task
-
     try:
         with Watch(url, pid) as watch:
             asyncio.run(alone())
-        report.update(watch.figures("idle_"))
+        report.update(watch.figures("idle_", rounds))
         report["idle"] = {k: _summary(v) for k, v in rounds[0].items() if k != "tag"}
-        with Watch(url, pid) as watch:
-            load = asyncio.run(under_load())
+        with Watch(url, pid) as watch, Attacker(url, bodies, args.heavy, args.pause_s) as attacker:
+            load = asyncio.run(load_test.run_load(url, images, args.clients, args.duration))
+        rounds += attacker.rounds
         names = load.pop("names")
-        report.update(watch.figures("load_"))
+        report.update(watch.figures("load_", rounds[1:]))
         report["load"] = load
         report.update(load_test.server_quantiles(url))
         loaded_rounds = rounds[1:]

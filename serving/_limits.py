@@ -10,9 +10,9 @@ from serving._errors import ApiError
 
 __all__ = ["BODY_FACTOR", "DRAIN_BYTES", "BodyLimit", "BodyLimitMiddleware"]
 
-#: Most bytes of a refused body read and thrown away, so that the client, still sending, gets to
-#: read the 413 (uvicorn drains a declared body itself). Past it, or if more is declared, the
-#: connection is closed after the answer: an endless chunked body is not read for ever.
+#: After a 413, uvicorn reads and drops the rest of the body, so that a client that sends its
+#: whole body before reading (most do) gets the answer rather than a reset. A body declared
+#: larger than the limit by more than this is not drained: the connection is closed instead.
 DRAIN_BYTES = 64 * 1024 * 1024
 #: Memory a body can take per byte while it is handled: the bytes received, the text decoded
 #: from them and the strings parsed out of it (JSON base64), before each image is decoded.
@@ -31,9 +31,7 @@ class BodyLimitMiddleware:
 
     ``Content-Length`` is checked first, so an honest oversized upload is
     refused without reading it; a chunked or lying body is counted as it
-    arrives and the request fails as soon as it crosses the limit (the rest
-    is read and dropped, up to ``DRAIN_BYTES``, so that a client that sends
-    its whole body before reading gets the 413 rather than a reset). Before
+    arrives and the request fails as soon as it crosses the limit. Before
     the first byte is read, ``BODY_FACTOR`` times the declared length (the
     limit if none is declared) is reserved from ``budget`` and held until
     the answer is sent: bodies in flight cannot take more memory than the
@@ -76,18 +74,6 @@ class BodyLimitMiddleware:
         reserved: int | None = None
         close = False
 
-        async def drain() -> bool:
-            """Read and drop the rest of a refused body; True if it ended within DRAIN_BYTES."""
-            dropped = 0
-            while dropped <= DRAIN_BYTES:
-                message = await receive()
-                if message["type"] != "http.request":
-                    return False
-                dropped += len(message.get("body", b""))
-                if not message.get("more_body", False):
-                    return True
-            return False
-
         async def limited_receive():
             nonlocal received, reserved, close
             if declared is not None and declared > limit.max_bytes:
@@ -100,12 +86,10 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit.max_bytes:
-                    refused_after = received
-                    close = message.get("more_body", False) and not await drain()
                     raise ApiError(
                         413, "request_too_large",
                         f"request body is over the limit of {limit.max_bytes} bytes for {scope['path']} "
-                        f"({limit.settings}); refused after {refused_after} bytes",
+                        f"({limit.settings}); refused after {received} bytes",
                     )
             return message
 
