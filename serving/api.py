@@ -4,6 +4,10 @@ Endpoints: ``POST /predict`` (multipart ``file``, JSON ``image_base64`` or a
 raw ``image/*`` body), ``POST /predict/batch``, ``GET /health``, ``GET /model``
 (the manifest) and ``GET /metrics`` (Prometheus). Every error is a JSON body
 ``{"error": code, "detail": message}``; client mistakes are 4xx, never 500.
+Request bodies and decoded images reserve memory from two budgets
+(``serving.body_memory_mb``, ``serving.decode_memory_mb``) before they are
+allocated; a request that finds no room within 10 s is answered 503
+``server_busy`` with ``Retry-After``.
 
 Run it with ``python model.py serve`` or
 ``uvicorn --factory serving.api:create_app``.
@@ -11,12 +15,10 @@ Run it with ``python model.py serve`` or
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
 import secrets
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +27,15 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from common import ResultsLog
-from image_io import ImageDecodeError, decode_image
+from serving._bodies import read_uploads
 from serving._config import api_key_from_env
-from serving._errors import ApiError, decode_error
-from serving._limits import BodyLimitMiddleware
+from serving._budget import MemoryBudget
+from serving._errors import ApiError
+from serving._limits import BODY_FACTOR, BodyLimit, BodyLimitMiddleware
 from serving._metrics import CONTENT_TYPE_LATEST, Metrics
+from serving._solver import BYTES_PER_PIXEL, Solver
 from serving.schemas import (
     Base64Image,
     BatchRequest,
@@ -50,98 +51,43 @@ __all__ = ["API_KEY_HEADER", "create_app"]
 API_KEY_HEADER = "X-API-Key"
 # Multipart framing and JSON/base64 (4/3 of the bytes) on top of the image itself.
 _ENVELOPE_BYTES = 16 * 1024
+_MIB = 1024 * 1024
 
-_ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 413, 415, 422)}
+_ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 413, 415, 422, 503)}
 
 
-class _Solver:
-    """The loaded model, shared by all requests (``predict`` is thread-safe)."""
-
-    def __init__(self, model_dir, config: Config):
-        from model import My_CaptchaSolver_Model
-
-        self.model = My_CaptchaSolver_Model(model_dir=model_dir, config=config).load()
-        self.config = config
-        self.results = ResultsLog(self.model.results_csv)
-
-    def read(self, data: bytes, name: str) -> dict:
-        """Decode and read one upload; raise ApiError (after logging a results row) if it is not a usable image."""
-        cfg = self.config
-        started = time.perf_counter()
-        try:
-            if len(data) > cfg.serving.max_upload_bytes:
-                raise ImageDecodeError(
-                    name, f"upload is {len(data)} bytes, over the limit of {cfg.serving.max_upload_bytes} "
-                    "(serving.max_upload_bytes)"
-                )
-            rgb = decode_image(
-                data,
-                max_pixels=cfg.input.max_pixels,
-                max_bytes=min(cfg.input.max_bytes, cfg.serving.max_upload_bytes),
-                name=name,
-            )
-        except ImageDecodeError as exc:
-            error = decode_error(exc)
-            self.model.logger.warning("refused upload %s (%d): %s", name, error.status, exc)
-            self.results.append(
-                {"file": name, "prediction": "", "confidence": 0.0, "reader": "classical",
-                 "latency_ms": (time.perf_counter() - started) * 1e3, "status": "error", "error": str(exc)}
-            )
-            raise error from None
-        row = self.model.predict(rgb, name=name)
-        row["latency_ms"] = (time.perf_counter() - started) * 1e3
-        self.model.logger.info(
-            "predict %s: %r (confidence %.3f, %s) in %.1f ms",
-            name, row["prediction"], row["confidence"], row["status"], row["latency_ms"],
+def _warn_over_budget(logger, cfg: Config, batch_limit: int, images: MemoryBudget, bodies: MemoryBudget) -> None:
+    """Log the limits that let one request need more than its whole budget (it then runs alone)."""
+    image_bytes = cfg.input.max_pixels * BYTES_PER_PIXEL
+    if image_bytes > images.total:
+        logger.warning(
+            "input.max_pixels = %d lets one image take up to %d MiB to decode and read, over "
+            "serving.decode_memory_mb = %d: such an image waits until nothing else is decoded",
+            cfg.input.max_pixels, image_bytes // _MIB, cfg.serving.decode_memory_mb,
         )
-        return _response(row)
-
-
-def _response(row: dict) -> dict:
-    """The library's row as plain JSON types (boxes may hold numpy integers)."""
-    return {
-        "name": row["file"],
-        "text": row["prediction"],
-        "confidence": float(row["confidence"]),
-        "char_confidences": [float(c) for c in row["char_confidences"]],
-        "boxes": [[int(v) for v in box] for box in row.get("boxes", [])],
-        "reader": row["reader"],
-        "status": row["status"],
-        "error": row["error"],
-        "latency_ms": round(float(row["latency_ms"]), 3),
-    }
-
-
-def _upload_name(name: str | None, default: str = "upload") -> str:
-    # Only the base name, bounded: it goes into results.csv and the log.
-    name = Path(str(name or "")).name.strip()[:255]
-    return name or default
-
-
-def _b64decode(text: str, name: str) -> bytes:
-    if text.startswith("data:"):
-        _, _, text = text.partition(",")
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ApiError(400, "bad_base64", f"{name}: image_base64 is not valid base64 ({exc})") from None
-
-
-def _json_body(raw: bytes, model, what: str):
-    if not raw:
-        raise ApiError(400, "empty_body", "the request body is empty; send " + what)
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON ({exc}); send {what}") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)
+    if batch_limit * BODY_FACTOR > bodies.total:
+        logger.warning(
+            "a /predict/batch body of %d bytes may take %d MiB, over serving.body_memory_mb = %d: "
+            "such a body waits until no other body is read",
+            batch_limit, batch_limit * BODY_FACTOR // _MIB, cfg.serving.body_memory_mb,
         )
-        got = f" (got keys: {', '.join(map(repr, data))})" if isinstance(data, dict) else ""
-        raise ApiError(422, "wrong_field", f"expected {what}{got}: {problems}") from None
+
+
+@asynccontextmanager
+async def _turn(limiter: anyio.CapacityLimiter, wait_s: float | None, what: str):
+    """Hold a token of ``limiter`` for the block, waiting for it at most ``wait_s`` (None: no limit)."""
+    try:
+        with anyio.fail_after(wait_s):
+            await limiter.acquire()
+    except TimeoutError:
+        raise ApiError(
+            503, "server_busy",
+            f"{what}: the server is busy reading other large images; no turn came within {wait_s:g} s. Retry later.",
+        ) from None
+    try:
+        yield
+    finally:
+        limiter.release()
 
 
 class _MetricsMiddleware:
@@ -197,15 +143,23 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         that is unset or empty (see :func:`serving._config.api_key_from_env`).
     """
     cfg = config if isinstance(config, Config) else load_config(config)
-    solver = _Solver(model_dir, cfg)
+    solver = Solver(model_dir, cfg)
     metrics = Metrics()
     metrics.model_loaded.set(1)
     serving = cfg.serving
     api_key = api_key_from_env(serving, logger=solver.model.logger)
-    # More threads than cores only adds contention; a few extra hide I/O and the GIL hand-offs.
-    limiter = anyio.CapacityLimiter(max(2, (os.cpu_count() or 1) + 2))
+    # Reads at once: more threads than cores only adds contention; a few extra hide I/O and the
+    # GIL hand-offs. A read takes its turn, then its memory, then a thread of ``read_threads``.
+    # Images too big for a fair share of the memory take their turns one at a time, apart, so
+    # that while they wait for memory they never hold the turns of the captchas.
+    turns = anyio.CapacityLimiter(max(2, (os.cpu_count() or 1) + 2))
+    big_turns = anyio.CapacityLimiter(1)
+    read_threads = anyio.CapacityLimiter(turns.total_tokens + big_turns.total_tokens)
     single_limit = serving.max_upload_bytes * 4 // 3 + _ENVELOPE_BYTES
-    batch_limit = single_limit * serving.max_batch
+    batch_limit = min(single_limit * serving.max_batch, serving.max_batch_bytes)
+    images_budget = MemoryBudget(serving.decode_memory_mb * _MIB, setting="serving.decode_memory_mb")
+    bodies_budget = MemoryBudget(serving.body_memory_mb * _MIB, setting="serving.body_memory_mb")
+    _warn_over_budget(solver.model.logger, cfg, batch_limit, images_budget, bodies_budget)
 
     app = FastAPI(
         title="Captcha solver",
@@ -219,6 +173,8 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     )
     app.state.solver = solver
     app.state.metrics = metrics
+    app.state.images_budget = images_budget
+    app.state.bodies_budget = bodies_budget
 
     async def check_key(request: Request) -> None:
         if not api_key:
@@ -235,7 +191,7 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     async def _api_error(request: Request, exc: ApiError):
         route = getattr(request.scope.get("route"), "path", "unmatched")
         count(exc, route)
-        headers = {"WWW-Authenticate": API_KEY_HEADER} if exc.status == 401 else None
+        headers = {401: {"WWW-Authenticate": API_KEY_HEADER}, 503: {"Retry-After": "1"}}.get(exc.status)
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -252,65 +208,26 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         solver.model.logger.exception("unexpected error on %s", request.url.path)
         return JSONResponse({"error": "internal_error", "detail": f"{type(exc).__name__}: {exc}"}, status_code=500)
 
-    async def uploads(request: Request, *, batch: bool) -> list[tuple[str, bytes | ApiError]]:
-        """The images of a request as (name, bytes), whatever the content type."""
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        field = "files" if batch else "file"
-        if ctype == "multipart/form-data":
-            if request.headers.get("content-length") == "0":
-                raise ApiError(400, "empty_body", f"the request body is empty; send an image in the multipart field '{field}'")
-            form = await request.form(max_files=serving.max_batch if batch else 1, max_fields=16)
-            try:
-                items = [(k, v) for k, v in form.multi_items()]
-                files = [v for k, v in items if k == field]
-                if not files:
-                    got = ", ".join(repr(k) for k, _ in items) or "none"
-                    raise ApiError(
-                        422, "wrong_field", f"expected a multipart file field named '{field}'; got fields: {got}"
-                    )
-                out = []
-                for upload in files:
-                    if not isinstance(upload, UploadFile):
-                        raise ApiError(422, "wrong_field", f"the '{field}' field must be a file upload, not text")
-                    name = _upload_name(upload.filename)
-                    data = await upload.read(serving.max_upload_bytes + 1)
-                    if len(data) > serving.max_upload_bytes:
-                        out.append((name, ApiError(
-                            413, "image_too_large",
-                            f"{name}: upload is over the limit of {serving.max_upload_bytes} bytes (serving.max_upload_bytes)",
-                        )))
-                    else:
-                        out.append((name, data))
-                return out
-            finally:
-                await form.close()
-        raw = await request.body()
-        if ctype == "application/json":
-            if batch:
-                body = _json_body(raw, BatchRequest, '{"images": [{"image_base64": ..., "name": ...}, ...]}')
-                images = body.images
-            else:
-                images = [_json_body(raw, Base64Image, '{"image_base64": ..., "name": ...}')]
-            out = []
-            for i, image in enumerate(images):
-                name = _upload_name(image.name, f"image{i}" if batch else "upload")
+    async def read(name: str, payload: bytes | str) -> dict:
+        # The header check is cheap and needs no reservation: a bomb is refused here, at once, in
+        # the default thread pool (not queued behind the reads of honest captchas).
+        data, header = await anyio.to_thread.run_sync(solver.check, payload, name)
+        cost = header.width * header.height * BYTES_PER_PIXEL
+        big = cost > images_budget.total // turns.total_tokens
+        try:
+            # The turn first, then memory: only the few reads that hold a turn ever wait for
+            # memory. A captcha's turn comes first come, first served, with no time limit, so it
+            # never times out queueing behind other captchas; a big image waits at most wait_s.
+            async with _turn(big_turns if big else turns, images_budget.wait_s if big else None, name):
+                taken = await images_budget.acquire(cost, name)
                 try:
-                    out.append((name, _b64decode(image.image_base64, name)))
-                except ApiError as exc:
-                    out.append((name, exc))
-            return out
-        if not raw:
-            raise ApiError(400, "empty_body", f"the request body is empty; send an image in the multipart field '{field}'")
-        if not batch and (ctype.startswith("image/") or ctype == "application/octet-stream"):
-            return [(_upload_name(request.headers.get("x-file-name")), raw)]
-        raise ApiError(
-            415, "unsupported_content_type",
-            f"content type {ctype or 'missing'!r} is not accepted; send multipart/form-data with a '{field}' file field"
-            + (", or application/json" if batch else ", application/json with 'image_base64', or an image/* body"),
-        )
-
-    async def read(name: str, data: bytes) -> dict:
-        return await anyio.to_thread.run_sync(solver.read, data, name, limiter=limiter)
+                    return await anyio.to_thread.run_sync(solver.read, data, name, limiter=read_threads)
+                finally:
+                    images_budget.release(taken)
+        except ApiError as exc:
+            if exc.code == "server_busy":  # not read: recorded like any refused upload
+                await anyio.to_thread.run_sync(solver.refused, name, exc)
+            raise
 
     def record(result: dict) -> dict:
         metrics.predictions.labels(result["status"]).inc()
@@ -333,7 +250,7 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     )
     async def predict(request: Request):
         """Read the text of one captcha image. Each call appends one row to results.csv."""
-        ((name, data),) = await uploads(request, batch=False)
+        ((name, data),) = await read_uploads(request, cfg, batch=False)
         if isinstance(data, ApiError):
             raise data
         return record(await read(name, data))
@@ -359,7 +276,7 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     async def predict_batch(request: Request):
         """Read up to serving.max_batch images; a bad image fails alone (its http_status says how)."""
         started = time.perf_counter()
-        items = await uploads(request, batch=True)
+        items = await read_uploads(request, cfg, batch=True)
         if len(items) > serving.max_batch:
             raise ApiError(
                 413, "batch_too_large", f"{len(items)} images in one batch, over serving.max_batch = {serving.max_batch}"
@@ -412,13 +329,10 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
 
     app.openapi = openapi
 
-    def limit_for(path: str) -> int | None:
-        if path == "/predict":
-            return single_limit
-        if path == "/predict/batch":
-            return batch_limit
-        return None
-
-    app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    limits = {
+        "/predict": BodyLimit(single_limit, "serving.max_upload_bytes, plus room for base64 and multipart framing"),
+        "/predict/batch": BodyLimit(batch_limit, "serving.max_batch_bytes"),
+    }
+    app.add_middleware(BodyLimitMiddleware, limit_for=limits.get, budget=bodies_budget)
     app.add_middleware(_MetricsMiddleware, metrics=metrics)
     return app

@@ -311,3 +311,13 @@ def test_default_path_resolution(tmp_path, monkeypatch):
     _write(tmp_path, "training:\n  seed: 5\n")
     assert settings.default_config_path() == tmp_path / "config.yaml"
     assert load_config().training.seed == 5
+
+
+def test_pixel_limit_default_is_the_decoders_and_fits_captchas_with_a_margin():
+    # One default for both: the settings schema (config.yaml) and image_io.decode_image.
+    from image_io import DEFAULT_MAX_PIXELS
+
+    assert Config().input.max_pixels == DEFAULT_MAX_PIXELS == 4_000_000
+    # A 6324 x 6324 decompression bomb (40 Mpx in a few KB) passed the old 40 Mpx default.
+    assert 6324 * 6324 > Config().input.max_pixels > 10 * 720 * 300
+
