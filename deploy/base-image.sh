@@ -82,7 +82,7 @@ path-exclude /usr/share/info/*
 path-exclude /usr/share/locale/*
 NODOC
 echo 'APT::Install-Recommends "false";' >"$rootfs/etc/apt/apt.conf.d/01-norecommends"
-rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/* \
     "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/*
 find "$rootfs/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete 2>/dev/null || true
 
