@@ -1,33 +1,75 @@
-# syntax=docker/dockerfile:1
-# Captcha solver: HTTP API (default target) and web UI (target "ui").
+# Captcha solver: HTTP API (default target "api") and web UI (target "ui").
 #
 #   docker build -t captcha-solver .                 # API: captcha-solver serve
 #   docker build -t captcha-solver-ui --target ui .  # UI:  captcha-solver ui --public
+#   docker run --rm -p 8000:8000 -v "$PWD/data:/app/data" captcha-solver
 #
-# Inference dependencies only (numpy, OpenCV headless, onnxruntime and the
-# API's web stack): no torch, no scikit-learn. Wheels are built in a throw-away
-# stage and installed offline in the runtime stage, so no compiler or build
-# cache reaches the final image.
+# Builds with the classic builder and with BuildKit (no `syntax` directive, no RUN --mount).
+# BASE_IMAGE is any Debian-like image with Python 3.11 and its venv module: the official
+# slim image by default; where no registry is reachable, the one deploy/base-image.sh makes
+# (`--build-arg BASE_IMAGE=captcha-solver-base:bookworm`).
+#
+# Inference dependencies only (numpy, OpenCV headless, onnxruntime and the API's web stack;
+# the UI adds Gradio): no torch, no scikit-learn. Everything is installed into /opt/venv in
+# a build stage and only that folder reaches the runtime image: no wheels, caches or build
+# tools. The classic builder builds every stage before the target, so building "api" also
+# builds the UI stages (BuildKit skips them).
 
-ARG PYTHON_VERSION=3.11
+ARG BASE_IMAGE=python:3.11-slim
 
-# ---------------------------------------------------------------- build: wheels
-FROM python:${PYTHON_VERSION}-slim AS build
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+# ------------------------------------------------------------- build: shared tools
+FROM ${BASE_IMAGE} AS build-base
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 LANG=C.UTF-8
+# The wheel's build backend, installed once so that building the project's wheel needs no network.
+RUN python3 -m venv /opt/build-tools && /opt/build-tools/bin/pip install --quiet "poetry-core>=2.0,<3"
 WORKDIR /src
-COPY . .
-# The project's wheel (with config.yaml and the default model/ inside) and every dependency's.
-RUN pip wheel --wheel-dir /wheels ".[serve]"
+# Only pyproject.toml first: the dependency layers below are rebuilt when it changes, not on every
+# source edit. Writes one requirements file per image: the runtime dependencies plus an extra.
+COPY pyproject.toml /src/pyproject.toml
+RUN python3 -c 'import sys, tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; extra = p["optional-dependencies"]; [open(f"/tmp/requirements-{name}.txt", "w").write("\n".join(p["dependencies"] + [d for e in extras.split("+") for d in extra[e]]) + "\n") for name, extras in (("api", "serve"), ("ui", "serve+ui"))]' \
+    && cat /tmp/requirements-api.txt
 
-FROM build AS build-ui
-RUN pip wheel --wheel-dir /wheels ".[serve,ui]"
+# ---------------------------------------------- build: dependencies (cached layers)
+FROM build-base AS deps-api
+# dumb-init (a static binary from PyPI) is PID 1: it forwards SIGTERM to the solver and reaps
+# children, so `docker stop` ends a batch run or the UI at once instead of after the kill timeout.
+RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --quiet -r /tmp/requirements-api.txt "dumb-init==1.2.5.post1"
 
-# -------------------------------------------------------------- runtime: shared
-FROM python:${PYTHON_VERSION}-slim AS runtime
-ENV PYTHONDONTWRITEBYTECODE=1 \
+FROM deps-api AS deps-ui
+RUN /opt/venv/bin/pip install --quiet -r /tmp/requirements-ui.txt
+
+# ----------------------------------------------------------- build: the project
+FROM deps-api AS build
+COPY . /src
+ARG VERSION=0.1.0
+# The project as a wheel (the default model and config.yaml inside), installed without its
+# dependencies (all there already); pip check proves nothing is missing, then pip itself goes
+# (the runtime image installs nothing). The version check keeps the image's label honest.
+RUN /opt/build-tools/bin/pip wheel --quiet --no-deps --no-build-isolation --wheel-dir /wheels /src \
+    && { ls /wheels/captcha_solver-${VERSION}-*.whl >/dev/null 2>&1 \
+         || { echo "error: built $(ls /wheels) but VERSION=${VERSION}; pass --build-arg VERSION=<pyproject.toml's version>" >&2; exit 1; }; } \
+    && /opt/venv/bin/pip install --quiet --no-deps --no-index /wheels/captcha_solver-*.whl \
+    && /opt/venv/bin/pip check \
+    && /opt/venv/bin/python -m pip uninstall --quiet --yes pip setuptools
+
+FROM deps-ui AS build-ui
+COPY --from=build /wheels /wheels
+RUN /opt/venv/bin/pip install --quiet --no-deps --no-index /wheels/captcha_solver-*.whl && /opt/venv/bin/pip check \
+    && /opt/venv/bin/python -m pip uninstall --quiet --yes pip setuptools
+
+# ---------------------------------------------------------------- runtime: shared
+FROM ${BASE_IMAGE} AS runtime
+ARG VERSION=0.1.0
+ARG REVISION=""
+LABEL org.opencontainers.image.title="captcha-solver" \
+      org.opencontainers.image.description="Text-captcha solver: HTTP API, web UI and batch predict (captcha-solver CLI)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="MIT"
+ENV PATH=/opt/venv/bin:$PATH \
+    LANG=C.UTF-8 \
+    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_NO_CACHE_DIR=1 \
     # One thread per request for onnxruntime/OpenCV: requests already run in parallel.
     OMP_NUM_THREADS=1 \
     # Settings live on the shared data volume, so the UI's saved edits reach every service.
@@ -35,32 +77,33 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     # Public deployment: the UI saves settings only with CAPTCHA_ADMIN_TOKEN set.
     CAPTCHA_SOLVER_PUBLIC=1 \
     GRADIO_ANALYTICS_ENABLED=False \
+    # The root file system may be read-only: home and caches go to the /tmp tmpfs.
     HOME=/tmp
-RUN groupadd --gid 10001 solver && useradd --uid 10001 --gid solver --no-create-home --shell /usr/sbin/nologin solver
+# The user is written into /etc/passwd directly: a minimal Debian base has no useradd.
+RUN echo "solver:x:10001:10001:captcha solver:/tmp:/usr/sbin/nologin" >>/etc/passwd \
+    && echo "solver:x:10001:" >>/etc/group \
+    && mkdir -p /app/model /app/data && chown 10001:10001 /app/model /app/data
 WORKDIR /app
-# ./model and ./data are volumes; ./config.yaml points into data/ (dangling until the first save:
-# then the packaged defaults apply), so `captcha-solver predict` reads the same settings as the API.
-RUN mkdir -p /app/model /app/data && ln -s /app/data/config.yaml /app/config.yaml \
-    && chown solver:solver /app/model /app/data
-VOLUME ["/app/model", "/app/data"]
-ENTRYPOINT ["captcha-solver"]
+# ./data receives results.csv, log_file.log and config.yaml; ./model (empty: the model inside
+# the package is used) is mounted by whoever has a trained model. Any --user uid:gid works.
+VOLUME ["/app/data"]
+ENTRYPOINT ["dumb-init", "--", "captcha-solver"]
 
-# ------------------------------------------------------------------------- ui
+# ---------------------------------------------------------------------------- ui
 FROM runtime AS ui
-RUN --mount=type=bind,from=build-ui,source=/wheels,target=/wheels \
-    pip install --no-index --find-links /wheels "captcha-solver[serve,ui]"
-USER solver
+COPY --from=build-ui /opt/venv /opt/venv
+USER 10001:10001
 EXPOSE 7860
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:7860/', timeout=4).status != 200)"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:%s/' % os.environ.get('HEALTH_PORT', '7860'), timeout=4).status != 200)"]
 CMD ["ui", "--public", "--no-browser", "--host", "0.0.0.0", "--port", "7860"]
 
-# ------------------------------------------------------------ api (default)
+# ------------------------------------------------------------------ api (default)
 FROM runtime AS api
-RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-index --find-links /wheels "captcha-solver[serve]"
-USER solver
+COPY --from=build /opt/venv /opt/venv
+USER 10001:10001
 EXPOSE 8000
-HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"]
+# HEALTH_PORT: the port the API listens on when it is not 8000 (host networking).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('HEALTH_PORT', '8000'), timeout=4).status != 200)"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

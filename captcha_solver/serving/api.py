@@ -4,6 +4,10 @@ Endpoints: ``POST /predict`` (multipart ``file``, JSON ``image_base64`` or a
 raw ``image/*`` body), ``POST /predict/batch``, ``GET /health``, ``GET /model``
 (the manifest) and ``GET /metrics`` (Prometheus). Every error is a JSON body
 ``{"error": code, "detail": message}``; client mistakes are 4xx, never 500.
+Request bodies and decoded images reserve memory from two budgets
+(``serving.body_memory_mb``, ``serving.decode_memory_mb``) before they are
+allocated; a request that finds no room within 10 s is answered 503
+``server_busy`` with ``Retry-After``.
 
 Run it with ``python model.py serve`` or
 ``uvicorn --factory captcha_solver.serving.api:create_app``.
@@ -14,6 +18,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +30,14 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import captcha_solver
-from captcha_solver.common import ResultsLog
-from captcha_solver.image_io import ImageDecodeError, decode_image
-from captcha_solver.reading import api_row, csv_row, error_row
+from captcha_solver.reading import api_row, error_row
 from captcha_solver.serving._api_key import api_key_from_env
-from captcha_solver.serving._errors import ApiError, decode_error
-from captcha_solver.serving._limits import BodyLimitMiddleware
+from captcha_solver.serving._bodies import read_uploads
+from captcha_solver.serving._budget import MemoryBudget
+from captcha_solver.serving._errors import ApiError
+from captcha_solver.serving._limits import BODY_FACTOR, BodyLimit, BodyLimitMiddleware
 from captcha_solver.serving._metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
-from captcha_solver.serving._uploads import read_uploads
+from captcha_solver.serving._solver import BYTES_PER_PIXEL, Solver
 from captcha_solver.serving.schemas import (
     BATCH_BODY_DOC,
     PREDICT_BODY_DOC,
@@ -44,70 +49,66 @@ from captcha_solver.serving.schemas import (
     PredictResponse,
 )
 from captcha_solver.settings import Config, load_config
-from captcha_solver.solver import My_CaptchaSolver_Model
 
 __all__ = ["API_KEY_HEADER", "create_app"]
 
 API_KEY_HEADER = "X-API-Key"
 # Multipart framing and JSON/base64 (4/3 of the bytes) on top of the image itself.
 _ENVELOPE_BYTES = 16 * 1024
+_MIB = 1024 * 1024
 
-_ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 413, 415, 422)}
+_ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 413, 415, 422, 503)}
 
 
-class _Solver:
-    """The loaded model, shared by all requests (``predict`` is thread-safe)."""
-
-    def __init__(self, model_dir, config: Config):
-        self.model = My_CaptchaSolver_Model(model_dir=model_dir, config=config).load()
-        self.config = config
-        self.results = ResultsLog(self.model.results_csv)
-
-    def read(self, data: bytes, name: str) -> dict:
-        """Decode and read one upload; raise ApiError (after logging a results row) if it is not a usable image."""
-        cfg = self.config
-        started = time.perf_counter()
-        try:
-            if len(data) > cfg.serving.max_upload_bytes:
-                raise ImageDecodeError(
-                    name,
-                    f"upload is {len(data)} bytes, over the limit of {cfg.serving.max_upload_bytes} "
-                    "(serving.max_upload_bytes)",
-                )
-            rgb = decode_image(
-                data,
-                max_pixels=cfg.input.max_pixels,
-                max_bytes=min(cfg.input.max_bytes, cfg.serving.max_upload_bytes),
-                name=name,
-            )
-        except ImageDecodeError as exc:
-            error = decode_error(exc)
-            self.model.logger.warning("refused upload %s (%d): %s", name, error.status, exc)
-            self.results.append(
-                csv_row(error_row(name, str(exc), latency_ms=(time.perf_counter() - started) * 1e3))
-            )
-            raise error from None
-        row = self.model.predict(rgb, name=name)
-        row["latency_ms"] = (time.perf_counter() - started) * 1e3
-        self.model.logger.info(
-            "predict %s: %r (confidence %.3f, %s) in %.1f ms",
-            name,
-            row["prediction"],
-            row["confidence"],
-            row["status"],
-            row["latency_ms"],
+def _warn_over_budget(
+    logger, cfg: Config, batch_limit: int, images: MemoryBudget, bodies: MemoryBudget
+) -> None:
+    """Log the limits that let one request need more than its whole budget (it then runs alone)."""
+    image_bytes = cfg.input.max_pixels * BYTES_PER_PIXEL
+    if image_bytes > images.total:
+        logger.warning(
+            "input.max_pixels = %d lets one image take up to %d MiB to decode and read, over "
+            "serving.decode_memory_mb = %d: such an image waits until nothing else is decoded",
+            cfg.input.max_pixels,
+            image_bytes // _MIB,
+            cfg.serving.decode_memory_mb,
         )
-        return api_row(row)
+    if batch_limit * BODY_FACTOR > bodies.total:
+        logger.warning(
+            "a /predict/batch body of %d bytes may take %d MiB, over serving.body_memory_mb = %d: "
+            "such a body waits until no other body is read",
+            batch_limit,
+            batch_limit * BODY_FACTOR // _MIB,
+            cfg.serving.body_memory_mb,
+        )
 
 
-def _install_error_handlers(app: FastAPI, solver: _Solver, count) -> None:
+@asynccontextmanager
+async def _turn(limiter: anyio.CapacityLimiter, wait_s: float | None, what: str):
+    """Hold a token of ``limiter`` for the block, waiting for it at most ``wait_s`` (None: no limit)."""
+    try:
+        with anyio.fail_after(wait_s):
+            await limiter.acquire()
+    except TimeoutError:
+        raise ApiError(
+            503,
+            "server_busy",
+            f"{what}: the server is busy reading other large images; no turn came within {wait_s:g} s. Retry later.",
+        ) from None
+    try:
+        yield
+    finally:
+        limiter.release()
+
+
+def _install_error_handlers(app: FastAPI, solver: Solver, count) -> None:
     """Every error as a JSON body ``{"error": code, "detail": message}``; client mistakes are 4xx, never 500."""
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
         route = getattr(request.scope.get("route"), "path", "unmatched")
         count(exc, route)
-        headers = {"WWW-Authenticate": API_KEY_HEADER} if exc.status == 401 else None
+        headers = {401: {"WWW-Authenticate": API_KEY_HEADER}, 503: {"Retry-After": "1"}}.get(exc.status)
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -151,7 +152,7 @@ def _install_openapi(app: FastAPI) -> None:
 def create_app(model_dir: str | Path | None = None, config: Config | str | Path | None = None) -> FastAPI:
     """Build the API around a loaded model.
 
-    The routes are closures over this app's solver, metrics, thread limiter
+    The routes are closures over this app's solver, metrics, thread limiters, memory budgets
     and API key (one app per call, so a process can hold several), which is
     why this function is over 80 lines; request parsing, error handlers and
     the OpenAPI schema live in their own functions.
@@ -177,15 +178,23 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
         that is unset or empty (see :func:`captcha_solver.serving._api_key.api_key_from_env`).
     """
     cfg = config if isinstance(config, Config) else load_config(config)
-    solver = _Solver(model_dir, cfg)
+    solver = Solver(model_dir, cfg)
     metrics = Metrics()
     metrics.model_loaded.set(1)
     serving = cfg.serving
     api_key = api_key_from_env(serving, logger=solver.model.logger)
-    # More threads than cores only adds contention; a few extra hide I/O and the GIL hand-offs.
-    limiter = anyio.CapacityLimiter(max(2, (os.cpu_count() or 1) + 2))
+    # Reads at once: more threads than cores only adds contention; a few extra hide I/O and the
+    # GIL hand-offs. A read takes its turn, then its memory, then a thread of ``read_threads``.
+    # Images too big for a fair share of the memory take their turns one at a time, apart, so
+    # that while they wait for memory they never hold the turns of the captchas.
+    turns = anyio.CapacityLimiter(max(2, (os.cpu_count() or 1) + 2))
+    big_turns = anyio.CapacityLimiter(1)
+    read_threads = anyio.CapacityLimiter(turns.total_tokens + big_turns.total_tokens)
     single_limit = serving.max_upload_bytes * 4 // 3 + _ENVELOPE_BYTES
-    batch_limit = single_limit * serving.max_batch
+    batch_limit = min(single_limit * serving.max_batch, serving.max_batch_bytes)
+    images_budget = MemoryBudget(serving.decode_memory_mb * _MIB, setting="serving.decode_memory_mb")
+    bodies_budget = MemoryBudget(serving.body_memory_mb * _MIB, setting="serving.body_memory_mb")
+    _warn_over_budget(solver.model.logger, cfg, batch_limit, images_budget, bodies_budget)
 
     app = FastAPI(
         title="Captcha solver",
@@ -204,6 +213,8 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     )
     app.state.solver = solver
     app.state.metrics = metrics
+    app.state.images_budget = images_budget
+    app.state.bodies_budget = bodies_budget
 
     async def check_key(request: Request) -> None:
         if not api_key:
@@ -220,8 +231,26 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
 
     _install_error_handlers(app, solver, count)
 
-    async def read(name: str, data: bytes) -> dict:
-        return await anyio.to_thread.run_sync(solver.read, data, name, limiter=limiter)
+    async def read(name: str, payload: bytes | str) -> dict:
+        # The header check is cheap and needs no reservation: a bomb is refused here, at once, in
+        # the default thread pool (not queued behind the reads of honest captchas).
+        data, header = await anyio.to_thread.run_sync(solver.check, payload, name)
+        cost = header.width * header.height * BYTES_PER_PIXEL
+        big = cost > images_budget.total // turns.total_tokens
+        try:
+            # The turn first, then memory: only the few reads that hold a turn ever wait for
+            # memory. A captcha's turn comes first come, first served, with no time limit, so it
+            # never times out queueing behind other captchas; a big image waits at most wait_s.
+            async with _turn(big_turns if big else turns, images_budget.wait_s if big else None, name):
+                taken = await images_budget.acquire(cost, name)
+                try:
+                    return await anyio.to_thread.run_sync(solver.read, data, name, limiter=read_threads)
+                finally:
+                    images_budget.release(taken)
+        except ApiError as exc:
+            if exc.code == "server_busy":  # not read: recorded like any refused upload
+                await anyio.to_thread.run_sync(solver.refused, name, exc)
+            raise
 
     def record(result: dict) -> dict:
         metrics.predictions.labels(result["status"]).inc()
@@ -237,7 +266,7 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     )
     async def predict(request: Request):
         """Read the text of one captcha image. Each call appends one row to results.csv."""
-        ((name, data),) = await read_uploads(request, serving, batch=False)
+        ((name, data),) = await read_uploads(request, cfg, batch=False)
         if isinstance(data, ApiError):
             raise data
         return record(await read(name, data))
@@ -253,7 +282,7 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     async def predict_batch(request: Request):
         """Read up to serving.max_batch images; a bad image fails alone (its http_status says how)."""
         started = time.perf_counter()
-        items = await read_uploads(request, serving, batch=True)
+        items = await read_uploads(request, cfg, batch=True)
         if len(items) > serving.max_batch:
             raise ApiError(
                 413,
@@ -300,13 +329,12 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
 
     _install_openapi(app)
 
-    def limit_for(path: str) -> int | None:
-        if path == "/predict":
-            return single_limit
-        if path == "/predict/batch":
-            return batch_limit
-        return None
-
-    app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    limits = {
+        "/predict": BodyLimit(
+            single_limit, "serving.max_upload_bytes, plus room for base64 and multipart framing"
+        ),
+        "/predict/batch": BodyLimit(batch_limit, "serving.max_batch_bytes"),
+    }
+    app.add_middleware(BodyLimitMiddleware, limit_for=limits.get, budget=bodies_budget)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

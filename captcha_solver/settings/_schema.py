@@ -54,7 +54,11 @@ class InputConfig(Section):
     """Limits on input images, checked before any pixel is decoded."""
 
     _section = "input"
-    max_pixels: int = field(40_000_000, Range(64), doc="Largest image (width x height) that is decoded.")
+    max_pixels: int = field(
+        4_000_000,
+        Range(64),
+        doc="Largest image (width x height) that is decoded; checked from the header. Captchas are rarely over 1 Mpx.",
+    )
     max_bytes: int = field(52_428_800, Range(1), doc="Largest image file, in bytes.")
     extensions: tuple[str, ...] = field(
         IMAGE_EXTENSIONS,
@@ -281,6 +285,23 @@ class ServingConfig(Section):
     workers: int = field(1, Range(1, 64), doc="API worker processes (uvicorn --workers).")
     max_upload_bytes: int = field(2_097_152, Range(1), doc="Largest uploaded image, in bytes (413 above it).")
     max_batch: int = field(32, Range(1, 1024), doc="Most images in one /predict/batch request.")
+    max_batch_bytes: int = field(
+        16_777_216,
+        Range(1024),
+        doc="Largest /predict/batch request body, in bytes (413 above it, from Content-Length or while it streams).",
+    )
+    decode_memory_mb: int = field(
+        192,
+        Range(1),
+        doc="Memory that decoding and reading images may take at once, in MiB; an image reserves its share "
+        "(from its header) before it is decoded and waits while the budget is full.",
+    )
+    body_memory_mb: int = field(
+        64,
+        Range(1),
+        doc="Memory that buffering and parsing /predict request bodies may take at once, in MiB; a body "
+        "reserves its share (from Content-Length) before it is read.",
+    )
     api_key_env: str = field(
         "CAPTCHA_API_KEY",
         NonEmpty(),

@@ -37,3 +37,9 @@ def server(start_server):
 @pytest.fixture(scope="session")
 def captcha_files(captcha_dir) -> list[Path]:
     return sorted(captcha_dir.glob("*.png"))[:12]
+
+
+@pytest.fixture(scope="session")
+def default_server(start_server):
+    """The API with the default serving and input limits (2 MiB uploads, 16 MiB batch bodies, 4 Mpx), no API key."""
+    return start_server()

@@ -346,3 +346,12 @@ def test_default_path_resolution(tmp_path, monkeypatch):
     assert config == Config() and path == tmp_path / "later.yaml"
     with pytest.raises(ConfigError, match="config file not found: .*missing.yaml"):
         settings.resolve_config(tmp_path / "missing.yaml")
+
+
+def test_pixel_limit_default_is_the_decoders_and_fits_captchas_with_a_margin():
+    # One default for both: the settings schema (config.yaml) and image_io.decode_image.
+    from captcha_solver.image_io import DEFAULT_MAX_PIXELS
+
+    assert Config().input.max_pixels == DEFAULT_MAX_PIXELS == 4_000_000
+    # A 6324 x 6324 decompression bomb (40 Mpx in a few KB) passed the old 40 Mpx default.
+    assert 6324 * 6324 > Config().input.max_pixels > 10 * 720 * 300
