@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Stamp written after a successful install; reinstalls when pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench wheel clean shipped-model
+.PHONY: install demo test lint bench wheel clean shipped-model
 
 install: $(STAMP)
 
@@ -24,6 +24,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Lint and format check (ruff, configured in pyproject.toml); CI runs it before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
 	$(BIN)/python bench/benchmark.py
@@ -44,4 +49,4 @@ shipped-model: $(STAMP)
 		--background $(SEED_ASSETS)/base-img.png --font $(SEED_ASSETS)/arial.ttf
 	$(BIN)/python model.py generate --out data/train-shipped --count 2000 --seed 12 \
 		--background $(SEED_ASSETS)/base-img.png --font $(SEED_ASSETS)/arial.ttf --mix-builtin
-	$(BIN)/python model.py train --dataset data/train-shipped --model-dir model
+	$(BIN)/python model.py train --dataset data/train-shipped --model-dir captcha_solver/shipped_model

@@ -30,25 +30,35 @@ def _pct(values, q):
 
 
 def main(argv=None) -> int:
+    """Time the stages on generated captchas and print the table (over 80 lines: one straight measuring script)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200, help="captchas to time (default 200)")
-    parser.add_argument("--model-dir", default=None, help="model folder (default: ./model or the packaged one)")
-    parser.add_argument("--background", action="append", default=[], help="background PNG (default: procedural)")
+    parser.add_argument(
+        "--model-dir", default=None, help="model folder (default: ./model or the packaged one)"
+    )
+    parser.add_argument(
+        "--background", action="append", default=[], help="background PNG (default: procedural)"
+    )
     parser.add_argument("--font", action="append", default=[], help="TrueType font (default: bundled)")
     parser.add_argument("--seed", type=int, default=99, help="generator seed")
     parser.add_argument("--dataset", default=None, help="time these files instead of generating captchas")
     parser.add_argument(
-        "--reader", choices=["auto", "classical", "neural"], default=None, help="routing.reader (default: config)"
+        "--reader",
+        choices=["auto", "classical", "neural"],
+        default=None,
+        help="routing.reader (default: config)",
     )
     args = parser.parse_args(argv)
 
-    from generator import generate_dataset
-    from image_io import decode_image
-    from model import My_CaptchaSolver_Model
+    from captcha_solver.generator import generate_dataset
+    from captcha_solver.image_io import decode_image
+    from captcha_solver.solver import My_CaptchaSolver_Model
 
     with tempfile.TemporaryDirectory(prefix="captcha-bench-") as tmp:
         if args.dataset:
-            files = sorted(p for p in Path(args.dataset).iterdir() if p.suffix.lower() == ".png")[: args.count]
+            files = sorted(p for p in Path(args.dataset).iterdir() if p.suffix.lower() == ".png")[
+                : args.count
+            ]
         else:
             files = generate_dataset(
                 Path(tmp) / "captchas",
@@ -64,7 +74,9 @@ def main(argv=None) -> int:
         }
         if args.reader:
             overrides["routing.reader"] = args.reader
-        solver = My_CaptchaSolver_Model(model_dir=args.model_dir, overrides=overrides, results_csv=Path(tmp) / "r.csv")
+        solver = My_CaptchaSolver_Model(
+            model_dir=args.model_dir, overrides=overrides, results_csv=Path(tmp) / "r.csv"
+        )
         t0 = time.perf_counter()
         solver.load()
         load_ms = (time.perf_counter() - t0) * 1e3
@@ -103,8 +115,12 @@ def main(argv=None) -> int:
         rows = solver.predict_dataset(batch_dir, workers=cores, progress=False)
         batch_s = time.perf_counter() - t
 
-    print(f"model: {solver.manifest_['classifier']['chosen']} from {solver._model_dir()}  (load {load_ms:.0f} ms)")
-    print(f"captchas: {len(files)} ({'given folder' if args.dataset else 'generated'}), exact accuracy {correct / len(files):.4f}")
+    print(
+        f"model: {solver.manifest_['classifier']['chosen']} from {solver.resolved_model_dir()}  (load {load_ms:.0f} ms)"
+    )
+    print(
+        f"captchas: {len(files)} ({'given folder' if args.dataset else 'generated'}), exact accuracy {correct / len(files):.4f}"
+    )
     print("answered by: " + ", ".join(f"{k or 'none'} {v}" for k, v in sorted(readers.items())))
     print("single core, per captcha (ms):        median      p90     mean")
     print(
@@ -112,12 +128,23 @@ def main(argv=None) -> int:
         f"{statistics.fmean(total):8.2f}"
     )
     for stage in (
-        "decode", "segmentation", "features", "classifier", "decoding", "neural_preprocess", "neural_network", "neural_decode"
+        "decode",
+        "segmentation",
+        "features",
+        "classifier",
+        "decoding",
+        "neural_preprocess",
+        "neural_network",
+        "neural_decode",
     ):
         if stage in stages:
             print(f"    {stage:<30}  {statistics.median(stages[stage]):8.2f} {_pct(stages[stage], 90):8.2f}")
-    print(f"  decode only (cv2 PNG decode)      {statistics.median(decode_only):8.2f} {_pct(decode_only, 90):8.2f}")
-    print(f"batch on {cores} cores: {len(rows)} captchas in {batch_s:.2f} s = {len(rows) / batch_s:.1f} captchas/s")
+    print(
+        f"  decode only (cv2 PNG decode)      {statistics.median(decode_only):8.2f} {_pct(decode_only, 90):8.2f}"
+    )
+    print(
+        f"batch on {cores} cores: {len(rows)} captchas in {batch_s:.2f} s = {len(rows) / batch_s:.1f} captchas/s"
+    )
     return 0
 
 

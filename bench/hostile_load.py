@@ -64,7 +64,9 @@ load_test = _load_test()
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def png_bomb(side: int = 6324) -> bytes:
@@ -73,7 +75,12 @@ def png_bomb(side: int = 6324) -> bytes:
     row = b"\x00" * (1 + (side + 7) // 8)  # filter byte + packed bits
     idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def heavy_jpeg(side: int = 2000, seed: int = 0) -> bytes:
@@ -158,10 +165,19 @@ class Watch:
         # The slowest polls, with the hostile requests in flight meanwhile: what delayed them.
         slowest = sorted(self.health, key=lambda poll: -poll[1])[:3]
         out[f"{prefix}health_slowest"] = [
-            {"s": round(dt, 3), "hostile_in_flight": sorted({
-                kind for hostile in rounds for kind, results in hostile.items() if kind != "tag"
-                for r in results if r["t0"] < t0 + dt and r["t0"] + r["s"] > t0
-            })}
+            {
+                "s": round(dt, 3),
+                "hostile_in_flight": sorted(
+                    {
+                        kind
+                        for hostile in rounds
+                        for kind, results in hostile.items()
+                        if kind != "tag"
+                        for r in results
+                        if r["t0"] < t0 + dt and r["t0"] + r["s"] > t0
+                    }
+                ),
+            }
             for t0, dt in slowest
         ]
         if self.rss_mb:
@@ -177,9 +193,19 @@ async def _post(client: httpx.AsyncClient, path: str, **kwargs) -> dict:
             code = response.json().get("error", "")
         except ValueError:
             code = "(not JSON)"
-        return {"status": response.status_code, "error": code, "t0": t0, "s": round(time.perf_counter() - t0, 3)}
+        return {
+            "status": response.status_code,
+            "error": code,
+            "t0": t0,
+            "s": round(time.perf_counter() - t0, 3),
+        }
     except httpx.HTTPError as exc:
-        return {"status": None, "error": type(exc).__name__, "t0": t0, "s": round(time.perf_counter() - t0, 3)}
+        return {
+            "status": None,
+            "error": type(exc).__name__,
+            "t0": t0,
+            "s": round(time.perf_counter() - t0, 3),
+        }
 
 
 async def _chunks(data: bytes, size: int = 1 << 16):
@@ -201,7 +227,9 @@ async def hostile_round(client: httpx.AsyncClient, bodies: dict, tag: str, heavy
         await _post(client, "/predict/batch", content=_chunks(bodies["batch"]), headers=json_headers)
     ]
     out["deep_json_predict"] = [await _post(client, "/predict", content=bodies["deep"], headers=json_headers)]
-    out["deep_json_batch"] = [await _post(client, "/predict/batch", content=bodies["deep"], headers=json_headers)]
+    out["deep_json_batch"] = [
+        await _post(client, "/predict/batch", content=bodies["deep"], headers=json_headers)
+    ]
     if heavy:
         posts = [
             _post(client, "/predict", files={"file": (f"heavy-{tag}-{k}.jpg", bodies["heavy"], "image/jpeg")})
@@ -239,7 +267,9 @@ class Attacker:
         context = multiprocessing.get_context("fork")
         self._ready, self._stop, self._out = context.Event(), context.Event(), context.Queue()
         self._process = context.Process(
-            target=_attack, args=(url, bodies, heavy, pause_s, self._ready, self._stop, self._out), daemon=True
+            target=_attack,
+            args=(url, bodies, heavy, pause_s, self._ready, self._stop, self._out),
+            daemon=True,
         )
         self.rounds: list[dict] = []
 
@@ -257,7 +287,9 @@ class Attacker:
 
 def _summary(results: list[dict]) -> dict:
     return {
-        "statuses": dict(Counter(str(r["status"]) + (f" {r['error']}" if r["error"] else "") for r in results)),
+        "statuses": dict(
+            Counter(str(r["status"]) + (f" {r['error']}" if r["error"] else "") for r in results)
+        ),
         "max_s": max(r["s"] for r in results),
     }
 
@@ -268,19 +300,30 @@ def expected_rows(rounds: list[dict]) -> list[str]:
     for hostile in rounds:
         tag = hostile["tag"]
         for kind, pattern in (("bombs_x4", "bomb-{}-{}.png"), ("heavy_4mpx_x4", "heavy-{}-{}.jpg")):
-            names += [pattern.format(tag, k) for k, r in enumerate(hostile.get(kind, ())) if r["status"] is not None]
+            names += [
+                pattern.format(tag, k) for k, r in enumerate(hostile.get(kind, ())) if r["status"] is not None
+            ]
     return names
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model-dir", default="model", help="Model folder the server loads (default ./model).")
-    parser.add_argument("--url", default=None, help="Use a running server on loopback instead (no RSS/CSV checks).")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model-dir", default="model", help="Model folder the server loads (default ./model)."
+    )
+    parser.add_argument(
+        "--url", default=None, help="Use a running server on loopback instead (no RSS/CSV checks)."
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0, help="Seconds of honest load.")
-    parser.add_argument("--pause-s", type=float, default=2.0, help="Pause between hostile rounds during the load.")
     parser.add_argument(
-        "--heavy", action="store_true",
+        "--pause-s", type=float, default=2.0, help="Pause between hostile rounds during the load."
+    )
+    parser.add_argument(
+        "--heavy",
+        action="store_true",
         help="Also send four 4 Mpx JPEGs of random blocks each round (costly to read; not one of the issue's checks).",
     )
     parser.add_argument("--bomb-deadline-s", type=float, default=1.0)
@@ -291,16 +334,24 @@ def main(argv=None) -> int:
     if args.url and urlparse(args.url).hostname not in load_test.LOOPBACK:
         raise SystemExit(f"--url must be a loopback address (127.0.0.1), got {urlparse(args.url).hostname!r}")
 
-    from generator import generate_dataset
+    from captcha_solver.generator import generate_dataset
 
     work = Path(tempfile.mkdtemp(prefix="captcha-hostile-"))
     files = [Path(p) for p in generate_dataset(work / "captchas", 20, seed=7, workers=1)]
     images = [f.read_bytes() for f in files]
-    bodies = {"bomb": png_bomb(), "batch": big_batch_body(images[0]), "deep": deep_json(), "heavy": heavy_jpeg()}
+    bodies = {
+        "bomb": png_bomb(),
+        "batch": big_batch_body(images[0]),
+        "deep": deep_json(),
+        "heavy": heavy_jpeg(),
+    }
     report: dict = {
-        "bomb_bytes": len(bodies["bomb"]), "batch_body_bytes": len(bodies["batch"]),
-        "deep_json_bytes": len(bodies["deep"]), "heavy_jpeg_bytes": len(bodies["heavy"]),
-        "clients": args.clients, "duration_s": args.duration,
+        "bomb_bytes": len(bodies["bomb"]),
+        "batch_body_bytes": len(bodies["batch"]),
+        "deep_json_bytes": len(bodies["deep"]),
+        "heavy_jpeg_bytes": len(bodies["heavy"]),
+        "clients": args.clients,
+        "duration_s": args.duration,
     }
 
     process = None
@@ -308,7 +359,9 @@ def main(argv=None) -> int:
         url = args.url
     else:
         results_csv = work / "results.csv"
-        process, url, cold = load_test.start_server(str(Path(args.model_dir).resolve()), results_csv, 1, images[0])
+        process, url, cold = load_test.start_server(
+            str(Path(args.model_dir).resolve()), results_csv, 1, images[0]
+        )
         report["cold_start_to_first_answer_s"] = round(cold, 2)
         report["rss_mb_idle"] = round(load_test._rss_mb(process.pid), 1)
     pid = process.pid if process is not None else None
@@ -344,10 +397,13 @@ def main(argv=None) -> int:
             process.wait(timeout=30)
 
     checks = {}
-    all_results = [(kind, r) for hostile in rounds for kind, rs in hostile.items() if kind != "tag" for r in rs]
+    all_results = [
+        (kind, r) for hostile in rounds for kind, rs in hostile.items() if kind != "tag" for r in rs
+    ]
     checks["bombs_4xx_within_deadline"] = all(
         r["status"] is not None and 400 <= r["status"] < 500 and r["s"] <= args.bomb_deadline_s
-        for kind, r in all_results if kind == "bombs_x4"
+        for kind, r in all_results
+        if kind == "bombs_x4"
     )
     checks["hostile_no_5xx_no_dropped_connection"] = all(
         r["status"] is not None and r["status"] < 500 for kind, r in all_results if kind != "heavy_4mpx_x4"
@@ -357,11 +413,14 @@ def main(argv=None) -> int:
     )
     checks["health_within_limit"] = (
         max(report["idle_health_max_s"], report["load_health_max_s"]) <= args.max_health_s
-        and not report["idle_health_failures"] and not report["load_health_failures"]
+        and not report["idle_health_failures"]
+        and not report["load_health_failures"]
     )
     checks["honest_no_failures"] = report["load"]["failures"] == 0
     if process is not None:
-        checks["rss_within_limit"] = max(report["idle_rss_max_mb"], report["load_rss_max_mb"]) <= args.max_rss_mb
+        checks["rss_within_limit"] = (
+            max(report["idle_rss_max_mb"], report["load_rss_max_mb"]) <= args.max_rss_mb
+        )
         problems = load_test.check_results_csv(results_csv, names + expected_rows(rounds))
         report["results_csv"] = str(results_csv)
         report["results_csv_problems"] = problems

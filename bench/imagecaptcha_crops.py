@@ -42,9 +42,8 @@ def emitted_centres(log_probs: np.ndarray) -> list[float]:
 
 def crops(reader, folder: Path, width: int):
     """Windows around every 0/O, their true class and the reader's class (-1: another character)."""
-    from image_io import decode_image
-    from neural._decode import greedy_decode
-    from neural._preprocess import preprocess_config
+    from captcha_solver.image_io import decode_image
+    from captcha_solver.neural import greedy_decode, preprocess_config
 
     cfg = reader.config
     xs, truth, read = [], [], []
@@ -67,16 +66,16 @@ def crops(reader, folder: Path, width: int):
                     truth.append(PAIR.index(true))
                     read.append(PAIR.index(got) if got in PAIR else -1)
     if not xs:
-        raise ValueError(
-            f"{folder}: no 0 or O found in {len(files)} captchas read at their label's length"
-        )
+        raise ValueError(f"{folder}: no 0 or O found in {len(files)} captchas read at their label's length")
     return np.stack(xs)[:, None].astype(np.float32), np.array(truth), np.array(read)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", type=Path, required=True, help="folder with neural_reader.onnx/.json")
-    parser.add_argument("--train", type=Path, required=True, help="labelled captchas to train the classifier on")
+    parser.add_argument(
+        "--train", type=Path, required=True, help="labelled captchas to train the classifier on"
+    )
     parser.add_argument("--test", type=Path, required=True, help="labelled captchas to score on")
     parser.add_argument("--width", type=int, default=48, help="window width in input columns")
     parser.add_argument("--steps", type=int, nargs="+", default=[1500, 3000], help="training batches of 64")
@@ -85,7 +84,7 @@ def main(argv=None) -> int:
         import torch  # noqa: F401
     except ImportError as exc:
         raise SystemExit(f"this benchmark needs torch ({exc})") from exc
-    from neural import NeuralReader
+    from captcha_solver.neural import NeuralReader
 
     try:
         reader = NeuralReader.from_dir(args.model_dir, threads=2)
@@ -95,13 +94,17 @@ def main(argv=None) -> int:
             raise ValueError(f"{args.train}: {len(train_x)} 0/O windows, the classifier needs at least 64")
     except (OSError, ValueError) as exc:
         raise SystemExit(f"imagecaptcha_crops: {exc}") from exc
-    print(f"{len(train_x)} training windows, {len(test_x)} test windows; "
-          f"the reader itself: {(test_read == test_y).mean():.1%} of the test 0/O right")
+    print(
+        f"{len(train_x)} training windows, {len(test_x)} test windows; "
+        f"the reader itself: {(test_read == test_y).mean():.1%} of the test 0/O right"
+    )
     for steps in args.steps:
         t0 = time.perf_counter()
         # A few columns of jitter: the located centre is only frame-accurate.
         acc = accuracy(train_x, train_y, test_x, test_y, steps=steps, seed=0, shift=3)
-        print(f"{steps:>5} steps: the classifier gets {acc:.1%} of the test 0/O right ({time.perf_counter() - t0:.0f} s)")
+        print(
+            f"{steps:>5} steps: the classifier gets {acc:.1%} of the test 0/O right ({time.perf_counter() - t0:.0f} s)"
+        )
     return 0
 
 

@@ -35,9 +35,8 @@ def generate(out: Path, count: int, seed: int, *, min_len: int = 4, max_len: int
         from captcha.image import ImageCaptcha
     except ImportError as exc:  # a benchmark dependency, not a project one
         raise SystemExit(f"this benchmark needs the 'captcha' package: pip install captcha ({exc})") from exc
-    from tqdm.auto import tqdm
-
     import captcha.image
+    from tqdm.auto import tqdm
 
     out.mkdir(parents=True, exist_ok=True)
     # The package draws every random choice from `secrets` (0.7) or the global

@@ -22,7 +22,6 @@ import argparse
 import random
 import sys
 import time
-
 from pathlib import Path
 
 import numpy as np
@@ -133,7 +132,6 @@ def draw_glyphs(
     import cv2
     from PIL import Image, ImageDraw
 
-
     rng = random.Random(seed)
     captcha.image.secrets = _seeded_secrets(rng)
     maker = captcha.image.ImageCaptcha(160, ROWS)
@@ -176,11 +174,24 @@ def accuracy(train_x, train_y, test_x, test_y, *, steps: int, seed: int, shift: 
     # BatchNorm: without it the faint, noisy "captcha" renders can stall
     # training at chance level.
     net = nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(), nn.Linear(64, 2),
+        nn.Conv2d(1, 32, 3, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3, padding=1),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3, padding=1),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(64, 2),
     )
     opt = torch.optim.Adam(net.parameters(), 2e-3)
     x, y = torch.from_numpy(train_x), torch.from_numpy(train_y)
@@ -208,10 +219,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=int, nargs="+", default=[5000, 16000], help="training sizes to try")
     parser.add_argument("--test", type=int, default=4000, help="fresh glyphs to score on")
-    parser.add_argument("--steps", type=int, default=1500, help="training batches of 64, the same for every size")
-    parser.add_argument("--scale", type=float, default=1.0, help="resize factor (32/60 = the reader's default height)")
     parser.add_argument(
-        "--render", choices=("glyph", "captcha", "line"), default="glyph",
+        "--steps", type=int, default=1500, help="training batches of 64, the same for every size"
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="resize factor (32/60 = the reader's default height)"
+    )
+    parser.add_argument(
+        "--render",
+        choices=("glyph", "captcha", "line"),
+        default="glyph",
         help="glyph: the clean alpha mask; captcha: pasted with the package's colours, noise and blur; "
         "line: the same between two random neighbours",
     )
@@ -227,7 +244,9 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         train_x, train_y = draw_glyphs(n, args.seed, args.scale, args.render)
         acc = accuracy(train_x, train_y, test_x, test_y, steps=args.steps, seed=args.seed)
-        print(f"{n:>6} training glyphs: {acc:.1%} of {args.test} fresh 0/O glyphs right ({time.perf_counter() - t0:.0f} s)")
+        print(
+            f"{n:>6} training glyphs: {acc:.1%} of {args.test} fresh 0/O glyphs right ({time.perf_counter() - t0:.0f} s)"
+        )
     return 0
 
 

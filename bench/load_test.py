@@ -6,7 +6,7 @@ clients, then reports p50/p99 latency, requests/s and failures, the server's
 RSS after the run, and checks that ``results.csv`` holds exactly one
 well-formed row per request::
 
-    python bench/load_test.py --model-dir model --clients 50 --duration 60
+    python bench/load_test.py --model-dir captcha_solver/shipped_model --clients 50 --duration 60
 
 Exit status 1 if any request failed, the CSV check failed, or a limit
 (``--max-rss-mb``, ``--max-cold-start-s``) was exceeded.
@@ -34,7 +34,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from common import RESULTS_COLUMNS  # noqa: E402 - after the sys.path line
+from captcha_solver.common import RESULTS_COLUMNS  # noqa: E402 - after the sys.path line
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -59,7 +59,9 @@ def _rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def start_server(model_dir: str, results_csv: Path, workers: int, image: bytes) -> tuple[subprocess.Popen, str, float]:
+def start_server(
+    model_dir: str, results_csv: Path, workers: int, image: bytes
+) -> tuple[subprocess.Popen, str, float]:
     """Start the API and wait for its first answer to a real /predict; returns (process, url, cold start s)."""
     root = results_csv.parent
     config = root / "config.yaml"
@@ -72,16 +74,33 @@ def start_server(model_dir: str, results_csv: Path, workers: int, image: bytes) 
     url = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, str(REPO / "model.py"), "--config", str(config), "serve", "--host", "127.0.0.1",
-         "--port", str(port), "--model-dir", model_dir, "--workers", str(workers)],
-        cwd=root, stdout=subprocess.DEVNULL, stderr=open(root / "server.err", "wb"),  # noqa: SIM115
+        [
+            sys.executable,
+            str(REPO / "model.py"),
+            "--config",
+            str(config),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--model-dir",
+            model_dir,
+            "--workers",
+            str(workers),
+        ],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=open(root / "server.err", "wb"),  # noqa: SIM115
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"server exited: {(root / 'server.err').read_text()[-2000:]}")
         try:
-            response = httpx.post(url + "/predict", files={"file": ("warmup.png", image, "image/png")}, timeout=5)
+            response = httpx.post(
+                url + "/predict", files={"file": ("warmup.png", image, "image/png")}, timeout=5
+            )
             if response.status_code == 200:
                 return process, url, time.perf_counter() - started
         except httpx.TransportError:
@@ -106,7 +125,9 @@ async def run_load(url: str, images: list[bytes], clients: int, duration: float)
                 names.append(name)
                 t0 = time.perf_counter()
                 try:
-                    response = await client.post("/predict", files={"file": (name, images[i % len(images)], "image/png")})
+                    response = await client.post(
+                        "/predict", files={"file": (name, images[i % len(images)], "image/png")}
+                    )
                     if response.status_code != 200:
                         failures[f"HTTP {response.status_code}"] += 1
                     elif response.json().get("name") != name:
@@ -174,9 +195,15 @@ def check_results_csv(path: Path, expected_names: list[str]) -> list[str]:
     got, want = Counter(r["file"] for r in load_rows), Counter(expected_names)
     if got != want:
         missing, extra = want - got, got - want
-        problems.append(f"rows do not match requests: {sum(missing.values())} missing, {sum(extra.values())} extra")
+        problems.append(
+            f"rows do not match requests: {sum(missing.values())} missing, {sum(extra.values())} extra"
+        )
     # "error" is a valid outcome (an image where the model finds no text); anything else is a broken row.
-    odd = [r for r in load_rows if r["status"] not in ("ok", "error") or (r["status"] == "error") != bool(r["error"])]
+    odd = [
+        r
+        for r in load_rows
+        if r["status"] not in ("ok", "error") or (r["status"] == "error") != bool(r["error"])
+    ]
     if odd:
         problems.append(f"{len(odd)} rows with an unexpected status/error pair, e.g. {odd[0]}")
     for r in load_rows:
@@ -190,13 +217,25 @@ def check_results_csv(path: Path, expected_names: list[str]) -> list[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model-dir", default="model", help="Model folder the server loads (default ./model).")
-    parser.add_argument("--dataset", default=None, help="Captchas to send (default: 20 fresh ones from the generator).")
-    parser.add_argument("--url", default=None, help="Use a running server on loopback instead (no RSS/CSV checks).")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model-dir",
+        default=str(REPO / "captcha_solver" / "shipped_model"),
+        help="Model folder the server loads (default: the shipped model).",
+    )
+    parser.add_argument(
+        "--dataset", default=None, help="Captchas to send (default: 20 fresh ones from the generator)."
+    )
+    parser.add_argument(
+        "--url", default=None, help="Use a running server on loopback instead (no RSS/CSV checks)."
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0, help="Seconds of load.")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the started server.")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes of the started server."
+    )
     parser.add_argument("--max-rss-mb", type=float, default=400.0)
     parser.add_argument("--max-cold-start-s", type=float, default=3.0)
     parser.add_argument("--json-out", default=None, help="Also write the figures as JSON.")
@@ -206,7 +245,7 @@ def main(argv=None) -> int:
     if args.dataset:
         files = sorted(Path(args.dataset).glob("*.png"))[:50]
     else:
-        from generator import generate_dataset
+        from captcha_solver.generator import generate_dataset
 
         files = [Path(p) for p in generate_dataset(work / "captchas", 20, seed=7, workers=1)]
     if not files:
@@ -222,7 +261,9 @@ def main(argv=None) -> int:
         url = args.url
     else:
         results_csv = work / "results.csv"
-        process, url, cold = start_server(str(Path(args.model_dir).resolve()), results_csv, args.workers, images[0])
+        process, url, cold = start_server(
+            str(Path(args.model_dir).resolve()), results_csv, args.workers, images[0]
+        )
         report["cold_start_to_first_answer_s"] = round(cold, 2)
         report["rss_mb_before"] = round(_rss_mb(process.pid), 1)
     try:

@@ -27,17 +27,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from artifacts import ModelFolderError, load_manifest, load_model_folder, save_model  # noqa: E402
+from captcha_solver.artifacts import ModelFolderError, load_manifest, load_model_folder, save_model  # noqa: E402
 
 # What load_manifest requires of a classical reader's manifest (the ONNX file itself is never run here).
 _MANIFEST = {"charset": "ab", "class_columns": [0, 1, 2], "segmentation": {}, "features": {}, "decoding": {}}
 _CHILD = """
 import json, sys
 from pathlib import Path
-import common.atomic
-from artifacts import save_model
+import captcha_solver.common.atomic
+from captcha_solver.artifacts import save_model
 if sys.argv[3] == "no-exchange":
-    common.atomic.exchange_paths = lambda a, b: False
+    captcha_solver.common.atomic.exchange_paths = lambda a, b: False
 save_model(sys.argv[1], {"glyph_classifier.onnx": Path(sys.argv[2])}, json.loads(sys.argv[4]))
 """
 
@@ -58,8 +58,12 @@ def _state(model_dir: Path) -> tuple[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--delay", type=float, default=1.5, help="Seconds each rename system call is delayed.")
-    parser.add_argument("--no-exchange", action="store_true", help="Publish with two renames, as without renameat2.")
+    parser.add_argument(
+        "--delay", type=float, default=1.5, help="Seconds each rename system call is delayed."
+    )
+    parser.add_argument(
+        "--no-exchange", action="store_true", help="Publish with two renames, as without renameat2."
+    )
     args = parser.parse_args()
     if shutil.which("strace") is None:
         sys.exit("error: strace not found; this measurement needs it (apt-get install strace)")
@@ -72,10 +76,22 @@ def main() -> None:
         (root / "src").write_text("new")
         syscalls = "rename,renameat,renameat2"
         cmd = [
-            "strace", "-f", "-qq", "-o", os.devnull, "-e", f"trace={syscalls}",
-            "-e", f"inject={syscalls}:delay_exit={int(args.delay * 1e6)}",
-            sys.executable, "-c", _CHILD, str(model_dir), str(root / "src"),
-            "no-exchange" if args.no_exchange else "exchange", json.dumps(_MANIFEST),
+            "strace",
+            "-f",
+            "-qq",
+            "-o",
+            os.devnull,
+            "-e",
+            f"trace={syscalls}",
+            "-e",
+            f"inject={syscalls}:delay_exit={int(args.delay * 1e6)}",
+            sys.executable,
+            "-c",
+            _CHILD,
+            str(model_dir),
+            str(root / "src"),
+            "no-exchange" if args.no_exchange else "exchange",
+            json.dumps(_MANIFEST),
         ]
         child = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
         samples = missing = unloadable = 0

@@ -30,7 +30,9 @@ def _halo(mask: np.ndarray, halo_px: int) -> np.ndarray:
     """The glyph's mask grown by its blur halo (so faint edges count)."""
     if halo_px <= 0:
         return mask
-    kernel = _KERNELS.setdefault(halo_px, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * halo_px + 1,) * 2))
+    kernel = _KERNELS.setdefault(
+        halo_px, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * halo_px + 1,) * 2)
+    )
     padded = np.pad(mask.astype(np.uint8), halo_px)
     return cv2.dilate(padded, kernel).astype(bool)
 

@@ -79,7 +79,9 @@ def hog_batch(
     cell_index = (cell_r[:, None] * n_cells_c + cell_c[None, :])[None, :, :]
     sample = np.arange(n)[:, None, None]
     flat = (sample * (n_cells_r * n_cells_c) + cell_index) * orientations + bins
-    hist = np.bincount(flat.ravel(), weights=magnitude.ravel(), minlength=n * n_cells_r * n_cells_c * orientations)
+    hist = np.bincount(
+        flat.ravel(), weights=magnitude.ravel(), minlength=n * n_cells_r * n_cells_c * orientations
+    )
     hist = hist.reshape(n, n_cells_r, n_cells_c, orientations) / (pixels_per_cell * pixels_per_cell)
 
     # Blocks of cells_per_block x cells_per_block cells, L2-Hys normalised.

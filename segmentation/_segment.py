@@ -17,6 +17,10 @@ __all__ = ["SegmentationParams", "Segmentation", "TextLine", "segment"]
 class SegmentationParams:
     """Settings of the segmentation (config.yaml, section ``segmentation``).
 
+    Callers pass the values of the settings schema (training builds this from
+    the ``segmentation`` section, a model from its manifest); the defaults
+    here are the schema's, kept equal by a test, for direct use of the stage.
+
     Ratios are relative to the text line's height, so they hold for any
     font size.
     """
@@ -27,7 +31,7 @@ class SegmentationParams:
     dot_max_area_ratio: float = 0.25
     cut_min_width_ratio: float = 0.45
     min_piece_ratio: float = 0.12
-    max_cuts: int = 3
+    max_cuts: int = 2
     cut_max_depth_ratio: float = 0.6
     max_span: int = 3
     max_glyph_width_ratio: float = 1.4
@@ -167,7 +171,10 @@ def segment(image: np.ndarray, params: SegmentationParams = SegmentationParams()
         if blob.width > params.cut_min_width_ratio * line.height:
             profile = (text.ink[blob.y0 : blob.y1, blob.x0 : blob.x1] * blob.mask).sum(axis=0)
             cuts = cut_columns(
-                profile, min_piece=min_piece, max_cuts=params.max_cuts, max_depth_ratio=params.cut_max_depth_ratio
+                profile,
+                min_piece=min_piece,
+                max_cuts=params.max_cuts,
+                max_depth_ratio=params.cut_max_depth_ratio,
             )
         pieces.append((blob.center_x, k, split_blob(blob, cuts) if cuts else [blob]))
     for k, mark in enumerate(marks):

@@ -14,7 +14,7 @@ import pytest
 @pytest.fixture(scope="session")
 def captcha_dir(tmp_path_factory) -> Path:
     """160 labelled captchas (``<text>.png``) from the project's generator."""
-    from generator import generate_dataset
+    from captcha_solver.generator import generate_dataset
 
     out = tmp_path_factory.mktemp("captchas")
     generate_dataset(out, 160, seed=2024, workers=2)
@@ -24,7 +24,7 @@ def captcha_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trained_model_dir(tmp_path_factory, captcha_dir) -> Path:
     """A model trained on ``captcha_dir`` (logistic regression only, for speed)."""
-    from model import My_CaptchaSolver_Model
+    from captcha_solver.solver import My_CaptchaSolver_Model
 
     root = tmp_path_factory.mktemp("trained")
     solver = My_CaptchaSolver_Model(

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from artifacts import (
+from captcha_solver.artifacts import (
     MANIFEST,
     CorruptModelError,
     ModelFolderError,
@@ -15,9 +15,14 @@ from artifacts import (
     update_manifest,
 )
 
-
 # What the classical reader is built from (the values are not used here).
-READER_KEYS = {"charset": "ab", "class_columns": [0, 1, 2], "segmentation": {}, "features": {}, "decoding": {}}
+READER_KEYS = {
+    "charset": "ab",
+    "class_columns": [0, 1, 2],
+    "segmentation": {},
+    "features": {},
+    "decoding": {},
+}
 
 
 def _publish(model_dir, tmp_path, payload=b"onnx-bytes", **manifest):
@@ -35,7 +40,7 @@ def test_save_then_load_round_trip(tmp_path):
 
 def test_failed_publish_keeps_the_old_model(tmp_path, monkeypatch):
     model_dir = _publish(tmp_path / "model", tmp_path, payload=b"old")
-    import artifacts._manifest as m
+    import captcha_solver.artifacts._manifest as m
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
@@ -103,13 +108,20 @@ def test_no_manifest_is_not_trained_and_a_broken_one_is_corrupt(tmp_path):
     with pytest.raises(ModelNotFoundError, match="no trained model in"):
         load_manifest(tmp_path / "empty")
     (tmp_path / MANIFEST).write_text("{not json")
-    with pytest.raises(CorruptModelError, match=rf"^model in {re.escape(str(tmp_path))} is corrupt: unreadable manifest.json"):
+    with pytest.raises(
+        CorruptModelError, match=rf"^model in {re.escape(str(tmp_path))} is corrupt: unreadable manifest.json"
+    ):
         load_manifest(tmp_path)
 
 
 @pytest.mark.parametrize(
     "text, found",
-    [("[1, 2]", "holds an array"), ('"model"', "holds a string"), ("null", "holds null"), ("3", "holds a number")],
+    [
+        ("[1, 2]", "holds an array"),
+        ('"model"', "holds a string"),
+        ("null", "holds null"),
+        ("3", "holds a number"),
+    ],
 )
 def test_manifest_that_is_not_an_object(tmp_path, text, found):
     (tmp_path / MANIFEST).write_text(text)
@@ -141,8 +153,14 @@ def test_manifest_that_lacks_a_key(tmp_path, drop, message):
         ({"artifacts": ["glyph_classifier.onnx"]}, "key 'artifacts' is an array"),
         ({"artifacts": None}, "key 'artifacts' is null"),
         ({"artifacts": {}}, r"lists no reader \(glyph_classifier.onnx or neural_reader.onnx\)"),
-        ({"artifacts": {"../glyph_classifier.onnx": "0" * 64}}, "lists artifact '../glyph_classifier.onnx', which is not a file name"),
-        ({"artifacts": {"glyph_classifier.onnx": 12}}, "records a number as the sha256 of glyph_classifier.onnx"),
+        (
+            {"artifacts": {"../glyph_classifier.onnx": "0" * 64}},
+            "lists artifact '../glyph_classifier.onnx', which is not a file name",
+        ),
+        (
+            {"artifacts": {"glyph_classifier.onnx": 12}},
+            "records a number as the sha256 of glyph_classifier.onnx",
+        ),
         ({"charset": ["a", "b"]}, "key 'charset' is an array, expected a string"),
         ({"charset": ""}, "key 'charset' is empty"),
         ({"segmentation": None}, "key 'segmentation' is null, expected an object"),
@@ -162,5 +180,7 @@ def test_neural_reader_needs_its_metadata_listed(tmp_path):
     src = tmp_path / "src.bin"
     src.write_bytes(b"onnx")
     model_dir = save_model(tmp_path / "model", {"neural_reader.onnx": src}, {})
-    with pytest.raises(CorruptModelError, match="lists neural_reader.onnx but not its metadata neural_reader.json"):
+    with pytest.raises(
+        CorruptModelError, match="lists neural_reader.onnx but not its metadata neural_reader.json"
+    ):
         load_manifest(model_dir)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from artifacts import (
+from captcha_solver.artifacts import (
     MANIFEST,
     CorruptModelError,
     ModelFolderError,
@@ -25,7 +25,13 @@ from artifacts import (
 ROOT = Path(__file__).resolve().parents[2]
 ONNX = "glyph_classifier.onnx"
 # What load_manifest requires of a classical reader's manifest.
-READER_KEYS = {"charset": "ab", "class_columns": [0, 1, 2], "segmentation": {}, "features": {}, "decoding": {}}
+READER_KEYS = {
+    "charset": "ab",
+    "class_columns": [0, 1, 2],
+    "segmentation": {},
+    "features": {},
+    "decoding": {},
+}
 
 
 def _publish(model_dir, tmp_path, payload, **kwargs):
@@ -55,7 +61,9 @@ def test_training_never_publishes_over_a_folder_of_other_files(tmp_path):
         _publish(target, tmp_path, b"new")
     with pytest.raises(ModelTargetError, match="holds no model"):
         prepare_model_dir(target)
-    assert (target / "notes.txt").read_text() == "notes" and (target / "sub" / "thesis.tex").read_text() == "t"
+    assert (target / "notes.txt").read_text() == "notes" and (
+        target / "sub" / "thesis.tex"
+    ).read_text() == "t"
     assert _tree(tmp_path) == sorted(before + ["src-new.bin"])  # nothing else created, nothing deleted
 
 
@@ -123,7 +131,9 @@ def test_replacing_keeps_the_previous_model_and_logs_the_readers(tmp_path, caplo
     assert _payload(target) == b"new" and _payload(tmp_path / "model.prev") == b"old"
     assert "neural_reader.onnx" in load_manifest(tmp_path / "model.prev")["artifacts"]
     text = caplog.text
-    assert "it holds the classical reader; the model it replaced held the classical and neural readers" in text
+    assert (
+        "it holds the classical reader; the model it replaced held the classical and neural readers" in text
+    )
     assert f"kept in {tmp_path / 'model.prev'}" in text
     assert "has no neural reader, which the replaced one had" in text
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
@@ -143,7 +153,9 @@ def test_load_falls_back_to_the_previous_model(tmp_path, caplog):
     with pytest.raises(CorruptModelError, match=expected):
         load_model_folder(target)
     shutil.rmtree(target)
-    with pytest.raises(ModelNotFoundError, match=r"no trained model in .*; the previous model in .* is not usable"):
+    with pytest.raises(
+        ModelNotFoundError, match=r"no trained model in .*; the previous model in .* is not usable"
+    ):
         load_model_folder(target)
     with pytest.raises(ModelFolderError, match="no trained model in"):
         load_model_folder(tmp_path / "nowhere")
@@ -154,8 +166,8 @@ def test_load_falls_back_to_the_previous_model(tmp_path, caplog):
 _CRASH = """
 import json, os, shutil, sys
 from pathlib import Path
-import common.atomic as atomic
-from artifacts import save_model
+import captcha_solver.common.atomic as atomic
+from captcha_solver.artifacts import save_model
 
 target, src, kill_at, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 done = [0]
@@ -185,7 +197,9 @@ def test_a_crash_at_any_step_leaves_a_loadable_model_and_the_next_run_recovers(t
     src.write_bytes(b"new")
     run = subprocess.run(
         [sys.executable, "-c", _CRASH, str(target), str(src), str(kill_at), mode, json.dumps(READER_KEYS)],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode in (0, 9), run.stderr
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from image_io import ImageDecodeError, decode_image, probe_image
+from captcha_solver.image_io import ImageDecodeError, decode_image, probe_image
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "hostile_load.py"
 

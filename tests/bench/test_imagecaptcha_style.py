@@ -74,9 +74,11 @@ def test_zero_oh_line_render_centres_the_glyph_between_neighbours():
     assert x.shape == (20, 1, 60, 64) and np.array_equal(x, x2) and 0 < y.sum() < 20
     # The middle glyph is in the window's centre...
     assert all(g[20:40, 24:40].max() > np.median(g) + 0.2 for g in x[:, 0])
+
     # ...and the neighbours put more ink in the window than a glyph alone has.
     def ink(batch):
         return np.mean([np.count_nonzero(g > np.median(g) + 0.2) for g in batch[:, 0]])
+
     assert ink(x) > 1.3 * ink(alone)
 
 
@@ -106,8 +108,9 @@ def test_benches_refuse_too_little_data_clearly(tmp_path):
     empty.mkdir()
     with pytest.raises(SystemExit, match="neural reader file not found"):
         crops.main(["--model-dir", str(tmp_path / "none"), "--train", str(empty), "--test", str(empty)])
-    from neural import NeuralReader
+    from captcha_solver.neural import NeuralReader
+    from captcha_solver.readers import shipped_model_dir
 
-    shipped = NeuralReader.from_dir(BENCH.parent / "model", threads=1)
+    shipped = NeuralReader.from_dir(shipped_model_dir(), threads=1)
     with pytest.raises(ValueError, match=f"{empty}: no 0 or O found in 0 captchas"):
         crops.crops(shipped, empty, 48)

@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from classifier import CANDIDATES, OnnxGlyphClassifier, export_onnx, fit_estimator, make_estimator
-from training import SklearnProba
+from captcha_solver.classifier import (
+    CANDIDATES,
+    OnnxGlyphClassifier,
+    export_onnx,
+    fit_estimator,
+    make_estimator,
+)
+from captcha_solver.training import SklearnProba
 
 PARAMS = {"catboost_iterations": 30, "catboost_depth": 3, "geometry_weight": 3.0, "svm_c": 5.0}
 
@@ -32,8 +38,12 @@ def test_onnx_matches_the_trained_estimator(tmp_path, name):
 
 def test_geometry_weight_scales_those_columns_only():
     X, y = _data()
-    plain = fit_estimator("logreg", X, y, params={"geometry_weight": 1.0}, seed=0, threads=1, geometry_columns=slice(8, 12))
-    heavy = fit_estimator("logreg", X, y, params={"geometry_weight": 4.0}, seed=0, threads=1, geometry_columns=slice(8, 12))
+    plain = fit_estimator(
+        "logreg", X, y, params={"geometry_weight": 1.0}, seed=0, threads=1, geometry_columns=slice(8, 12)
+    )
+    heavy = fit_estimator(
+        "logreg", X, y, params={"geometry_weight": 4.0}, seed=0, threads=1, geometry_columns=slice(8, 12)
+    )
     ratio = plain.steps[0][1].scale_ / heavy.steps[0][1].scale_
     np.testing.assert_allclose(ratio[:8], 1.0)
     np.testing.assert_allclose(ratio[8:], 4.0)
@@ -49,5 +59,7 @@ def test_runtime_checks_feature_count(tmp_path):
 
 
 def test_unknown_classifier_named():
-    with pytest.raises(ValueError, match="unknown classifier 'forest': expected one of logreg, svm, catboost"):
+    with pytest.raises(
+        ValueError, match="unknown classifier 'forest': expected one of logreg, svm, catboost"
+    ):
         make_estimator("forest", params={}, seed=0, threads=1)

@@ -2,8 +2,8 @@ import os
 
 import pytest
 
-import common.atomic as atomic
-from common import atomic_write_bytes, atomic_write_text, replace_dir, staging_dir
+import captcha_solver.common.atomic as atomic
+from captcha_solver.common import atomic_write_bytes, atomic_write_text, replace_dir, staging_dir
 
 
 def _leftovers(folder):
@@ -206,7 +206,13 @@ def test_staging_dir_leaves_the_swapped_out_folder_when_keeping_the_backup_fails
 
 def test_stale_staging_lists_only_this_modules_names(tmp_path):
     final = tmp_path / "model[1]"
-    for name in (".model[1].new-abc", ".model[1].old-def", ".model[1].new-file", ".model.new-other", "model[1].new-x"):
+    for name in (
+        ".model[1].new-abc",
+        ".model[1].old-def",
+        ".model[1].new-file",
+        ".model.new-other",
+        "model[1].new-x",
+    ):
         (tmp_path / name).mkdir()
     (tmp_path / ".model[1].new-file").rmdir()
     (tmp_path / ".model[1].new-file").write_text("a file, not a staging folder")

@@ -4,7 +4,7 @@ import unicodedata
 
 import pytest
 
-from common import escape_text, neutralise_formula, restore_formula, unescape_text
+from captcha_solver.common import escape_text, neutralise_formula, restore_formula, unescape_text
 
 
 @pytest.mark.parametrize(
@@ -69,8 +69,13 @@ def test_random_bytes_round_trip_through_fsdecode():
 
 @pytest.mark.parametrize(
     "bad, where",
-    [("a\\q", "'\\\\\\\\q' at position 1"), ("end\\", "position 3"), ("\\xZZ", "position 0"), ("\\u12", "position 0"),
-     ("\\xFF", "position 0")],
+    [
+        ("a\\q", "'\\\\\\\\q' at position 1"),
+        ("end\\", "position 3"),
+        ("\\xZZ", "position 0"),
+        ("\\u12", "position 0"),
+        ("\\xFF", "position 0"),
+    ],
 )
 def test_unescape_refuses_what_escape_never_writes(bad, where):
     with pytest.raises(ValueError, match=f"invalid escape .*{where}.*expected"):

@@ -20,7 +20,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process tables from /proc")
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(), reason="reads process tables from /proc"
+)
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -54,7 +56,9 @@ def _kill_and_watch(
         children: set[int] = set()
         while len(children) < workers:
             if proc.poll() is not None:
-                pytest.fail(f"{args} ended (rc {proc.returncode}) before its pool started: {proc.stderr.read().decode()}")
+                pytest.fail(
+                    f"{args} ended (rc {proc.returncode}) before its pool started: {proc.stderr.read().decode()}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f"{args}: no {workers} worker processes after {timeout_s} s")
             time.sleep(0.05)
@@ -85,7 +89,7 @@ _POOL = textwrap.dedent(
     """
     import functools, sys, time
     from concurrent.futures import ProcessPoolExecutor
-    from common import exit_with_parent
+    from captcha_solver.common import exit_with_parent
 
     mode = sys.argv[1]
     init = {"none": None, "prctl": exit_with_parent,
@@ -113,7 +117,7 @@ def test_without_the_lifeline_workers_are_orphaned():
 
 
 def test_exit_with_parent_does_nothing_outside_a_worker():
-    from common import exit_with_parent
+    from captcha_solver.common import exit_with_parent
 
     assert exit_with_parent() == "none"  # the test process itself must not die with pytest's parent
 
@@ -126,9 +130,21 @@ def test_killed_predict_leaves_no_worker(trained_model_dir, captcha_dir, tmp_pat
     for i in range(2000):
         os.link(sources[i % len(sources)], folder / f"c{i:05d}.png")
     args = [
-        sys.executable, "model.py", "--set", "logging.console=false", "--set", f"paths.log_file={tmp_path / 'log'}",
-        "predict", "--dataset", str(folder), "--model-dir", str(trained_model_dir),
-        "--results", str(tmp_path / "r.csv"), "--workers", "2",
+        sys.executable,
+        "model.py",
+        "--set",
+        "logging.console=false",
+        "--set",
+        f"paths.log_file={tmp_path / 'log'}",
+        "predict",
+        "--dataset",
+        str(folder),
+        "--model-dir",
+        str(trained_model_dir),
+        "--results",
+        str(tmp_path / "r.csv"),
+        "--workers",
+        "2",
     ]
     children, alive = _kill_and_watch(args)
     _end(alive)
@@ -140,7 +156,7 @@ _TRAIN_POOL = textwrap.dedent(
     import sys
     from features import FeatureParams
     from segmentation import SegmentationParams
-    from training._pipeline import collect_samples
+    from captcha_solver.training import collect_samples
 
     paths = sys.argv[1:] * 50
     index = {c: i for i, c in enumerate("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}
@@ -149,7 +165,10 @@ _TRAIN_POOL = textwrap.dedent(
     """
 )
 
-_GENERATE_POOL = "import sys; from generator import generate_dataset; generate_dataset(sys.argv[1], 5000, 1, workers=2)"
+_GENERATE_POOL = (
+    "import sys; from captcha_solver.generator import generate_dataset; "
+    "generate_dataset(sys.argv[1], 5000, 1, workers=2)"
+)
 
 
 @pytest.mark.parametrize("pool", ["train", "generate"])

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from common import get_logger, shutdown_logger
+from captcha_solver.common import get_logger, shutdown_logger
 
 
 @pytest.fixture(autouse=True)
@@ -79,7 +79,9 @@ def test_bad_level(tmp_path):
         get_logger(log_file=tmp_path / "a.log", level="LOUD")
 
 
-_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
+_RECORD_START = re.compile(
+    r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) "
+)
 
 
 def _lines(logger, log_file):
@@ -111,7 +113,10 @@ def test_traceback_lines_are_indented_and_escaped(tmp_path):
     assert _RECORD_START.match(lines[0]) and lines[0].endswith("unexpected error on /predict")
     assert len(lines) > 3 and all(line.startswith("    ") for line in lines[1:])
     assert "    Traceback (most recent call last):" in lines
-    assert lines[-2:] == ["    ValueError: bad", r"    2026-01-01T00:00:00.000+00:00 CRITICAL model: forged\r"]
+    assert lines[-2:] == [
+        "    ValueError: bad",
+        r"    2026-01-01T00:00:00.000+00:00 CRITICAL model: forged\r",
+    ]
 
 
 def test_full_disk_for_the_log_is_one_line_not_a_traceback_per_record(capfd):
@@ -120,4 +125,7 @@ def test_full_disk_for_the_log_is_one_line_not_a_traceback_per_record(capfd):
         logger.warning("record %d", i)
     err = capfd.readouterr().err
     assert "Traceback" not in err and "Logging error" not in err
-    assert err == "captcha_solver: cannot write the log file /dev/full: No space left on device; further log records may be lost\n"
+    assert (
+        err
+        == "captcha_solver: cannot write the log file /dev/full: No space left on device; further log records may be lost\n"
+    )

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from common import RESULTS_COLUMNS, ResultsLog, ResultsWriteError, read_results
+from captcha_solver.common import RESULTS_COLUMNS, ResultsLog, ResultsWriteError, read_results
 
 HEADER = "timestamp,file,prediction,confidence,char_confidences,latency_ms,reader,status,error"
 
@@ -92,12 +92,24 @@ def test_every_name_is_one_well_formed_row(tmp_path):
 def test_text_cells_are_neutralised_numbers_are_not(tmp_path):
     path = tmp_path / "results.csv"
     ResultsLog(path).append(
-        {"file": "=1+2.png", "prediction": "-x", "error": "@SUM(A1)", "reader": "+r", "status": "=s",
-         "latency_ms": -1.5, "confidence": "-0.25", "char_confidences": [-0.5, 1]}
+        {
+            "file": "=1+2.png",
+            "prediction": "-x",
+            "error": "@SUM(A1)",
+            "reader": "+r",
+            "status": "=s",
+            "latency_ms": -1.5,
+            "confidence": "-0.25",
+            "char_confidences": [-0.5, 1],
+        }
     )
     (row,) = _read(path)
     assert [row[c] for c in ("file", "prediction", "error", "reader", "status")] == [
-        "'=1+2.png", "'-x", "'@SUM(A1)", "'+r", "'=s"
+        "'=1+2.png",
+        "'-x",
+        "'@SUM(A1)",
+        "'+r",
+        "'=s",
     ]
     assert (row["latency_ms"], row["confidence"], row["char_confidences"]) == ("-1.5", "-0.25", "-0.5;1")
     (back,) = read_results(path)
@@ -190,7 +202,9 @@ def test_disk_full_is_a_clear_error_and_keeps_the_file_whole(tmp_path, monkeypat
 
 def test_dev_full(tmp_path):
     # A real ENOSPC from the kernel; ftruncate on the device fails too and must not hide it.
-    with pytest.raises(ResultsWriteError, match=r"^/dev/full: cannot append 1 row\(s\): No space left on device") as caught:
+    with pytest.raises(
+        ResultsWriteError, match=r"^/dev/full: cannot append 1 row\(s\): No space left on device"
+    ) as caught:
         ResultsLog("/dev/full").append({"file": "a.png"})
     assert caught.value.errno == errno.ENOSPC
 
@@ -198,7 +212,10 @@ def test_dev_full(tmp_path):
 def test_unwritable_folder_is_a_results_write_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(ResultsWriteError, match=r"file/r\.csv: cannot append 1 row\(s\): cannot create its folder .*file \(File exists\)"):
+    with pytest.raises(
+        ResultsWriteError,
+        match=r"file/r\.csv: cannot append 1 row\(s\): cannot create its folder .*file \(File exists\)",
+    ):
         ResultsLog(blocker / "r.csv").append({"file": "a.png"})
 
 
@@ -211,7 +228,7 @@ def _writer(path, worker, n_rows):
                 "prediction": "abc",
                 "confidence": 0.5,
                 "status": "error",
-                "error": f"worker {worker}, row {i}\nwith a newline and a \"quote\"" + "x" * 300,
+                "error": f'worker {worker}, row {i}\nwith a newline and a "quote"' + "x" * 300,
             }
         )
 

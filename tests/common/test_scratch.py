@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import ScratchDir, remove_stale_scratch
+from captcha_solver.common import ScratchDir, remove_stale_scratch
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +25,9 @@ def test_remove_stale_scratch_deletes_what_a_killed_run_left_and_spares_live_one
         "s = ScratchDir('captcha-train-', root=sys.argv[1]); (s.path / 'glyph_classifier.onnx').write_bytes(b'x'); "
         "print(s.name, flush=True); os._exit(9)"
     )
-    killed = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
+    killed = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, capture_output=True, text=True
+    )
     assert killed.returncode == 9, killed.stderr
     dead = Path(killed.stdout.strip())
     assert dead.is_dir()

@@ -1,6 +1,6 @@
 import pytest
 
-from evaluation import confusion_pairs, per_character_accuracy
+from captcha_solver.evaluation import confusion_pairs, per_character_accuracy
 
 PREDICTIONS = ["0bc", "0b", "abd", "O1", None]
 LABELS = ["obc", "ob", "abc", "01", "x"]

@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from evaluation import align, edit_distance
+from captcha_solver.evaluation import align, edit_distance
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,9 @@ def _reference(a, b):
     table = [[i + j if i == 0 or j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
     for i in range(1, len(a) + 1):
         for j in range(1, len(b) + 1):
-            table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            table[i][j] = min(
+                table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + (a[i - 1] != b[j - 1])
+            )
     return table[-1][-1]
 
 

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from evaluation import UndefinedMetricWarning, macro_roc_auc
+from captcha_solver.evaluation import UndefinedMetricWarning, macro_roc_auc
 
 
 def test_perfect_ranking_is_one():
@@ -67,7 +67,9 @@ def test_integer_classes():
 
 
 def test_single_class_is_nan_with_reason():
-    with pytest.warns(UndefinedMetricWarning, match=r"holds 1 distinct class\(es\) \['a'\] of 2 sample\(s\); at least 2"):
+    with pytest.warns(
+        UndefinedMetricWarning, match=r"holds 1 distinct class\(es\) \['a'\] of 2 sample\(s\); at least 2"
+    ):
         value = macro_roc_auc(["a", "a"], np.array([[0.9, 0.1], [0.8, 0.2]]), ["a", "b"])
     assert math.isnan(value)
 
@@ -90,5 +92,7 @@ def test_duplicate_classes_rejected():
 @pytest.mark.parametrize("bad", [-0.1, np.nan, np.inf])
 def test_invalid_probabilities_rejected(bad):
     proba = np.array([[0.5, 0.5], [bad, 0.5]])
-    with pytest.raises(ValueError, match=r"negative, nan or infinite values; expected finite probabilities >= 0"):
+    with pytest.raises(
+        ValueError, match=r"negative, nan or infinite values; expected finite probabilities >= 0"
+    ):
         macro_roc_auc(["a", "b"], proba, ["a", "b"])

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from evaluation import cer, character_accuracy, exact_accuracy, summarize
+from captcha_solver.evaluation import cer, character_accuracy, exact_accuracy, summarize
 
 PREDICTIONS = ["abc", None, "xbcd", "ABC"]
 LABELS = ["abc", "ab", "abc", "abc"]
@@ -73,7 +73,9 @@ def test_empty_input_rejected(metric):
 
 @pytest.mark.parametrize("metric", [character_accuracy, cer])
 def test_all_empty_labels_rejected(metric):
-    with pytest.raises(ValueError, match=r"all 2 labels are empty strings; expected at least one label character"):
+    with pytest.raises(
+        ValueError, match=r"all 2 labels are empty strings; expected at least one label character"
+    ):
         metric(["a", ""], ["", ""])
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from skimage.feature import hog
 
+from captcha_solver.generator import render_captcha
 from features import GEOMETRY_NAMES, FeatureParams, extract_features, feature_count, glyph_image, hog_batch
-from generator import render_captcha
 from segmentation import segment
 
 
@@ -16,7 +16,10 @@ def test_hog_batch_matches_scikit_image(size, ppc, cpb, orientations):
     images[1] = 0.0  # flat image: all-zero descriptor
     ours = hog_batch(images, orientations=orientations, pixels_per_cell=ppc, cells_per_block=cpb)
     ref = np.stack(
-        [hog(im, orientations=orientations, pixels_per_cell=(ppc, ppc), cells_per_block=(cpb, cpb)) for im in images]
+        [
+            hog(im, orientations=orientations, pixels_per_cell=(ppc, ppc), cells_per_block=(cpb, cpb))
+            for im in images
+        ]
     )
     assert ours.shape == ref.shape
     np.testing.assert_allclose(ours, ref, atol=1e-6)

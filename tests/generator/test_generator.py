@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFont
 
-from generator import CHARSET, DEFAULT_FONT, CaptchaSpec, generate_dataset, network_background, random_text, render_captcha
+from captcha_solver.generator import (
+    CHARSET,
+    DEFAULT_FONT,
+    CaptchaSpec,
+    generate_dataset,
+    network_background,
+    random_text,
+    render_captcha,
+)
 
 
 def test_charset_is_the_public_generators():
@@ -58,7 +66,9 @@ def test_file_name_is_the_label_and_no_case_collision(tmp_path):
 def test_real_assets_are_taken_by_path(tmp_path):
     background = tmp_path / "bg.png"
     Image.new("RGBA", (720, 300), (10, 60, 70, 255)).save(background)
-    paths = generate_dataset(tmp_path / "out", 3, seed=1, backgrounds=[background], fonts=[DEFAULT_FONT], workers=1)
+    paths = generate_dataset(
+        tmp_path / "out", 3, seed=1, backgrounds=[background], fonts=[DEFAULT_FONT], workers=1
+    )
     rgb = np.asarray(Image.open(paths[0]).convert("RGB")).astype(int)
     # Away from the text the picture is the given flat background.
     assert tuple(rgb[0, 0]) == (10, 60, 70)

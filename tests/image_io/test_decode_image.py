@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import image_io._decode as decode_module
-from image_io import ImageDecodeError, decode_image
+import captcha_solver.image_io._decode as decode_module
+from captcha_solver.image_io import ImageDecodeError, decode_image
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
@@ -80,7 +80,7 @@ def test_lossy_formats_close_and_rgb_order(tmp_path, fmt, kwargs):
     image = decode_image(path)
     _assert_rgb8(image, (40, 50, 3))
     # Compare block centres, away from compression ringing at the edges.
-    for (y, x) in [(10, 12), (10, 37), (30, 12), (30, 37)]:
+    for y, x in [(10, 12), (10, 37), (30, 12), (30, 37)]:
         np.testing.assert_allclose(image[y, x], _pattern()[y, x], atol=12)
 
 
@@ -229,7 +229,9 @@ def test_png_without_idat():
 
 def test_png_bad_first_chunk():
     data = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"tEXt", b"x" * 13) + b"\x00" * 12
-    with pytest.raises(ImageDecodeError, match="corrupt PNG: the first chunk is b'tEXt' of 13 bytes, expected IHDR"):
+    with pytest.raises(
+        ImageDecodeError, match="corrupt PNG: the first chunk is b'tEXt' of 13 bytes, expected IHDR"
+    ):
         decode_image(data)
 
 
@@ -239,7 +241,12 @@ def _bomb_png(side=20000) -> bytes:
     compressor = zlib.compressobj(9)
     idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
     ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def test_decompression_bomb_refused_from_header(tmp_path, monkeypatch):
@@ -283,7 +290,9 @@ def _webp_vp8x(image):
 def test_header_size_checked_before_decoding_for_every_format(encoder, monkeypatch):
     data = encoder(_pattern(40, 50))
     monkeypatch.setattr(decode_module.cv2, "imdecode", lambda *a: pytest.fail("decoded despite the limit"))
-    with pytest.raises(ImageDecodeError, match=re.escape("image is 50x40 = 2000 pixels, over the limit of 1999")):
+    with pytest.raises(
+        ImageDecodeError, match=re.escape("image is 50x40 = 2000 pixels, over the limit of 1999")
+    ):
         decode_image(data, max_pixels=1999)
 
 
@@ -302,7 +311,9 @@ def test_max_bytes_path_and_bytes(png_path):
 def test_tiny_image_refused(tmp_path):
     path = tmp_path / "tiny.png"
     Image.fromarray(np.zeros((4, 9, 3), np.uint8)).save(path)
-    with pytest.raises(ImageDecodeError, match=r"tiny\.png: image is 9x4 pixels, smaller than the minimum of 8x8"):
+    with pytest.raises(
+        ImageDecodeError, match=r"tiny\.png: image is 9x4 pixels, smaller than the minimum of 8x8"
+    ):
         decode_image(path)
 
 
@@ -388,7 +399,9 @@ def test_corrupt_webp_vp8_start_code():
 
 def test_truncated_gif_and_tiff_refused_by_decoder():
     gif = _encode(Image.fromarray(_pattern()), "GIF")
-    with pytest.raises(ImageDecodeError, match="cannot decode the GIF data: corrupt, truncated or unsupported variant"):
+    with pytest.raises(
+        ImageDecodeError, match="cannot decode the GIF data: corrupt, truncated or unsupported variant"
+    ):
         decode_image(gif[: len(gif) // 2])
     tiff = _encode(Image.fromarray(_pattern()), "TIFF")
     with pytest.raises(ImageDecodeError, match="cannot decode the TIFF data"):
@@ -398,7 +411,9 @@ def test_truncated_gif_and_tiff_refused_by_decoder():
 def test_tiff_errors():
     with pytest.raises(ImageDecodeError, match="unsupported TIFF: BigTIFF files are not read"):
         decode_image(b"II+\x00" + b"\x00" * 40)
-    with pytest.raises(ImageDecodeError, match="truncated TIFF: first directory at byte 4096 is past the end"):
+    with pytest.raises(
+        ImageDecodeError, match="truncated TIFF: first directory at byte 4096 is past the end"
+    ):
         decode_image(b"II*\x00" + struct.pack("<I", 4096) + b"\x00" * 40)
     with pytest.raises(ImageDecodeError, match="truncated TIFF: first directory is cut short"):
         decode_image(b"II*\x00" + struct.pack("<IH", 8, 5) + b"\x00" * 20)
@@ -408,7 +423,9 @@ def test_tiff_errors():
 
 def test_float_tiff_unsupported_sample_type():
     data = _encode(Image.fromarray(np.ones((10, 10), np.float32), mode="F"), "TIFF")
-    with pytest.raises(ImageDecodeError, match="unsupported sample type float32; expected 8- or 16-bit integers"):
+    with pytest.raises(
+        ImageDecodeError, match="unsupported sample type float32; expected 8- or 16-bit integers"
+    ):
         decode_image(data)
 
 

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from image_io import EmptyDatasetError, label_from_path, list_images
+from captcha_solver.image_io import EmptyDatasetError, label_from_path, list_images
 
 
 def test_lists_images_sorted_and_rejects_the_rest(tmp_path):
@@ -34,7 +34,9 @@ def test_custom_extensions(tmp_path):
 
 
 def test_bad_extensions_argument(tmp_path):
-    with pytest.raises(ValueError, match=r"extensions must be non-empty and each start with '\.'.*got \['png'\]"):
+    with pytest.raises(
+        ValueError, match=r"extensions must be non-empty and each start with '\.'.*got \['png'\]"
+    ):
         list_images(tmp_path, extensions=["png"])
     with pytest.raises(ValueError, match="extensions must be non-empty"):
         list_images(tmp_path, extensions=[])
@@ -62,12 +64,16 @@ def test_missing_folder(tmp_path):
 def test_file_instead_of_folder(tmp_path):
     path = tmp_path / "a.png"
     path.write_bytes(b"x")
-    with pytest.raises(NotADirectoryError, match=r"dataset folder .*a\.png is a file, expected a folder of images"):
+    with pytest.raises(
+        NotADirectoryError, match=r"dataset folder .*a\.png is a file, expected a folder of images"
+    ):
         list_images(path)
 
 
 def test_empty_folder(tmp_path):
-    with pytest.raises(EmptyDatasetError, match=re.escape(f"dataset folder {tmp_path} is empty: no files at all")):
+    with pytest.raises(
+        EmptyDatasetError, match=re.escape(f"dataset folder {tmp_path} is empty: no files at all")
+    ):
         list_images(tmp_path)
 
 
@@ -111,7 +117,9 @@ def test_links_out_of_the_folder_are_not_followed(tmp_path):
             f"is a symbolic link to {outside / 'secret.png'}, outside the dataset folder; not followed "
             "(set input.follow_symlinks: true to read such links)"
         )
-    assert reasons["outdir"].startswith(f"is a symbolic link to {outside / 'nested'}, outside the dataset folder")
+    assert reasons["outdir"].startswith(
+        f"is a symbolic link to {outside / 'nested'}, outside the dataset folder"
+    )
 
     images, rejected = list_images(folder, follow_symlinks=True)
     assert [p.name for p in images] == ["a.png", "inner.png", "out.png", "sneaky.png"]

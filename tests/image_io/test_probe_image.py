@@ -9,8 +9,14 @@ import cv2
 import numpy as np
 import pytest
 
-import image_io._decode as decode_module
-from image_io import DEFAULT_MAX_PIXELS, ImageDecodeError, ImageHeader, decode_image, probe_image
+import captcha_solver.image_io._decode as decode_module
+from captcha_solver.image_io import (
+    DEFAULT_MAX_PIXELS,
+    ImageDecodeError,
+    ImageHeader,
+    decode_image,
+    probe_image,
+)
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
@@ -23,7 +29,12 @@ def _bit1_bomb(side: int) -> bytes:
     compressor = zlib.compressobj(9)
     idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
     ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
@@ -73,7 +84,9 @@ def test_probe_reads_files_and_checks_their_size(tmp_path):
     path = tmp_path / "big.png"
     path.write_bytes(_bit1_bomb(64))
     assert probe_image(path) == ImageHeader("PNG", 64, 64)
-    with pytest.raises(ImageDecodeError, match=r"^big\.png: file is \d+ bytes, over the limit of 10 \(input\.max_bytes"):
+    with pytest.raises(
+        ImageDecodeError, match=r"^big\.png: file is \d+ bytes, over the limit of 10 \(input\.max_bytes"
+    ):
         probe_image(path, max_bytes=10)
     with pytest.raises(TypeError, match="probe_image source must be a path or bytes, got int"):
         probe_image(3)

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from artifacts import MANIFEST, CorruptModelError, save_model, sha256_file
-from model import My_CaptchaSolver_Model
+from captcha_solver.artifacts import MANIFEST, CorruptModelError, save_model, sha256_file
+from captcha_solver.solver import My_CaptchaSolver_Model
 
 ROOT = Path(__file__).resolve().parents[2]
 QUIET = {"logging.console": False, "tracking.wandb_mode": "disabled"}
@@ -22,7 +22,9 @@ IMAGE = np.zeros((60, 160, 3), np.uint8)
 
 def _solver(model_dir, tmp_path):
     overrides = dict(QUIET, **{"paths.log_file": str(tmp_path / "log_file.log")})
-    return My_CaptchaSolver_Model(model_dir=model_dir, overrides=overrides, results_csv=tmp_path / "results.csv")
+    return My_CaptchaSolver_Model(
+        model_dir=model_dir, overrides=overrides, results_csv=tmp_path / "results.csv"
+    )
 
 
 def _copy(trained_model_dir, tmp_path) -> Path:
@@ -54,7 +56,10 @@ def test_corrupt_onnx_with_an_edited_digest_is_corrupt_not_untrained(trained_mod
     [
         (lambda m: [m], "manifest.json holds an array, expected an object"),
         (lambda m: {k: v for k, v in m.items() if k != "charset"}, "manifest.json lacks the key 'charset'"),
-        (lambda m: {**m, "segmentation": {**m["segmentation"], "bogus": 1}}, "unexpected keyword argument 'bogus'"),
+        (
+            lambda m: {**m, "segmentation": {**m["segmentation"], "bogus": 1}},
+            "unexpected keyword argument 'bogus'",
+        ),
     ],
 )
 def test_broken_manifest_is_corrupt_not_untrained(trained_model_dir, tmp_path, edit, message):
@@ -66,23 +71,34 @@ def test_broken_manifest_is_corrupt_not_untrained(trained_model_dir, tmp_path, e
 
 def test_no_manifest_is_not_trained_yet(tmp_path):
     (tmp_path / "model").mkdir()
-    (tmp_path / "model" / "glyph_classifier.onnx").write_bytes(b"left over")  # files, but no manifest: no model
-    with pytest.raises(RuntimeError, match="not trained yet: no trained model in .*Call 'train' or load a model"):
+    (tmp_path / "model" / "glyph_classifier.onnx").write_bytes(
+        b"left over"
+    )  # files, but no manifest: no model
+    with pytest.raises(
+        RuntimeError, match="not trained yet: no trained model in .*Call 'train' or load a model"
+    ):
         _solver(tmp_path / "model", tmp_path).predict(IMAGE)
 
 
 def test_corrupt_neural_onnx_is_named(tmp_path):
-    from neural import NeuralConfig
-    from neural._reader import META_FORMAT
+    from captcha_solver.neural import NeuralConfig
+    from captcha_solver.neural._reader import META_FORMAT
 
     blob = b"\x08\x07not a graph"
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "neural_reader.onnx").write_bytes(blob)
-    meta = {"format": META_FORMAT, "config": NeuralConfig(charset="ab").to_dict(), "onnx_sha256": hashlib.sha256(blob).hexdigest()}
+    meta = {
+        "format": META_FORMAT,
+        "config": NeuralConfig(charset="ab").to_dict(),
+        "onnx_sha256": hashlib.sha256(blob).hexdigest(),
+    }
     (tmp_path / "src" / "neural_reader.json").write_text(json.dumps(meta))
     files = {name: tmp_path / "src" / name for name in ("neural_reader.onnx", "neural_reader.json")}
     model_dir = save_model(tmp_path / "model", files, {"reader": "neural"})
-    with pytest.raises(CorruptModelError, match=rf"model in {model_dir} is corrupt: .*neural_reader.onnx is not a usable ONNX model"):
+    with pytest.raises(
+        CorruptModelError,
+        match=rf"model in {model_dir} is corrupt: .*neural_reader.onnx is not a usable ONNX model",
+    ):
         _solver(model_dir, tmp_path).predict(IMAGE)
 
 
@@ -93,17 +109,31 @@ def _run_cli(args, tmp_path):
     )
 
 
-def test_cli_reports_a_corrupt_model_and_bad_settings_without_a_traceback(trained_model_dir, captcha_dir, tmp_path):
+def test_cli_reports_a_corrupt_model_and_bad_settings_without_a_traceback(
+    trained_model_dir, captcha_dir, tmp_path
+):
     image = str(sorted(captcha_dir.glob("*.png"))[0])
     model_dir = _copy(trained_model_dir, tmp_path)
     _edit_manifest(model_dir, lambda m: [m])
     dup = tmp_path / "dup.yaml"
     dup.write_text("training:\n  seed: 1\n  seed: 2\n")
     cases = [
-        (["predict", "--image", image, "--model-dir", str(model_dir)], f"model in {model_dir} is corrupt: manifest.json holds an array"),
-        (["--set", "input.extensions=[.png", "predict", "--image", image], "input.extensions = '[.png' is invalid"),
-        (["--config", str(dup), "predict", "--image", image], f"{dup}: duplicate key 'training.seed' at line 3 (first at line 2)"),
-        (["--set", "segmentation.threshold_ratio=.nan", "predict", "--image", image], "threshold_ratio = nan is invalid"),
+        (
+            ["predict", "--image", image, "--model-dir", str(model_dir)],
+            f"model in {model_dir} is corrupt: manifest.json holds an array",
+        ),
+        (
+            ["--set", "input.extensions=[.png", "predict", "--image", image],
+            "input.extensions = '[.png' is invalid",
+        ),
+        (
+            ["--config", str(dup), "predict", "--image", image],
+            f"{dup}: duplicate key 'training.seed' at line 3 (first at line 2)",
+        ),
+        (
+            ["--set", "segmentation.threshold_ratio=.nan", "predict", "--image", image],
+            "threshold_ratio = nan is invalid",
+        ),
     ]
     for args, message in cases:
         result = _run_cli(args, tmp_path)

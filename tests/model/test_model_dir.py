@@ -8,9 +8,9 @@ import tempfile
 import pytest
 from click.testing import CliRunner
 
-import training
-from artifacts import MANIFEST, load_manifest, save_model
-from common import ScratchDir
+import captcha_solver.training as training
+from captcha_solver.artifacts import MANIFEST, load_manifest, save_model
+from captcha_solver.common import ScratchDir
 from model import My_CaptchaSolver_Model, cli
 
 QUIET = {"logging.console": False, "tracking.wandb_mode": "disabled", "classifier.candidates": '["logreg"]'}
@@ -51,7 +51,12 @@ def test_cli_train_refuses_a_folder_of_user_files_before_any_work(captcha_dir, t
     assert result.exit_code == 1
     assert f"{target} is not empty and holds no model" in result.output and "notes.txt, sub/" in result.output
     # Nothing created (no x.prev, no staging folder), nothing deleted.
-    assert sorted(str(p.relative_to(work)) for p in work.rglob("*")) == ["x", "x/notes.txt", "x/sub", "x/sub/thesis.tex"]
+    assert sorted(str(p.relative_to(work)) for p in work.rglob("*")) == [
+        "x",
+        "x/notes.txt",
+        "x/sub",
+        "x/sub/thesis.tex",
+    ]
     assert (target / "notes.txt").read_text() == "notes"
     assert "training on" not in log.read_text()
 
@@ -88,14 +93,18 @@ def test_retraining_one_reader_keeps_the_two_reader_model_as_backup_and_says_so(
     assert "neural_reader.onnx" in load_manifest(target.parent / "model.prev")["artifacts"]
     assert solver.reader_ is not None and solver.neural_ is None
     text = log.read_text()
-    assert "it holds the classical reader; the model it replaced held the classical and neural readers" in text
+    assert (
+        "it holds the classical reader; the model it replaced held the classical and neural readers" in text
+    )
     assert "has no neural reader, which the replaced one had" in text
     assert sorted(p.name for p in target.parent.iterdir()) == ["model", "model.prev"]
     assert sorted(p.name for p in temp.iterdir()) == [live.path.name]
     live.cleanup()
 
 
-def test_a_crash_between_the_two_renames_still_loads_the_previous_model(trained_model_dir, captcha_dir, tmp_path):
+def test_a_crash_between_the_two_renames_still_loads_the_previous_model(
+    trained_model_dir, captcha_dir, tmp_path
+):
     target = _republish(trained_model_dir, tmp_path / "model")
     _republish(trained_model_dir, target)
     # The state a kill between "model -> model.prev" and ".model.new-* -> model" leaves
@@ -106,8 +115,12 @@ def test_a_crash_between_the_two_renames_still_loads_the_previous_model(trained_
     image = sorted(captcha_dir.glob("*.png"))[0]
 
     overrides = {"logging.console": False, "paths.log_file": str(tmp_path / "log_file.log")}
-    solver = My_CaptchaSolver_Model(model_dir=target, overrides=overrides, results_csv=tmp_path / "r.csv").load()
-    backup = My_CaptchaSolver_Model(model_dir=tmp_path / "model.prev", overrides=overrides, results_csv=tmp_path / "b.csv")
+    solver = My_CaptchaSolver_Model(
+        model_dir=target, overrides=overrides, results_csv=tmp_path / "r.csv"
+    ).load()
+    backup = My_CaptchaSolver_Model(
+        model_dir=tmp_path / "model.prev", overrides=overrides, results_csv=tmp_path / "b.csv"
+    )
     keys = ("prediction", "confidence", "char_confidences", "reader", "status")
     reading = solver.predict(image, log_result=False)
     expected = backup.load().predict(image, log_result=False)

@@ -15,12 +15,15 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from common import read_results
-from model import My_CaptchaSolver_Model, cli
+from captcha_solver.cli import cli
+from captcha_solver.common import read_results
+from captcha_solver.solver import My_CaptchaSolver_Model
 
 REPO = Path(__file__).resolve().parents[2]
 QUIET = ["--set", "logging.console=false", "--set", "tracking.wandb_mode=disabled"]
-RECORD_START = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
+RECORD_START = re.compile(
+    r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) "
+)
 
 # The names on disk (bytes) and how results.csv and stdout spell them.
 ODD = {
@@ -56,13 +59,26 @@ def _run(args, cwd):
     )
 
 
-def test_cli_predict_writes_one_well_formed_row_per_file_whatever_its_name(trained_model_dir, odd_dir, tmp_path):
+def test_cli_predict_writes_one_well_formed_row_per_file_whatever_its_name(
+    trained_model_dir, odd_dir, tmp_path
+):
     folder, outside, plain = odd_dir
     results, log_file = tmp_path / "results.csv", tmp_path / "log_file.log"
     # From inside the folder (`--dataset .`) the file cells are bare names, so the one starting with '=' shows.
     done = _run(
-        ["--set", f"paths.log_file={log_file}", "predict", "--dataset", ".", "--model-dir", str(trained_model_dir),
-         "--results", str(results), "--workers", "2"],
+        [
+            "--set",
+            f"paths.log_file={log_file}",
+            "predict",
+            "--dataset",
+            ".",
+            "--model-dir",
+            str(trained_model_dir),
+            "--results",
+            str(results),
+            "--workers",
+            "2",
+        ],
         cwd=folder,
     )
     stdout, stderr = done.stdout.decode("utf-8"), done.stderr.decode("utf-8", "replace")
@@ -87,7 +103,10 @@ def test_cli_predict_writes_one_well_formed_row_per_file_whatever_its_name(train
     back = read_results(results)
     assert sorted(os.fsencode(r["file"]) for r in back) == entries
     by_name = {r["file"]: r for r in back}
-    assert by_name["blank.png"]["status"] == "error" and by_name["blank.png"]["error"] == "blank.png: no text found"
+    assert (
+        by_name["blank.png"]["status"] == "error"
+        and by_name["blank.png"]["error"] == "blank.png: no text found"
+    )
     link = by_name["link.png"]
     assert link["status"] == "error"
     assert link["error"] == (
@@ -116,7 +135,11 @@ def test_follow_symlinks_setting_reads_the_outside_link(trained_model_dir, odd_d
     folder, _, _ = odd_dir
     solver = My_CaptchaSolver_Model(
         model_dir=trained_model_dir,
-        overrides={"logging.console": False, "paths.log_file": str(tmp_path / "l.log"), "input.follow_symlinks": True},
+        overrides={
+            "logging.console": False,
+            "paths.log_file": str(tmp_path / "l.log"),
+            "input.follow_symlinks": True,
+        },
         results_csv=tmp_path / "r.csv",
     )
     rows = {Path(r["file"]).name: r for r in solver.predict_dataset(folder, workers=1, progress=False)}
@@ -130,8 +153,19 @@ def test_disk_full_ends_the_run_with_a_clear_error(trained_model_dir, odd_dir, t
     for source in plain:
         shutil.copy(source, small / source.name)
     done = _run(
-        ["--set", f"paths.log_file={tmp_path / 'l.log'}", "predict", "--dataset", str(small),
-         "--model-dir", str(trained_model_dir), "--results", "/dev/full", "--workers", "1"],
+        [
+            "--set",
+            f"paths.log_file={tmp_path / 'l.log'}",
+            "predict",
+            "--dataset",
+            str(small),
+            "--model-dir",
+            str(trained_model_dir),
+            "--results",
+            "/dev/full",
+            "--workers",
+            "1",
+        ],
         cwd=tmp_path,
     )
     stderr = done.stderr.decode("utf-8", "replace")
@@ -142,8 +176,17 @@ def test_disk_full_ends_the_run_with_a_clear_error(trained_model_dir, odd_dir, t
 
 def test_disk_full_single_image(trained_model_dir, odd_dir, tmp_path):
     _, _, plain = odd_dir
-    args = QUIET + ["--set", f"paths.log_file={tmp_path / 'l.log'}", "predict", "--image", str(plain[0]),
-                    "--model-dir", str(trained_model_dir), "--results", "/dev/full"]
+    args = QUIET + [
+        "--set",
+        f"paths.log_file={tmp_path / 'l.log'}",
+        "predict",
+        "--image",
+        str(plain[0]),
+        "--model-dir",
+        str(trained_model_dir),
+        "--results",
+        "/dev/full",
+    ]
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 1
     assert "/dev/full: cannot append 1 row(s): No space left on device" in result.output

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from artifacts import load_manifest
-from model import My_CaptchaSolver_Model
+from captcha_solver.artifacts import load_manifest
+from captcha_solver.solver import My_CaptchaSolver_Model
 
 pytest.importorskip("torch", reason="training the neural reader needs torch (the 'train' extra)")
 
@@ -28,8 +28,15 @@ def hybrid_dir(captcha_dir, tmp_path_factory):
 
 
 def _solver(model_dir, tmp_path, reader, **extra):
-    overrides = {"routing.reader": reader, "logging.console": False, "paths.log_file": str(tmp_path / "l.log"), **extra}
-    return My_CaptchaSolver_Model(model_dir=model_dir, overrides=overrides, results_csv=tmp_path / "r.csv").load()
+    overrides = {
+        "routing.reader": reader,
+        "logging.console": False,
+        "paths.log_file": str(tmp_path / "l.log"),
+        **extra,
+    }
+    return My_CaptchaSolver_Model(
+        model_dir=model_dir, overrides=overrides, results_csv=tmp_path / "r.csv"
+    ).load()
 
 
 def test_auto_model_holds_both_readers(hybrid_dir):
@@ -91,10 +98,19 @@ def test_tune_routing_needs_both_readers(trained_model_dir, captcha_dir, tmp_pat
 def test_neural_only_model(captcha_dir, tmp_path):
     solver = My_CaptchaSolver_Model(
         model_dir=tmp_path / "model",
-        overrides={"neural.epochs": 1, "neural.frame_stride": 4, "neural.augment_geometry": False,
-                   "neural.channels": "8,16,16,24", "neural.learning_rate": 0.003,
-                   "neural.stem": "strided", "neural.weight_decay": 0.01, "neural.dropout": 0.2, "paths.log_file": str(tmp_path / "l.log"), "logging.console": False,
-                   "tracking.wandb_mode": "disabled"},
+        overrides={
+            "neural.epochs": 1,
+            "neural.frame_stride": 4,
+            "neural.augment_geometry": False,
+            "neural.channels": "8,16,16,24",
+            "neural.learning_rate": 0.003,
+            "neural.stem": "strided",
+            "neural.weight_decay": 0.01,
+            "neural.dropout": 0.2,
+            "paths.log_file": str(tmp_path / "l.log"),
+            "logging.console": False,
+            "tracking.wandb_mode": "disabled",
+        },
         results_csv=tmp_path / "r.csv",
     )
     solver.train(captcha_dir, reader="neural", progress=False)
@@ -118,9 +134,9 @@ def test_neural_only_model(captcha_dir, tmp_path):
 def test_tracking_logs_every_neural_epoch(monkeypatch, tmp_path):
     import logging
 
-    import tracking
-    from model import _track
-    from settings import Config
+    import captcha_solver.tracking as tracking
+    from captcha_solver.fitting import track as _track
+    from captcha_solver.settings import Config
 
     logged = []
 
@@ -142,9 +158,17 @@ def test_tracking_logs_every_neural_epoch(monkeypatch, tmp_path):
 
     monkeypatch.setattr(tracking, "start_run", lambda *a, **k: FakeRun())
     manifest = {
-        "reader": "neural", "config": {}, "training_seconds": 1.0, "metrics": {"val_exact": 0.5},
-        "neural": {"metrics": {"val_exact": 0.5}, "history": [
-            {"epoch": 1, "loss": 2.0, "val_exact": 0.1}, {"epoch": 2, "loss": 1.0, "val_exact": 0.5}]},
+        "reader": "neural",
+        "config": {},
+        "training_seconds": 1.0,
+        "metrics": {"val_exact": 0.5},
+        "neural": {
+            "metrics": {"val_exact": 0.5},
+            "history": [
+                {"epoch": 1, "loss": 2.0, "val_exact": 0.1},
+                {"epoch": 2, "loss": 1.0, "val_exact": 0.5},
+            ],
+        },
     }
     _track(Config(), manifest, tmp_path, logging.getLogger("test"))
     epochs = [m for m in logged if "neural_epoch/epoch" in m]
@@ -153,22 +177,34 @@ def test_tracking_logs_every_neural_epoch(monkeypatch, tmp_path):
 
 
 def test_a_killed_neural_training_resumes(captcha_dir, tmp_path):
-    from image_io import list_images
-    from training import split_dataset
+    from captcha_solver.fitting import train_neural_reader
+    from captcha_solver.image_io import list_images, split_dataset
 
-    def solver(epochs):
-        return My_CaptchaSolver_Model(
+    def run(epochs):
+        solver = My_CaptchaSolver_Model(
             model_dir=tmp_path / "model",
-            overrides={"neural.epochs": epochs, "paths.log_file": str(tmp_path / "l.log"),
-                       "paths.results_csv": str(tmp_path / "data" / "results.csv"), "logging.console": False},
+            overrides={
+                "neural.epochs": epochs,
+                "paths.log_file": str(tmp_path / "l.log"),
+                "paths.results_csv": str(tmp_path / "data" / "results.csv"),
+                "logging.console": False,
+            },
+        )
+        return train_neural_reader(
+            train,
+            val,
+            solver.config,
+            work_dir=solver.results_csv.parent,
+            logger=solver.logger,
+            progress=False,
         )
 
     train, val = split_dataset([str(p) for p in list_images(captcha_dir)[0]], 0.2, 0)
     # The first run stops after one epoch (as if killed): its checkpoint stays in data/neural-runs/.
-    out1, _, history1 = solver(1)._train_neural(train, val, progress=False)
+    out1, _, history1 = run(1)
     assert out1.parent == tmp_path / "data" / "neural-runs" and (out1 / "neural_checkpoint.pt").is_file()
     # The same data again: the run picks up at epoch 2 instead of starting over.
-    out2, metrics, history2 = solver(2)._train_neural(train, val, progress=False)
+    out2, metrics, history2 = run(2)
     assert out2 == out1 and metrics["epochs_run"] == 2
     assert history2[0] == history1[0]  # epoch 1 (its measured time included) came from the checkpoint
 

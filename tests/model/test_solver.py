@@ -1,7 +1,6 @@
 """My_CaptchaSolver_Model and its CLI, end to end on the project's own captchas."""
 
 import csv
-import io
 import json
 import shutil
 import struct
@@ -13,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from artifacts import ModelFolderError, load_manifest
-from model import My_CaptchaSolver_Model, cli
+from captcha_solver.artifacts import ModelFolderError, load_manifest
+from captcha_solver.cli import cli
+from captcha_solver.solver import My_CaptchaSolver_Model
 
 QUIET = {"logging.console": False, "tracking.wandb_mode": "disabled"}
 
@@ -86,7 +86,9 @@ def _bomb_png(side=20000) -> bytes:
     idat = b"".join(z.compress(row) for _ in range(side)) + z.flush()
 
     def chunk(kind, payload):
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+        return (
+            struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+        )
 
     ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
@@ -165,7 +167,17 @@ def test_cli_predict_labelled_folder_prints_accuracy(trained_model_dir, captcha_
         shutil.copy(p, folder / p.name)
     out = tmp_path / "out.csv"
     result = _invoke(
-        ["predict", "--dataset", str(folder), "--model-dir", str(trained_model_dir), "--results", str(out), "--workers", "2"],
+        [
+            "predict",
+            "--dataset",
+            str(folder),
+            "--model-dir",
+            str(trained_model_dir),
+            "--results",
+            str(out),
+            "--workers",
+            "2",
+        ],
         tmp_path,
     )
     assert result.exit_code == 0, result.output
@@ -176,7 +188,10 @@ def test_cli_predict_labelled_folder_prints_accuracy(trained_model_dir, captcha_
 def test_cli_predict_single_image_and_usage_errors(trained_model_dir, captcha_dir, tmp_path):
     image = sorted(captcha_dir.glob("*.png"))[0]
     out = tmp_path / "one.csv"
-    ok = _invoke(["predict", "--image", str(image), "--model-dir", str(trained_model_dir), "--results", str(out)], tmp_path)
+    ok = _invoke(
+        ["predict", "--image", str(image), "--model-dir", str(trained_model_dir), "--results", str(out)],
+        tmp_path,
+    )
     assert ok.exit_code == 0 and image.name in ok.output
     both = _invoke(["predict", "--model-dir", str(trained_model_dir)], tmp_path)
     assert both.exit_code != 0 and "exactly one of --dataset DIR or --image FILE" in both.output
@@ -208,14 +223,33 @@ def test_evaluate_reports_everything(trained_model_dir, captcha_dir, tmp_path):
         shutil.copy(p, folder / p.name)
     report_path = tmp_path / "report.json"
     result = _invoke(
-        ["evaluate", "--dataset", str(folder), "--model-dir", str(trained_model_dir), "--results", str(tmp_path / "e.csv"),
-         "--workers", "1", "--json-out", str(report_path)],
+        [
+            "evaluate",
+            "--dataset",
+            str(folder),
+            "--model-dir",
+            str(trained_model_dir),
+            "--results",
+            str(tmp_path / "e.csv"),
+            "--workers",
+            "1",
+            "--json-out",
+            str(report_path),
+        ],
         tmp_path,
     )
     assert result.exit_code == 0, result.output
     report = json.loads(report_path.read_text())
-    for key in ("exact_accuracy", "character_accuracy", "cer", "confused_pairs", "per_character_accuracy",
-                "glyph_macro_roc_auc", "segmentation_yield", "plain_segmentation_yield"):
+    for key in (
+        "exact_accuracy",
+        "character_accuracy",
+        "cer",
+        "confused_pairs",
+        "per_character_accuracy",
+        "glyph_macro_roc_auc",
+        "segmentation_yield",
+        "plain_segmentation_yield",
+    ):
         assert key in report
     assert report["n"] == 12 and 0.5 < report["glyph_macro_roc_auc"] <= 1.0
 
@@ -228,7 +262,9 @@ def test_train_skips_and_reports_unlabelled_and_unsegmentable(captcha_dir, tmp_p
     Image.new("RGB", (720, 300), (5, 20, 30)).save(folder / "Blank9.png")  # labelled, but no text in it
     shutil.copy(sorted(captcha_dir.glob("*.png"))[70], folder / "IMG 0001.png")  # not a label
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    solver = _solver(tmp_path / "model", tmp_path, **{"classifier.candidates": ["logreg"], "training.min_images": 10})
+    solver = _solver(
+        tmp_path / "model", tmp_path, **{"classifier.candidates": ["logreg"], "training.min_images": 10}
+    )
     solver.train(folder, progress=False)
     skipped = {Path(p).name: reason for p, reason in solver.skipped_}
     assert "IMG 0001.png" in skipped and "not a label" in skipped["IMG 0001.png"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neural import beam_search, greedy_decode, restrict_charset
+from captcha_solver.neural import beam_search, greedy_decode, restrict_charset
 
 CHARSET = "ab"  # class 1 = 'a', class 2 = 'b', class 0 = blank
 
@@ -47,9 +47,7 @@ def test_beam_search_orders_alternatives_and_sums_alignments():
     assert probs == sorted(probs, reverse=True)
     # P("ab") sums its five alignments a_b, abb, aab, ab_ and _ab:
     p = np.exp(lp.astype(np.float64))
-    expected = p[0, 1] * (
-        p[1, 0] * p[2, 2] + p[1, 2] * p[2, 2] + p[1, 1] * p[2, 2] + p[1, 2] * p[2, 0]
-    )
+    expected = p[0, 1] * (p[1, 0] * p[2, 2] + p[1, 2] * p[2, 2] + p[1, 1] * p[2, 2] + p[1, 2] * p[2, 0])
     expected += p[0, 0] * p[1, 1] * p[2, 2]
     assert probs[0] == pytest.approx(expected, rel=1e-6)
     assert sum(probs) <= 1.0 + 1e-9
@@ -75,7 +73,7 @@ def test_restrict_charset_masks_and_renormalises():
 
 
 def test_fold_case_merges_the_two_cases():
-    from neural import fold_case
+    from captcha_solver.neural import fold_case
 
     # 'A' 0.4 and 'a' 0.35 against 'b' 0.25 ... folded, 'a' wins with 0.75.
     charset = "Aab"
@@ -91,7 +89,7 @@ def test_fold_case_merges_the_two_cases():
 
 def test_calibration_power_and_ece():
     pytest.importorskip("torch")
-    from neural._train import expected_calibration_error, fit_calibration
+    from captcha_solver.neural._train import expected_calibration_error, fit_calibration
 
     rng = np.random.default_rng(0)
     raw = rng.uniform(0.5, 1.0, 2000)
@@ -99,8 +97,6 @@ def test_calibration_power_and_ece():
     ok = rng.uniform(size=raw.size) < raw**2
     power = fit_calibration(raw, ok)
     assert 1.6 < power < 2.5
-    assert expected_calibration_error(raw**power, ok) < expected_calibration_error(
-        raw, ok
-    )
+    assert expected_calibration_error(raw**power, ok) < expected_calibration_error(raw, ok)
     # One wrong reading is no evidence: no bending.
     assert fit_calibration([0.9] * 50 + [0.2], [True] * 50 + [False]) == 1.0

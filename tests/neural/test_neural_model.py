@@ -6,9 +6,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from neural import NeuralConfig
-from neural._config import output_length
-from neural._model import CRNN
+from captcha_solver.neural import NeuralConfig  # noqa: E402 - after the torch skip
+from captcha_solver.neural._config import output_length  # noqa: E402
+from captcha_solver.neural._model import CRNN  # noqa: E402
 
 
 @pytest.mark.parametrize("height,stride", [(32, 2), (48, 4)])
@@ -20,9 +20,7 @@ def test_output_shape_for_any_width(height, stride, width):
         out = model(torch.zeros(2, 1, height, width))
     assert out.shape == (2, output_length(width, stride), cfg.num_classes)
     # Log-probabilities: each frame sums to 1.
-    torch.testing.assert_close(
-        out.exp().sum(-1), torch.ones(2, output_length(width, stride))
-    )
+    torch.testing.assert_close(out.exp().sum(-1), torch.ones(2, output_length(width, stride)))
 
 
 def test_model_is_small():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neural import NeuralConfig, crop_window, ink_box, preprocess, text_grey, to_batch
+from captcha_solver.neural import NeuralConfig, crop_window, ink_box, preprocess, text_grey, to_batch
 
 
 def _captcha(dark_text: bool = False, h: int = 120, w: int = 300) -> np.ndarray:
@@ -41,15 +41,11 @@ def test_ink_box_finds_the_text():
 
 def test_crop_window_keeps_scale_and_stays_inside():
     # window_ratio 0.5 of 120 rows: a 60-row window whatever the ink height.
-    y0, y1, x0, x1 = crop_window(
-        (120, 300), (50, 70, 100, 180), margin=0.1, window_ratio=0.5
-    )
+    y0, y1, x0, x1 = crop_window((120, 300), (50, 70, 100, 180), margin=0.1, window_ratio=0.5)
     assert y1 - y0 == 60 and y0 <= 50 and y1 >= 70
     assert x0 == 100 - 6 and x1 == 180 + 6
     # Ink at the top edge: the window slides down, never out of the image.
-    y0, y1, _, _ = crop_window(
-        (120, 300), (0, 10, 0, 300), margin=0.1, window_ratio=0.5
-    )
+    y0, y1, _, _ = crop_window((120, 300), (0, 10, 0, 300), margin=0.1, window_ratio=0.5)
     assert (y0, y1) == (0, 60)
     assert crop_window((120, 300), None, margin=0.1, window_ratio=0.5) == (
         0,
@@ -92,9 +88,7 @@ def test_preprocess_width_limits():
     assert preprocess(wide, height=32, max_width=128, crop=False).shape == (32, 128)
     narrow = np.zeros((100, 10), np.uint8)
     narrow[20:80, 3:7] = 200
-    assert preprocess(
-        narrow, height=32, max_width=128, min_width=24, crop=False
-    ).shape == (32, 24)
+    assert preprocess(narrow, height=32, max_width=128, min_width=24, crop=False).shape == (32, 24)
 
 
 @pytest.mark.parametrize(
@@ -114,9 +108,7 @@ def test_to_batch_pads_with_background():
     a, b = np.ones((32, 20), np.float32), np.ones((32, 40), np.float32)
     batch, widths = to_batch([a, b], mean=0.5, std=0.5)
     assert batch.shape == (2, 1, 32, 40) and widths.tolist() == [20, 40]
-    assert batch[0, 0, 0, 25] == pytest.approx(
-        -1.0
-    )  # padding is normalised background (0)
+    assert batch[0, 0, 0, 25] == pytest.approx(-1.0)  # padding is normalised background (0)
     assert batch[0, 0, 0, 5] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="same height"):
         to_batch([a, np.ones((16, 20), np.float32)], mean=0, std=1)

@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from image_io import decode_image, label_from_path, list_images
-from neural import META_NAME, ONNX_NAME, NeuralConfig, NeuralReader, train_neural
+from captcha_solver.image_io import decode_image, label_from_path, list_images
+from captcha_solver.neural import META_NAME, ONNX_NAME, NeuralConfig, NeuralReader, train_neural
 
 TINY = {
     "epochs": 2,
@@ -26,9 +26,7 @@ TINY = {
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, captch_paths):
     out = tmp_path_factory.mktemp("neural")
-    metrics = train_neural(
-        captch_paths, config=NeuralConfig(**TINY), out_dir=out, progress=False
-    )
+    metrics = train_neural(captch_paths, config=NeuralConfig(**TINY), out_dir=out, progress=False)
     return out, metrics
 
 
@@ -47,9 +45,7 @@ def test_training_exports_onnx_and_meta(tiny_run):
     meta = json.loads((out / META_NAME).read_text())
     cfg = NeuralConfig.from_dict(meta["config"])
     # Charset and lengths learned from the labels (case-sensitive).
-    assert set(cfg.charset) >= {
-        c for p in meta["val_files"] for c in p.rsplit(".", 1)[0]
-    }
+    assert set(cfg.charset) >= {c for p in meta["val_files"] for c in p.rsplit(".", 1)[0]}
     assert cfg.min_length >= 3 and cfg.max_length <= 6
     assert cfg.window_ratio > 0
 
@@ -60,21 +56,16 @@ def test_reader_runs_on_the_artifact_without_torch(tiny_run, captch_paths):
     res = reader.read(decode_image(captch_paths[0]), topk=3)
     assert isinstance(res.text, str) and len(res.char_confidences) == len(res.text)
     assert 0.0 <= res.confidence <= 1.0
-    assert len(res.topk) <= 3 and [p for _, p in res.topk] == sorted(
-        (p for _, p in res.topk), reverse=True
-    )
+    assert len(res.topk) <= 3 and [p for _, p in res.topk] == sorted((p for _, p in res.topk), reverse=True)
     assert res.timings_ms["total"] > 0
-    digits = reader.read(
-        decode_image(captch_paths[0]), allowed="0123456789", case="lower"
-    )
+    digits = reader.read(decode_image(captch_paths[0]), allowed="0123456789", case="lower")
     assert set(digits.text) <= set("0123456789")
 
 
 def test_log_probs_of_a_batch_are_the_network_on_preprocessed_arrays(tiny_run, captch_paths):
     import numpy as np
 
-    from neural import preprocess_config
-    from neural._decode import greedy_decode
+    from captcha_solver.neural import greedy_decode, preprocess_config
 
     reader = NeuralReader.from_dir(tiny_run[0], threads=1)
     images = [decode_image(p) for p in captch_paths[:3]]
@@ -133,7 +124,7 @@ def test_label_outside_charset(tmp_path, captch_paths):
 
 
 def test_planned_epochs_fits_the_budget():
-    from neural._train import planned_epochs
+    from captcha_solver.neural._train import planned_epochs
 
     # No budget: every epoch asked for.
     assert planned_epochs(40, 0.0, elapsed_s=500, epoch_s=60, epochs_done=1) == 40
@@ -188,14 +179,16 @@ def test_width_dilation_trains_and_exports(tmp_path, captch_paths):
 def test_strided_stem_keeps_the_frames_and_exports(tmp_path, captch_paths):
     import torch
 
-    from neural._config import output_length
-    from neural._model import CRNN
+    from captcha_solver.neural._config import output_length
+    from captcha_solver.neural._model import CRNN
 
     # The strided stem must emit as many frames as the pooled one for every
     # width (odd ones too): decoding and CTC lengths rely on output_length.
     for stride in (2, 4):
         pooled = CRNN(NeuralConfig(**{**TINY, "frame_stride": stride, "charset": "ab"})).eval()
-        strided = CRNN(NeuralConfig(**{**TINY, "frame_stride": stride, "charset": "ab", "stem": "strided"})).eval()
+        strided = CRNN(
+            NeuralConfig(**{**TINY, "frame_stride": stride, "charset": "ab", "stem": "strided"})
+        ).eval()
         for width in (16, 37, 100, 171):
             x = torch.zeros(1, 1, 32, width)
             assert strided(x).shape == pooled(x).shape == (1, output_length(width, stride), 3)
@@ -226,7 +219,7 @@ def test_regularisation_settings_are_checked(change, message):
 def test_weight_average_is_what_is_exported_and_resumes(tmp_path, captch_paths):
     import torch
 
-    from neural._train import CHECKPOINT_NAME, _WeightAverage
+    from captcha_solver.neural._train import CHECKPOINT_NAME, _WeightAverage
 
     # The average follows the weights: ramped decay, BatchNorm statistics included.
     model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
@@ -249,9 +242,7 @@ def test_weight_average_is_what_is_exported_and_resumes(tmp_path, captch_paths):
     assert not torch.allclose(averaged, ckpt["model"]["features.0.0.weight"])
     assert torch.allclose(averaged, ckpt["state"]["best_state"]["features.0.0.weight"])
     # A second call resumes with the average it had.
-    metrics = train_neural(
-        captch_paths, config=cfg.replace(epochs=2), out_dir=tmp_path, progress=False
-    )
+    metrics = train_neural(captch_paths, config=cfg.replace(epochs=2), out_dir=tmp_path, progress=False)
     assert metrics["epochs_run"] == 2
     assert json.loads((tmp_path / META_NAME).read_text())["config"]["ema_decay"] == 0.95
     with pytest.raises(ValueError, match="ema_decay must be in"):

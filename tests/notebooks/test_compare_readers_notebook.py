@@ -12,8 +12,8 @@ pytest.importorskip("ipykernel")
 pytest.importorskip("matplotlib")
 pytest.importorskip("torch")
 
-from image_io import list_images
-from neural import NeuralConfig, train_neural
+from captcha_solver.image_io import list_images
+from captcha_solver.neural import NeuralConfig, train_neural
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "compare_readers.ipynb"
 

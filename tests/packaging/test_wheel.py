@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,28 @@ def _run(cmd, **kwargs):
     return result
 
 
-@pytest.mark.skipif(not (ROOT / "model" / "manifest.json").is_file(), reason="no shipped model in model/ to package")
+SHIPPED = ROOT / "captcha_solver" / "shipped_model"
+
+
+def _top_level_names(wheel: Path) -> set[str]:
+    """What the wheel puts directly into site-packages (its .dist-info folder aside)."""
+    with zipfile.ZipFile(wheel) as archive:
+        tops = {name.split("/", 1)[0] for name in archive.namelist()}
+    return {t for t in tops if not t.endswith(".dist-info")}
+
+
+@pytest.mark.skipif(not (SHIPPED / "manifest.json").is_file(), reason="no shipped model to package")
 def test_wheel_installs_and_predicts_with_its_model(tmp_path):
     dist = tmp_path / "dist"
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)])
     wheels = list(dist.glob("captcha_solver-*.whl"))
     assert len(wheels) == 1
+    # Three import names and nothing else: no loose config.yaml, model/ or generic packages.
+    assert _top_level_names(wheels[0]) == {"captcha_solver", "segmentation", "features"}
+    with zipfile.ZipFile(wheels[0]) as archive:
+        names = set(archive.namelist())
+    assert "captcha_solver/shipped_model/manifest.json" in names
+    assert any(n.startswith("captcha_solver/generator/fonts/") and n.endswith(".ttf") for n in names)
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
@@ -41,4 +58,10 @@ def test_wheel_installs_and_predicts_with_its_model(tmp_path):
     out = _run([str(script), "predict", "--dataset", "caps"], cwd=work, env=env).stdout
     assert "exact accuracy" in out and "6 rows appended" in out
     assert (work / "data" / "results.csv").is_file() and (work / "data" / "log_file.log").is_file()
+    one = sorted((work / "caps").iterdir())[0]
+    single = _run([str(script), "predict", "--image", str(one.relative_to(work))], cwd=work, env=env).stdout
+    assert single.startswith(one.name + "\t") and "1 rows appended" in single
+    # The version the API reports is the installed distribution's.
+    code = "import captcha_solver, importlib.metadata as m; print(captcha_solver.__version__ == m.version('captcha-solver'))"
+    assert _run([str(py), "-c", code], cwd=work, env=env).stdout.strip() == "True"
     shutil.rmtree(env_dir)

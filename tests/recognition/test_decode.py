@@ -1,6 +1,6 @@
 import numpy as np
 
-from recognition import best_path, forced_alignment
+from captcha_solver.recognition import best_path, forced_alignment
 
 G = 3  # classes 0..2 are characters, 3 is garbage
 
@@ -44,7 +44,7 @@ def test_forced_alignment_reads_exactly_the_target():
 
 
 def test_reader_gives_up_on_noise(trained_model_dir):
-    from model import My_CaptchaSolver_Model
+    from captcha_solver.solver import My_CaptchaSolver_Model
 
     solver = My_CaptchaSolver_Model(model_dir=trained_model_dir, overrides={"logging.console": False}).load()
     rng = np.random.default_rng(0)
@@ -59,7 +59,7 @@ def test_reader_gives_up_on_noise(trained_model_dir):
 def test_restrict_proba_charset_and_case():
     import pytest
 
-    from recognition import restrict_proba
+    from captcha_solver.recognition import restrict_proba
 
     charset = "Cc1"
     proba = np.array([[0.5, 0.3, 0.1, 0.1]])
@@ -74,15 +74,19 @@ def test_restrict_proba_charset_and_case():
 
 
 def test_predict_time_charset_restriction(trained_model_dir, captcha_dir, tmp_path):
-    from model import My_CaptchaSolver_Model
+    from captcha_solver.solver import My_CaptchaSolver_Model
 
     image = sorted(captcha_dir.glob("*.png"))[0]
     base = {"logging.console": False, "paths.log_file": str(tmp_path / "l.log")}
     digits = My_CaptchaSolver_Model(
-        model_dir=trained_model_dir, overrides={**base, "routing.allowed_chars": "0123456789"}, results_csv=tmp_path / "r.csv"
+        model_dir=trained_model_dir,
+        overrides={**base, "routing.allowed_chars": "0123456789"},
+        results_csv=tmp_path / "r.csv",
     )
     assert set(digits.predict(image)["prediction"]) <= set("0123456789")
     upper = My_CaptchaSolver_Model(
-        model_dir=trained_model_dir, overrides={**base, "routing.case": "upper"}, results_csv=tmp_path / "r.csv"
+        model_dir=trained_model_dir,
+        overrides={**base, "routing.case": "upper"},
+        results_csv=tmp_path / "r.csv",
     )
     assert upper.predict(image)["prediction"] == upper.predict(image)["prediction"].upper()

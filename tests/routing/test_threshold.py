@@ -3,14 +3,16 @@
 import numpy as np
 import pytest
 
-from routing import keep_classical, pick_min_confidence, routed_choice
+from captcha_solver.routing import keep_classical, pick_min_confidence, routed_choice
 
 
 def test_keep_classical_needs_plausible_and_confident():
     assert keep_classical(True, 0.95, 0.9)
     assert not keep_classical(True, 0.85, 0.9)
     assert not keep_classical(False, 0.99, 0.9)
-    np.testing.assert_array_equal(keep_classical([True, True, False], [0.5, 0.95, 1.0], 0.9), [False, True, False])
+    np.testing.assert_array_equal(
+        keep_classical([True, True, False], [0.5, 0.95, 1.0], 0.9), [False, True, False]
+    )
 
 
 def test_routed_choice_lets_the_more_confident_reader_win():
@@ -53,7 +55,11 @@ def test_the_middle_of_a_wide_plateau_is_picked():
     # Both readers always right: every threshold is as good; the middle of the grid wins.
     n = 20
     picked = pick_min_confidence(
-        np.ones(n, bool), np.full(n, 0.99), np.ones(n, bool), np.ones(n, bool), np.full(n, 0.9),
+        np.ones(n, bool),
+        np.full(n, 0.99),
+        np.ones(n, bool),
+        np.ones(n, bool),
+        np.full(n, 0.9),
         grid=[0.5, 0.6, 0.7, 0.8, 0.9],
     )
     assert picked["min_confidence"] == 0.7 and picked["best_range"] == [0.5, 0.9]

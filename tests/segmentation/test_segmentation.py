@@ -1,14 +1,11 @@
 import random
 
-import cv2
 import numpy as np
 import pytest
-from PIL import Image
 
-from generator import render_captcha
+from captcha_solver.generator import render_captcha
 from segmentation import (
     Blob,
-    SegmentationParams,
     binarize,
     cut_columns,
     find_blobs,
@@ -44,7 +41,9 @@ def test_text_map_flat_image_has_no_ink():
     assert text_map(np.full((20, 20, 3), 77, np.uint8)).ink.max() == 0.0
 
 
-@pytest.mark.parametrize("bad", [np.zeros((4, 4), np.float32), np.zeros((0, 3, 3), np.uint8), np.zeros((2, 2, 2, 2), np.uint8)])
+@pytest.mark.parametrize(
+    "bad", [np.zeros((4, 4), np.float32), np.zeros((0, 3, 3), np.uint8), np.zeros((2, 2, 2, 2), np.uint8)]
+)
 def test_text_map_rejects_bad_arrays(bad):
     with pytest.raises(ValueError, match="expected a uint8"):
         text_map(bad)

@@ -31,8 +31,13 @@ class Server:
         self.results_csv = root / "results.csv"
         self.log_file = root / "log_file.log"
         lines = [
-            "paths:", f"  results_csv: {self.results_csv}", f"  log_file: {self.log_file}",
-            "logging:", "  console: false", "tracking:", "  wandb_mode: disabled",
+            "paths:",
+            f"  results_csv: {self.results_csv}",
+            f"  log_file: {self.log_file}",
+            "logging:",
+            "  console: false",
+            "tracking:",
+            "  wandb_mode: disabled",
         ]
         for section, values in (settings or {}).items():
             lines.append(f"{section}:")
@@ -43,9 +48,23 @@ class Server:
         full_env = {**os.environ, "CAPTCHA_API_KEY": "", **(env or {})}
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, str(REPO / "model.py"), "--config", str(self.config), "serve",
-             "--host", "127.0.0.1", "--port", str(self.port), "--model-dir", str(model_dir)],
-            cwd=root, env=full_env, stdout=subprocess.DEVNULL, stderr=self.stderr,
+            [
+                sys.executable,
+                str(REPO / "model.py"),
+                "--config",
+                str(self.config),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--model-dir",
+                str(model_dir),
+            ],
+            cwd=root,
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr,
         )
 
     def wait_ready(self, timeout: float = 60.0) -> float:

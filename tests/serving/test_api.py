@@ -9,7 +9,7 @@ import csv
 import httpx
 import pytest
 
-from common import RESULTS_COLUMNS
+from captcha_solver.common import RESULTS_COLUMNS
 
 
 def _rows(path):
@@ -72,7 +72,9 @@ def test_predict_json_base64_and_data_url(server, captcha_files):
 def test_predict_raw_image_body(server, captcha_files):
     path = captcha_files[1]
     response = httpx.post(
-        server.url + "/predict", content=path.read_bytes(), headers={"content-type": "image/png", "x-file-name": path.name}
+        server.url + "/predict",
+        content=path.read_bytes(),
+        headers={"content-type": "image/png", "x-file-name": path.name},
     )
     assert response.status_code == 200, response.text
     _check_prediction(response.json(), path.name)
@@ -91,7 +93,9 @@ def test_batch_multipart_with_one_bad_image(server, captcha_files):
 
 
 def test_batch_json(server, captcha_files):
-    images = [{"image_base64": base64.b64encode(p.read_bytes()).decode(), "name": p.name} for p in captcha_files[:2]]
+    images = [
+        {"image_base64": base64.b64encode(p.read_bytes()).decode(), "name": p.name} for p in captcha_files[:2]
+    ]
     images.append({"image_base64": "@@@", "name": "broken"})
     response = httpx.post(server.url + "/predict/batch", json={"images": images})
     assert response.status_code == 200, response.text
@@ -113,9 +117,11 @@ def test_concurrent_requests_each_log_one_row(server, captcha_files):
 
     async def run():
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+
             async def one(i):
                 data = payloads[i % len(payloads)]
                 return await client.post("/predict", files={"file": (f"c{i}.png", data, "image/png")})
+
             return await asyncio.gather(*(one(i) for i in range(24)))
 
     responses = asyncio.run(run())
@@ -163,7 +169,9 @@ def keyed_server(start_server):
 def test_right_api_key_is_accepted(keyed_server, captcha_files):
     path = captcha_files[0]
     response = httpx.post(
-        keyed_server.url + "/predict", files={"file": (path.name, path.read_bytes())}, headers={"X-API-Key": "s3cret-key"}
+        keyed_server.url + "/predict",
+        files={"file": (path.name, path.read_bytes())},
+        headers={"X-API-Key": "s3cret-key"},
     )
     assert response.status_code == 200, response.text
     assert httpx.get(keyed_server.url + "/model", headers={"X-API-Key": "s3cret-key"}).status_code == 200

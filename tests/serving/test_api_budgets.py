@@ -10,9 +10,9 @@ import time
 import httpx
 import pytest
 
-import serving._bodies
-from serving.api import create_app
-from settings import load_config
+import captcha_solver.serving._bodies
+from captcha_solver.serving.api import create_app
+from captcha_solver.settings import load_config
 
 
 def _app(root, model_dir, **serving):
@@ -60,15 +60,15 @@ def _count_concurrent_reads(solver, pause_s: float = 0.05, barrier: threading.Ba
 def _post_four(app, data: bytes) -> list[int]:
     async def run():
         async with _client(app) as client:
-            return await asyncio.gather(*(
-                client.post("/predict", files={"file": (f"c{k}.png", data, "image/png")}) for k in range(4)
-            ))
+            return await asyncio.gather(
+                *(client.post("/predict", files={"file": (f"c{k}.png", data, "image/png")}) for k in range(4))
+            )
 
     return [r.status_code for r in asyncio.run(run())]
 
 
 def test_json_is_parsed_off_the_event_loop(app, captcha_files, monkeypatch):
-    real = serving._bodies.loads_bounded
+    real = captcha_solver.serving._bodies.loads_bounded
     started, released = threading.Event(), threading.Event()
     seen = {}
 
@@ -79,12 +79,14 @@ def test_json_is_parsed_off_the_event_loop(app, captcha_files, monkeypatch):
         seen["health_answered_meanwhile"] = released.wait(timeout=5)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(serving._bodies, "loads_bounded", slow_parse)
+    monkeypatch.setattr(captcha_solver.serving._bodies, "loads_bounded", slow_parse)
     image = base64.b64encode(captcha_files[0].read_bytes()).decode()
 
     async def run():
         async with _client(app) as client:
-            batch = asyncio.create_task(client.post("/predict/batch", json={"images": [{"image_base64": image}]}))
+            batch = asyncio.create_task(
+                client.post("/predict/batch", json={"images": [{"image_base64": image}]})
+            )
             while not started.is_set():
                 await asyncio.sleep(0.01)
             health = await client.get("/health")
@@ -96,7 +98,9 @@ def test_json_is_parsed_off_the_event_loop(app, captcha_files, monkeypatch):
     assert seen == {"on_loop_thread": False, "health_answered_meanwhile": True}
 
 
-def test_images_too_big_for_the_decoding_budget_are_read_one_at_a_time(tmp_path, trained_model_dir, captcha_files):
+def test_images_too_big_for_the_decoding_budget_are_read_one_at_a_time(
+    tmp_path, trained_model_dir, captcha_files
+):
     # 1 MiB is less than one captcha's reservation (8.6 MB for 720 x 300): each read runs alone, in turn.
     small = _app(tmp_path, trained_model_dir, decode_memory_mb=1)
     state = _count_concurrent_reads(small.state.solver)
@@ -135,7 +139,9 @@ def test_every_reservation_is_given_back(app, captcha_files):
                 await client.post("/predict/batch", content=deep, headers=json_type),
                 await client.post("/predict/batch", content=chunks(), headers=json_type),
                 await client.post("/predict", content=chunks(), headers=json_type),
-                await client.post("/predict", content=image[: len(image) // 2], headers={"content-type": "image/png"}),
+                await client.post(
+                    "/predict", content=image[: len(image) // 2], headers={"content-type": "image/png"}
+                ),
             ]
 
     statuses = [r.status_code for r in asyncio.run(run())]
@@ -144,7 +150,9 @@ def test_every_reservation_is_given_back(app, captcha_files):
     assert app.state.images_budget.used == 0 and not app.state.images_budget._waiters
 
 
-def test_a_big_image_waits_for_its_turn_at_most_wait_s_then_gets_a_503(tmp_path, trained_model_dir, captcha_files):
+def test_a_big_image_waits_for_its_turn_at_most_wait_s_then_gets_a_503(
+    tmp_path, trained_model_dir, captcha_files
+):
     # With 1 MiB, every image is "big": one at a time, and the next one waits wait_s at most.
     small = _app(tmp_path, trained_model_dir, decode_memory_mb=1)
     small.state.images_budget.wait_s = 0.2
@@ -161,7 +169,9 @@ def test_a_big_image_waits_for_its_turn_at_most_wait_s_then_gets_a_503(tmp_path,
 
     async def run():
         async with _client(small) as client:
-            first = asyncio.create_task(client.post("/predict", files={"file": ("first.png", data, "image/png")}))
+            first = asyncio.create_task(
+                client.post("/predict", files={"file": ("first.png", data, "image/png")})
+            )
             while not reading.is_set():
                 await asyncio.sleep(0.01)
             second = await client.post("/predict", files={"file": ("second.png", data, "image/png")})

@@ -20,7 +20,9 @@ def _assert_json_error(response: httpx.Response, status: int, code: str, *, ment
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def decompression_bomb(side: int = 12_000) -> bytes:
@@ -29,14 +31,20 @@ def decompression_bomb(side: int = 12_000) -> bytes:
     row = b"\x00" * (side + 1)  # filter byte + pixels
     idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def test_empty_body(server):
     _assert_json_error(httpx.post(server.url + "/predict"), 400, "empty_body")
     _assert_json_error(
         httpx.post(server.url + "/predict", headers={"content-type": "multipart/form-data; boundary=xyz"}),
-        400, "empty_body",
+        400,
+        "empty_body",
     )
 
 
@@ -46,28 +54,38 @@ def test_empty_file(server):
 
 
 def test_non_image(server):
-    response = httpx.post(server.url + "/predict", files={"file": ("notes.txt", b"hello, world\n", "text/plain")})
+    response = httpx.post(
+        server.url + "/predict", files={"file": ("notes.txt", b"hello, world\n", "text/plain")}
+    )
     _assert_json_error(response, 415, "not_an_image", mentions="notes.txt")
 
 
 def test_truncated_image(server, captcha_files):
     data = captcha_files[0].read_bytes()
-    response = httpx.post(server.url + "/predict", files={"file": ("cut.png", data[: len(data) // 2], "image/png")})
+    response = httpx.post(
+        server.url + "/predict", files={"file": ("cut.png", data[: len(data) // 2], "image/png")}
+    )
     _assert_json_error(response, 422, "undecodable_image", mentions="truncated")
 
 
 def test_oversized_upload(server):
     # 300 KB against serving.max_upload_bytes = 256 KiB: the body fits the request limit
     # (room for base64 and multipart framing), the file does not.
-    response = httpx.post(server.url + "/predict", files={"file": ("big.png", b"\x89PNG" + b"\x00" * 300_000, "image/png")})
+    response = httpx.post(
+        server.url + "/predict", files={"file": ("big.png", b"\x89PNG" + b"\x00" * 300_000, "image/png")}
+    )
     _assert_json_error(response, 413, "image_too_large", mentions="serving.max_upload_bytes")
-    response = httpx.post(server.url + "/predict", content=b"\x89PNG" + b"\x00" * 300_000, headers={"content-type": "image/png"})
+    response = httpx.post(
+        server.url + "/predict", content=b"\x89PNG" + b"\x00" * 300_000, headers={"content-type": "image/png"}
+    )
     _assert_json_error(response, 413, "image_too_large", mentions="serving.max_upload_bytes")
 
 
 def test_oversized_request_is_refused_before_reading(server):
     # 1 MB: over the body limit, refused from Content-Length.
-    response = httpx.post(server.url + "/predict", files={"file": ("huge.png", b"\x89PNG" + b"\x00" * 1_000_000, "image/png")})
+    response = httpx.post(
+        server.url + "/predict", files={"file": ("huge.png", b"\x89PNG" + b"\x00" * 1_000_000, "image/png")}
+    )
     _assert_json_error(response, 413, "request_too_large")
 
 
@@ -88,9 +106,13 @@ def test_decompression_bomb(server):
 
 
 def test_wrong_field_name(server, captcha_files):
-    response = httpx.post(server.url + "/predict", files={"image": ("a.png", captcha_files[0].read_bytes(), "image/png")})
+    response = httpx.post(
+        server.url + "/predict", files={"image": ("a.png", captcha_files[0].read_bytes(), "image/png")}
+    )
     _assert_json_error(response, 422, "wrong_field", mentions="'image'")
-    response = httpx.post(server.url + "/predict", data={"file": "just text"}, files={"other": ("a.png", b"x")})
+    response = httpx.post(
+        server.url + "/predict", data={"file": "just text"}, files={"other": ("a.png", b"x")}
+    )
     _assert_json_error(response, 422, "wrong_field", mentions="not text")
     response = httpx.post(server.url + "/predict", json={"image": "aGVsbG8="})
     _assert_json_error(response, 422, "wrong_field", mentions="image_base64")
@@ -102,7 +124,9 @@ def test_bad_base64(server):
 
 
 def test_invalid_json(server):
-    response = httpx.post(server.url + "/predict", content=b"{not json", headers={"content-type": "application/json"})
+    response = httpx.post(
+        server.url + "/predict", content=b"{not json", headers={"content-type": "application/json"}
+    )
     _assert_json_error(response, 400, "invalid_json")
 
 
@@ -125,16 +149,22 @@ def keyed(start_server):
 def test_wrong_or_missing_api_key(keyed, captcha_files, headers):
     files = {"file": ("a.png", captcha_files[0].read_bytes(), "image/png")}
     _assert_json_error(httpx.post(keyed.url + "/predict", files=files, headers=headers), 401, "unauthorized")
-    _assert_json_error(httpx.post(keyed.url + "/predict/batch", files=files, headers=headers), 401, "unauthorized")
+    _assert_json_error(
+        httpx.post(keyed.url + "/predict/batch", files=files, headers=headers), 401, "unauthorized"
+    )
     _assert_json_error(httpx.get(keyed.url + "/model", headers=headers), 401, "unauthorized")
 
 
 def test_refused_uploads_are_logged_and_server_survives(server, captcha_files):
-    httpx.post(server.url + "/predict", files={"file": ("junk.bin", b"\x00\x01\x02", "application/octet-stream")})
+    httpx.post(
+        server.url + "/predict", files={"file": ("junk.bin", b"\x00\x01\x02", "application/octet-stream")}
+    )
     text = server.results_csv.read_text(encoding="utf-8")
     assert "junk.bin" in text
     assert "junk.bin" in server.log_file.read_text(encoding="utf-8")
-    ok = httpx.post(server.url + "/predict", files={"file": ("a.png", captcha_files[0].read_bytes(), "image/png")})
+    ok = httpx.post(
+        server.url + "/predict", files={"file": ("a.png", captcha_files[0].read_bytes(), "image/png")}
+    )
     assert ok.status_code == 200
     assert server.process.poll() is None
     assert "Traceback" not in server.errors()

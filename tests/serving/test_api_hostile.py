@@ -12,7 +12,9 @@ import httpx
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def bit1_bomb(side: int = 6324) -> bytes:
@@ -21,7 +23,12 @@ def bit1_bomb(side: int = 6324) -> bytes:
     row = b"\x00" * (1 + (side + 7) // 8)
     idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def _json_error(response: httpx.Response, status: int, code: str) -> str:
@@ -37,9 +44,12 @@ def test_bombs_under_the_old_pixel_limit_are_refused(default_server, captcha_fil
 
     async def four_at_once():
         async with httpx.AsyncClient(base_url=default_server.url, timeout=60) as client:
-            return await asyncio.gather(*(
-                client.post("/predict", files={"file": (f"bomb{k}.png", bomb, "image/png")}) for k in range(4)
-            ))
+            return await asyncio.gather(
+                *(
+                    client.post("/predict", files={"file": (f"bomb{k}.png", bomb, "image/png")})
+                    for k in range(4)
+                )
+            )
 
     for response in asyncio.run(four_at_once()):
         detail = _json_error(response, 413, "too_many_pixels")
@@ -83,9 +93,9 @@ def _raw_request(port: int, head: bytes, timeout: float = 10.0) -> tuple[bytes, 
 def test_batch_body_over_the_limit_is_refused_from_its_content_length(default_server):
     # 48 MB declared, nothing sent: the answer must come from the header alone, before any body byte.
     head = (
-        f"POST /predict/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: 48000000\r\n\r\n"
-    ).encode()
+        b"POST /predict/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 48000000\r\n\r\n"
+    )
     status, body = _raw_request(default_server.port, head)
     assert status.startswith(b"HTTP/1.1 413"), status
     assert body["error"] == "request_too_large"
@@ -99,15 +109,22 @@ def test_batch_body_over_the_limit_is_refused_while_it_streams(default_server):
             yield b" " * 65536
 
     json_type = {"content-type": "application/json"}
-    response = httpx.post(default_server.url + "/predict/batch", content=chunks(), headers=json_type, timeout=60)
+    response = httpx.post(
+        default_server.url + "/predict/batch", content=chunks(), headers=json_type, timeout=60
+    )
     detail = _json_error(response, 413, "request_too_large")
-    assert "over the limit of 16777216 bytes for /predict/batch (serving.max_batch_bytes); refused after" in detail
+    assert (
+        "over the limit of 16777216 bytes for /predict/batch (serving.max_batch_bytes); refused after"
+        in detail
+    )
 
 
 def test_batch_with_too_many_values_is_refused_before_it_is_built(server):
     # About 1 MB of zeros (under the test server's body limit): half a million values that json.loads
     # would build and pydantic then reject one by one, on the event loop.
     body = b'{"images": [' + b"0," * 500_000 + b"0]}"
-    response = httpx.post(server.url + "/predict/batch", content=body, headers={"content-type": "application/json"})
+    response = httpx.post(
+        server.url + "/predict/batch", content=body, headers={"content-type": "application/json"}
+    )
     detail = _json_error(response, 413, "batch_too_large")
     assert "more than 78 values" in detail and "serving.max_batch = 4" in detail

@@ -9,10 +9,10 @@ import subprocess
 import sys
 
 import pytest
-
 from api_server import REPO
-from serving._config import DEFAULT_API_KEY_ENV, api_key_from_env
-from settings import Config, ConfigError, apply_overrides
+
+from captcha_solver.serving._api_key import DEFAULT_API_KEY_ENV, api_key_from_env
+from captcha_solver.settings import Config, ConfigError, apply_overrides
 
 OTHER = "CAPTCHA_TEST_KEY_NOT_SET"
 
@@ -62,14 +62,19 @@ def test_the_default_variable_unset_runs_open_and_says_so(environ, state):
 
 
 def _config(tmp_path, **serving) -> Config:
-    return apply_overrides(Config(), {
-        "paths.results_csv": str(tmp_path / "results.csv"), "paths.log_file": str(tmp_path / "log_file.log"),
-        "logging.console": False, **{f"serving.{k}": v for k, v in serving.items()},
-    })
+    return apply_overrides(
+        Config(),
+        {
+            "paths.results_csv": str(tmp_path / "results.csv"),
+            "paths.log_file": str(tmp_path / "log_file.log"),
+            "logging.console": False,
+            **{f"serving.{k}": v for k, v in serving.items()},
+        },
+    )
 
 
 def test_create_app_refuses_a_named_unset_key_variable(tmp_path, trained_model_dir, monkeypatch):
-    from serving.api import create_app
+    from captcha_solver.serving.api import create_app
 
     monkeypatch.delenv(OTHER, raising=False)
     with pytest.raises(ConfigError, match=OTHER):
@@ -77,21 +82,43 @@ def test_create_app_refuses_a_named_unset_key_variable(tmp_path, trained_model_d
 
 
 def test_create_app_without_a_key_logs_that_auth_is_off(tmp_path, trained_model_dir, monkeypatch):
-    from serving.api import create_app
+    from captcha_solver.serving.api import create_app
 
     monkeypatch.delenv(DEFAULT_API_KEY_ENV, raising=False)
     create_app(model_dir=trained_model_dir, config=_config(tmp_path))
-    assert f"API authentication is OFF: {DEFAULT_API_KEY_ENV} is not set" in (tmp_path / "log_file.log").read_text()
+    assert (
+        f"API authentication is OFF: {DEFAULT_API_KEY_ENV} is not set"
+        in (tmp_path / "log_file.log").read_text()
+    )
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_serve_refuses_to_start_with_a_named_unset_key_variable(tmp_path, trained_model_dir, workers):
     env = {k: v for k, v in os.environ.items() if k != OTHER}
     result = subprocess.run(
-        [sys.executable, str(REPO / "model.py"), "--set", f"serving.api_key_env={OTHER}",
-         "--set", f"paths.log_file={tmp_path / 'log.log'}", "--set", f"paths.results_csv={tmp_path / 'r.csv'}",
-         "serve", "--port", "0", "--workers", workers, "--model-dir", str(trained_model_dir)],
-        check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            str(REPO / "model.py"),
+            "--set",
+            f"serving.api_key_env={OTHER}",
+            "--set",
+            f"paths.log_file={tmp_path / 'log.log'}",
+            "--set",
+            f"paths.results_csv={tmp_path / 'r.csv'}",
+            "serve",
+            "--port",
+            "0",
+            "--workers",
+            workers,
+            "--model-dir",
+            str(trained_model_dir),
+        ],
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1, result.stderr
     assert "Error:" in result.stderr and OTHER in result.stderr and "not set" in result.stderr

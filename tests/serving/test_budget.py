@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from serving._budget import MemoryBudget
-from serving._errors import ApiError
-from serving._limits import BODY_FACTOR
-from serving._solver import BYTES_PER_PIXEL
-from settings import Config
+from captcha_solver.serving._budget import MemoryBudget
+from captcha_solver.serving._errors import ApiError
+from captcha_solver.serving._limits import BODY_FACTOR
+from captcha_solver.serving._solver import BYTES_PER_PIXEL
+from captcha_solver.settings import Config
 
 
 def test_reservations_that_fit_go_ahead_and_are_given_back():

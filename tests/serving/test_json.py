@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from serving._json import JsonLimitError, loads_bounded
+from captcha_solver.serving._json import JsonLimitError, loads_bounded
 
 _ROOMY = {"max_depth": 64, "max_values": 10**6}
 
@@ -20,7 +20,9 @@ def _random_value(rng: random.Random, depth: int = 0):
     if depth < 5 and pick < 0.6:
         keys = ["a", "é", 'q"', "\\", "", "k\n"]
         return {rng.choice(keys): _random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))}
-    return rng.choice([0, -1, 2.5e-3, 1e300, 10**30, "", "x\u2028y", 'a"b\\c\td', "\U0001f600", True, False, None])
+    return rng.choice(
+        [0, -1, 2.5e-3, 1e300, 10**30, "", "x\u2028y", 'a"b\\c\td', "\U0001f600", True, False, None]
+    )
 
 
 def test_same_values_as_json_loads_on_random_documents():
@@ -41,7 +43,22 @@ def test_same_values_as_json_loads_on_edge_cases(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "[", "[1,]", '{"a":1,}', '{"a" 1}', "[1 2]", "{1:2}", '"abc', "[1]x", "tru", "01", '["\x01"]', '{"a":}', "]"],
+    [
+        "",
+        "[",
+        "[1,]",
+        '{"a":1,}',
+        '{"a" 1}',
+        "[1 2]",
+        "{1:2}",
+        '"abc',
+        "[1]x",
+        "tru",
+        "01",
+        '["\x01"]',
+        '{"a":}',
+        "]",
+    ],
 )
 def test_same_errors_as_json_loads(text):
     with pytest.raises(json.JSONDecodeError) as expected:
@@ -51,7 +68,9 @@ def test_same_errors_as_json_loads(text):
     assert (got.value.msg, got.value.pos) == (expected.value.msg, expected.value.pos)
 
 
-@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000])
+@pytest.mark.parametrize(
+    "body", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000]
+)
 def test_deep_nesting_stops_at_the_limit_without_recursion(body):
     with pytest.raises(RecursionError):
         json.loads(body)  # what the API used to call

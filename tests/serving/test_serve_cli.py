@@ -7,7 +7,6 @@ import sys
 import time
 
 import httpx
-
 from api_server import REPO, Server
 
 
@@ -27,8 +26,20 @@ def test_cold_start_to_first_answer(tmp_path, trained_model_dir, captcha_dir):
 
 def test_missing_model_is_a_clean_error(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(REPO / "model.py"), "serve", "--port", "0", "--model-dir", str(tmp_path / "nothing")],
-        check=False, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            str(REPO / "model.py"),
+            "serve",
+            "--port",
+            "0",
+            "--model-dir",
+            str(tmp_path / "nothing"),
+        ],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert "Error:" in result.stderr and "nothing" in result.stderr
@@ -39,8 +50,20 @@ def test_invalid_config_is_a_clean_error(tmp_path, trained_model_dir):
     bad = tmp_path / "config.yaml"
     bad.write_text("serving:\n  port: 99999\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, str(REPO / "model.py"), "--config", str(bad), "serve", "--model-dir", str(trained_model_dir)],
-        check=False, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            str(REPO / "model.py"),
+            "--config",
+            str(bad),
+            "serve",
+            "--model-dir",
+            str(trained_model_dir),
+        ],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert "serving.port" in result.stderr and "Traceback" not in result.stderr

@@ -1,6 +1,6 @@
 import pytest
 
-from settings import Choice, NonEmpty, Predicate, Range, Subset
+from captcha_solver.settings import Choice, NonEmpty, Predicate, Range, Subset
 
 
 def test_range_bounds():

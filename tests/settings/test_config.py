@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-import settings
-from settings import Config, ConfigError, config_from_dict, load_config, save_config
+import captcha_solver.settings as settings
+from captcha_solver.settings import Config, ConfigError, config_from_dict, load_config, save_config
 
-REPO_CONFIG = Path(settings.__file__).resolve().parent.parent / "config.yaml"
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 
 
 def _write(tmp_path, text, name="config.yaml"):
@@ -177,7 +177,9 @@ def test_unknown_key(tmp_path):
     path = _write(tmp_path, "segmentation:\n  treshold_ratio: 0.5\n")
     with pytest.raises(
         ConfigError,
-        match=re.escape(f"unknown key 'segmentation.treshold_ratio' in {path}; known keys of 'segmentation': ")
+        match=re.escape(
+            f"unknown key 'segmentation.treshold_ratio' in {path}; known keys of 'segmentation': "
+        )
         + ".*did you mean 'threshold_ratio'",
     ):
         load_config(path)
@@ -185,7 +187,9 @@ def test_unknown_key(tmp_path):
 
 def test_section_not_a_mapping(tmp_path):
     path = _write(tmp_path, "segmentation: [1, 2]\n")
-    with pytest.raises(ConfigError, match="section 'segmentation' in .*config.yaml must be a mapping.*found list"):
+    with pytest.raises(
+        ConfigError, match="section 'segmentation' in .*config.yaml must be a mapping.*found list"
+    ):
         load_config(path)
 
 
@@ -197,7 +201,9 @@ def test_top_level_not_a_mapping(tmp_path):
 
 def test_yaml_syntax_error(tmp_path):
     path = _write(tmp_path, "segmentation:\n  threshold_ratio: [0.5\n")
-    with pytest.raises(ConfigError, match=re.escape(str(path)) + r": YAML syntax error at line \d+, column \d+"):
+    with pytest.raises(
+        ConfigError, match=re.escape(str(path)) + r": YAML syntax error at line \d+, column \d+"
+    ):
         load_config(path)
 
 
@@ -245,18 +251,24 @@ def test_override_cross_checked_together(tmp_path):
 def test_override_invalid_value(tmp_path):
     with pytest.raises(
         ConfigError,
-        match=re.escape("overrides: segmentation.threshold_ratio = 1.7 is invalid: expected a number in (0, 1)"),
+        match=re.escape(
+            "overrides: segmentation.threshold_ratio = 1.7 is invalid: expected a number in (0, 1)"
+        ),
     ):
         load_config(_write(tmp_path, ""), overrides={"segmentation.threshold_ratio": 1.7})
 
 
 def test_override_bad_type(tmp_path):
-    with pytest.raises(ConfigError, match="overrides: training.seed = 'many' is invalid: expected an integer"):
+    with pytest.raises(
+        ConfigError, match="overrides: training.seed = 'many' is invalid: expected an integer"
+    ):
         load_config(_write(tmp_path, ""), overrides={"training.seed": "many"})
 
 
 def test_override_unknown_key(tmp_path):
-    with pytest.raises(ConfigError, match="unknown key 'segmentation.nope' in overrides; known keys of 'segmentation'"):
+    with pytest.raises(
+        ConfigError, match="unknown key 'segmentation.nope' in overrides; known keys of 'segmentation'"
+    ):
         load_config(_write(tmp_path, ""), overrides={"segmentation.nope": 1})
 
 
@@ -273,7 +285,11 @@ def test_override_not_dotted(tmp_path):
 def test_round_trip(tmp_path):
     config = load_config(
         _write(tmp_path, ""),
-        overrides={"classifier.candidates": ["svm"], "segmentation.threshold_ratio": 0.45, "logging.console": False},
+        overrides={
+            "classifier.candidates": ["svm"],
+            "segmentation.threshold_ratio": 0.45,
+            "logging.console": False,
+        },
     )
     path = save_config(config, tmp_path / "out" / "saved.yaml")
     assert load_config(path) == config
@@ -286,7 +302,9 @@ def test_to_dict_is_plain():
     assert data["classifier"]["candidates"] == ["logreg", "svm", "catboost"]
     assert data["segmentation"]["threshold_ratio"] == 0.6
     assert data["segmentation"]["max_glyphs"] == 12
-    assert all(isinstance(v, (int, float, str, bool, list)) for section in data.values() for v in section.values())
+    assert all(
+        isinstance(v, (int, float, str, bool, list)) for section in data.values() for v in section.values()
+    )
 
 
 def test_config_from_dict_errors_name_source():
@@ -305,19 +323,35 @@ def test_direct_construction_is_validated():
 
 
 def test_default_path_resolution(tmp_path, monkeypatch):
+    """One rule for every command: --config > $CAPTCHA_SOLVER_CONFIG > ./config.yaml > the schema's defaults."""
+    monkeypatch.delenv(settings.CONFIG_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
-    assert settings.default_config_path() == REPO_CONFIG
-    assert load_config() == Config()
+    assert settings.config_path() == tmp_path / "config.yaml"
+    assert load_config() == Config()  # no file anywhere: the schema's defaults, no packaged config.yaml
     _write(tmp_path, "training:\n  seed: 5\n")
-    assert settings.default_config_path() == tmp_path / "config.yaml"
     assert load_config().training.seed == 5
+    env_file = tmp_path / "env" / "config.yaml"
+    env_file.parent.mkdir()
+    env_file.write_text("training:\n  seed: 6\n", encoding="utf-8")
+    monkeypatch.setenv(settings.CONFIG_ENV, str(env_file))
+    assert settings.config_path() == env_file
+    assert load_config().training.seed == 6
+    flag = tmp_path / "flag.yaml"
+    flag.write_text("training:\n  seed: 7\n", encoding="utf-8")
+    assert settings.resolve_config(flag)[0].training.seed == 7
+    assert settings.resolve_config(flag, {"training.seed": "8"})[0].training.seed == 8
+    # The environment may name a file that does not exist yet (the UI creates it): defaults, saved there.
+    monkeypatch.setenv(settings.CONFIG_ENV, str(tmp_path / "later.yaml"))
+    config, path = settings.resolve_config()
+    assert config == Config() and path == tmp_path / "later.yaml"
+    with pytest.raises(ConfigError, match="config file not found: .*missing.yaml"):
+        settings.resolve_config(tmp_path / "missing.yaml")
 
 
 def test_pixel_limit_default_is_the_decoders_and_fits_captchas_with_a_margin():
     # One default for both: the settings schema (config.yaml) and image_io.decode_image.
-    from image_io import DEFAULT_MAX_PIXELS
+    from captcha_solver.image_io import DEFAULT_MAX_PIXELS
 
     assert Config().input.max_pixels == DEFAULT_MAX_PIXELS == 4_000_000
     # A 6324 x 6324 decompression bomb (40 Mpx in a few KB) passed the old 40 Mpx default.
     assert 6324 * 6324 > Config().input.max_pixels > 10 * 720 * 300
-

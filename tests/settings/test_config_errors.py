@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from settings import ConfigError, Range, config_from_dict, load_config, parse_config_yaml
+from captcha_solver.settings import ConfigError, Range, config_from_dict, load_config, parse_config_yaml
 
 
 def _write(tmp_path, text):
@@ -25,14 +25,20 @@ def _write(tmp_path, text):
 def test_nan_and_infinity_in_the_file_are_refused(tmp_path, yaml_value, key, shown):
     section, name = key.split(".")
     path = _write(tmp_path, f"{section}:\n  {name}: {yaml_value}\n")
-    with pytest.raises(ConfigError, match=re.escape(f"{path}: {key} = {shown} is invalid: expected a number") + ".*not NaN or infinity") as info:
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(f"{path}: {key} = {shown} is invalid: expected a number") + ".*not NaN or infinity",
+    ) as info:
         load_config(path)
     assert info.value.key == key
 
 
 @pytest.mark.parametrize("value", [".nan", ".inf", float("nan"), float("inf")])
 def test_nan_and_infinity_in_overrides_are_refused(tmp_path, value):
-    with pytest.raises(ConfigError, match=r"^overrides: training.validation_fraction = (nan|inf) is invalid.*not NaN or infinity"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^overrides: training.validation_fraction = (nan|inf) is invalid.*not NaN or infinity",
+    ):
         load_config(_write(tmp_path, ""), overrides={"training.validation_fraction": value})
     with pytest.raises(ConfigError, match=r"^<dict>: classifier.logreg_c = (nan|inf) is invalid"):
         config_from_dict({"classifier": {"logreg_c": float(value) if isinstance(value, float) else math.inf}})
@@ -44,14 +50,18 @@ def test_range_refuses_nan():
 
 def test_duplicate_key_names_the_key_and_both_lines(tmp_path):
     path = _write(tmp_path, "training:\n  seed: 1\n  validation_fraction: 0.2\n  seed: 2\n")
-    with pytest.raises(ConfigError, match=re.escape(f"{path}: duplicate key 'training.seed' at line 4 (first at line 2)")) as info:
+    with pytest.raises(
+        ConfigError, match=re.escape(f"{path}: duplicate key 'training.seed' at line 4 (first at line 2)")
+    ) as info:
         load_config(path)
     assert info.value.key == "training.seed"
 
 
 def test_duplicate_section_is_refused(tmp_path):
     path = _write(tmp_path, "training:\n  seed: 1\nsegmentation:\n  max_glyphs: 8\ntraining:\n  seed: 3\n")
-    with pytest.raises(ConfigError, match=re.escape(f"{path}: duplicate key 'training' at line 5 (first at line 1)")):
+    with pytest.raises(
+        ConfigError, match=re.escape(f"{path}: duplicate key 'training' at line 5 (first at line 1)")
+    ):
         load_config(path)
 
 

@@ -5,7 +5,7 @@ import types
 
 import pytest
 
-from tracking import Run, start_run
+from captcha_solver.tracking import Run, start_run
 
 
 class _FakeBackend:
@@ -155,13 +155,17 @@ def test_summary_not_mapping_rejected():
 
 
 def test_artifact_missing_path_rejected(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"artifact path not found: .*nope; expected an existing file"):
+    with pytest.raises(
+        FileNotFoundError, match=r"artifact path not found: .*nope; expected an existing file"
+    ):
         _disabled().log_artifact(tmp_path / "nope", "model")
 
 
 @pytest.mark.parametrize(("name", "type_"), [("my model", "model"), ("", "model"), ("model", "a/b")])
 def test_artifact_bad_name_rejected(tmp_path, name, type_):
-    with pytest.raises(ValueError, match=r"artifact (name|type) is .*; expected a non-empty string of letters"):
+    with pytest.raises(
+        ValueError, match=r"artifact (name|type) is .*; expected a non-empty string of letters"
+    ):
         _disabled().log_artifact(tmp_path, name, type=type_)
 
 

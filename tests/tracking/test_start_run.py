@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from tracking import MODES, start_run
+from captcha_solver.tracking import MODES, start_run
 
 
 @pytest.fixture
@@ -80,7 +80,9 @@ def test_missing_wandb_gives_no_op_run_with_reason(wandb_env, monkeypatch, caplo
 
 
 def test_invalid_mode_rejected():
-    with pytest.raises(ValueError, match=r"tracking mode is 'cloud'; expected one of offline, online, disabled"):
+    with pytest.raises(
+        ValueError, match=r"tracking mode is 'cloud'; expected one of offline, online, disabled"
+    ):
         start_run("captcha-test", {}, mode="cloud")
     assert MODES == ("offline", "online", "disabled")
 

@@ -18,8 +18,13 @@ REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 # No background traffic: this machine's network is closed and Chromium would retry for ever.
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 
@@ -45,13 +50,32 @@ class UiServer:
         self.config = write_config(root)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        args = [sys.executable, str(REPO / "model.py"), "--config", str(self.config), "ui", "--no-browser",
-                "--host", "127.0.0.1", "--port", str(self.port), "--model-dir", str(model_dir)]
+        args = [
+            sys.executable,
+            str(REPO / "model.py"),
+            "--config",
+            str(self.config),
+            "ui",
+            "--no-browser",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--model-dir",
+            str(model_dir),
+        ]
         if public:
             args.append("--public")
         self.log = open(root / "ui.log", "wb")  # noqa: SIM115 - lives as long as the server
-        full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "CAPTCHA_ADMIN_TOKEN": "", **(env or {})}
-        self.process = subprocess.Popen(args, cwd=root, env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
+        full_env = {
+            **os.environ,
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "CAPTCHA_ADMIN_TOKEN": "",
+            **(env or {}),
+        }
+        self.process = subprocess.Popen(
+            args, cwd=root, env=full_env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -97,9 +121,13 @@ def start_ui(tmp_path_factory, trained_model_dir):
 def browser():
     """Debian's Chromium driven by Playwright through its executable path (no browser download)."""
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (Debian package 'chromium': apt-get install chromium)")
+        pytest.skip(
+            f"Chromium is not installed at {CHROMIUM} (Debian package 'chromium': apt-get install chromium)"
+        )
     pytest.importorskip("gradio", reason="the UI needs the 'ui' extra: pip install -e '.[ui]'")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the Python package 'playwright' is not installed")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the Python package 'playwright' is not installed"
+    )
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         yield browser

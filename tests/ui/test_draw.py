@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ui._draw import confidence_colour, draw_segmentation
+from captcha_solver.ui._draw import confidence_colour, draw_segmentation
 
 
 def test_draws_boxes_on_a_copy_with_a_label_band():

@@ -35,7 +35,7 @@ def _replace_editor_text(page, text: str) -> None:
 
 
 def test_upload_a_captcha_and_read_the_answer(desktop_ui, page, captcha_dir, trained_model_dir, tmp_path):
-    from model import My_CaptchaSolver_Model
+    from captcha_solver.solver import My_CaptchaSolver_Model
 
     path = min(captcha_dir.glob("*.png"))
     solver = My_CaptchaSolver_Model(model_dir=trained_model_dir, config=desktop_ui.config, quiet=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from common import LOGGER_NAME, RESULTS_COLUMNS
-from serving._config import resolve_config
-from ui._guard import AttemptLimiter
-from ui.app import SolverSession
+from captcha_solver.common import LOGGER_NAME, RESULTS_COLUMNS
+from captcha_solver.settings import resolve_config
+from captcha_solver.ui._guard import AttemptLimiter
+from captcha_solver.ui.app import SolverSession
 
 SECRET = "TOP-SECRET-first-line"
 EDIT = "serving:\n  max_batch: 9\n"
@@ -65,7 +65,9 @@ def _log_target() -> Path:
         ("model_dir", "../outside/model"),
     ],
 )
-def test_paths_outside_the_data_and_model_folders_are_refused(project, monkeypatch, tmp_path_factory, key, value):
+def test_paths_outside_the_data_and_model_folders_are_refused(
+    project, monkeypatch, tmp_path_factory, key, value
+):
     outside = tmp_path_factory.mktemp("outside")
     value = value.format(outside=outside)
     session = _session(project, monkeypatch)
@@ -137,7 +139,9 @@ def test_results_csv_at_a_foreign_file_is_refused_without_echoing_it(project, mo
 def test_results_csv_at_an_existing_results_file_is_accepted(project, monkeypatch):
     (project / "data" / "old.csv").write_text(",".join(RESULTS_COLUMNS) + "\n", encoding="utf-8")
     session = _session(project, monkeypatch)
-    message, _ = session.save_settings(_with_paths((project / "config.yaml").read_text(), results_csv="data/old.csv"))
+    message, _ = session.save_settings(
+        _with_paths((project / "config.yaml").read_text(), results_csv="data/old.csv")
+    )
     assert message.startswith("Saved"), message
 
 
@@ -179,7 +183,11 @@ def test_security_keys_are_not_editable(project, monkeypatch, key, value):
     config_file = project / "config.yaml"
     before = config_file.read_bytes()
     message, _ = session.save_settings(config_file.read_text() + f"serving:\n  {key}: {value}\n")
-    assert message.startswith("Refused") and f"serving.{key}" in message and "config.yaml on the server" in message
+    assert (
+        message.startswith("Refused")
+        and f"serving.{key}" in message
+        and "config.yaml on the server" in message
+    )
     assert config_file.read_bytes() == before
     assert getattr(session.config.serving, key) != value
 
@@ -251,14 +259,21 @@ def test_public_on_all_interfaces_saves_with_the_token(project, monkeypatch):
 def test_ui_command_on_all_interfaces_without_public_is_read_only(project, monkeypatch, trained_model_dir):
     from click.testing import CliRunner
 
-    import ui.app
+    import captcha_solver.ui.app as ui_app
     from model import cli
 
     started = {}
-    monkeypatch.setattr(ui.app, "build_ui", lambda session: session)
-    monkeypatch.setattr(ui.app, "launch", lambda session, **kwargs: started.update(session=session, **kwargs))
+    monkeypatch.setattr(ui_app, "build_ui", lambda session: session)
+    monkeypatch.setattr(ui_app, "launch", lambda session, **kwargs: started.update(session=session, **kwargs))
     monkeypatch.setenv("CAPTCHA_ADMIN_TOKEN", "")
-    args = ["--config", str(project / "config.yaml"), "ui", "--no-browser", "--model-dir", str(trained_model_dir)]
+    args = [
+        "--config",
+        str(project / "config.yaml"),
+        "ui",
+        "--no-browser",
+        "--model-dir",
+        str(trained_model_dir),
+    ]
     result = CliRunner().invoke(cli, [*args, "--host", "0.0.0.0"])
     assert result.exit_code == 0, result.output
     assert started["host"] == "0.0.0.0" and started["session"].read_only

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from serving._config import resolve_config
-from ui.app import SolverSession
+from captcha_solver.settings import resolve_config
+from captcha_solver.ui.app import SolverSession
 
 
 @pytest.fixture()
@@ -91,7 +91,7 @@ def test_admin_token_is_required_when_set(config_path, trained_model_dir, monkey
 
 
 def test_settings_that_leave_no_model_are_not_saved(config_path, trained_model_dir, monkeypatch):
-    from artifacts import ModelFolderError
+    from captcha_solver.artifacts import ModelFolderError
 
     session = _session(config_path, trained_model_dir, monkeypatch)
     before = config_path.read_text()

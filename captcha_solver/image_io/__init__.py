@@ -1,0 +1,40 @@
+"""Image reading: the only place where image files are decoded (numpy + OpenCV, no Pillow)."""
+
+from captcha_solver.image_io._dataset import (
+    IMAGE_EXTENSIONS,
+    charset_of,
+    label_from_path,
+    label_problem,
+    list_dataset,
+    list_images,
+    split_dataset,
+)
+from captcha_solver.image_io._decode import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
+    MIN_SIDE,
+    decode_image,
+    probe_image,
+)
+from captcha_solver.image_io._errors import EmptyDatasetError, ImageDecodeError
+from captcha_solver.image_io._header import FORMATS, ImageHeader, sniff_format
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_PIXELS",
+    "FORMATS",
+    "IMAGE_EXTENSIONS",
+    "MIN_SIDE",
+    "EmptyDatasetError",
+    "ImageDecodeError",
+    "ImageHeader",
+    "charset_of",
+    "decode_image",
+    "label_from_path",
+    "label_problem",
+    "list_dataset",
+    "list_images",
+    "probe_image",
+    "sniff_format",
+    "split_dataset",
+]

@@ -1,0 +1,90 @@
+"""The ``neural`` section of the settings schema: the neural reader's network and training schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from captcha_solver.settings._checks import Choice, Predicate, Range
+from captcha_solver.settings._fields import Section, field
+
+__all__ = ["NeuralConfig"]
+
+
+def _four_widths(value: object) -> bool:
+    """True for a string of four comma-separated integers in [4, 512]."""
+    try:
+        widths = [int(v) for v in str(value).split(",")]
+    except ValueError:
+        return False
+    return len(widths) == 4 and all(4 <= w <= 512 for w in widths)
+
+
+@dataclass(frozen=True)
+class NeuralConfig(Section):
+    """Training the neural (CNN + CTC) reader: python model.py train --reader neural|auto."""
+
+    _section = "neural"
+    epochs: int = field(
+        20, Range(1, 1000), doc="Most training epochs (early stopping on validation exact accuracy)."
+    )
+    patience: int = field(8, Range(1, 1000), doc="Epochs without improvement before stopping.")
+    batch_size: int = field(32, Range(1, 4096), doc="Captchas per training step.")
+    height: int = field(
+        32,
+        Choice(16, 32, 48, 64, 80, 96, 112, 128),
+        doc="Height the text is resized to, in pixels: the four conv blocks halve it four times.",
+    )
+    channels: str = field(
+        "32,64,96,128",
+        Predicate(_four_widths, "four comma-separated conv widths from 4 to 512, e.g. 16,32,64,128"),
+        doc="Output channels of the four conv blocks; narrow early blocks keep a taller input affordable.",
+    )
+    learning_rate: float = field(
+        0.002, Range(1e-5, 1, inclusive=False), doc="Peak learning rate (AdamW, warm-up then cosine)."
+    )
+    weight_decay: float = field(
+        1e-4,
+        Range(0, 1),
+        doc="AdamW weight decay: each step shrinks the weights by learning rate x this; larger values regularise more.",
+    )
+    dropout: float = field(
+        0.1,
+        Range(0, 1, inclusive=(True, False)),
+        doc="Dropout between the BiGRU and the classifier.",
+    )
+    ema_decay: float = field(
+        0.0,
+        Range(0, 1, inclusive=(True, False)),
+        doc="Decay per step of the moving average of the weights that is validated and exported (0 = off).",
+    )
+    max_minutes: float = field(
+        0.0,
+        Range(0, 10000),
+        doc="Time budget of neural training in minutes (0 = none); the epochs are fitted to it.",
+    )
+    frame_stride: int = field(
+        2,
+        Choice(2, 4),
+        doc="Input columns per output frame: 4 halves the frames (less work), 2 leaves room between narrow letters.",
+    )
+    width_dilation: int = field(
+        1,
+        Choice(1, 2, 3),
+        doc="Horizontal dilation of the last two conv blocks: 2 lets each frame see a wider glyph.",
+    )
+    stem: str = field(
+        "pool",
+        Choice("pool", "strided"),
+        doc=(
+            "First conv block: pool = 3x3 conv then 2x2 max-pool; strided = one 4x4 stride-2 conv, "
+            "about 35% faster to train at height 64."
+        ),
+    )
+    augment_geometry: bool = field(
+        True,
+        doc="Jitter rotation, shear, scale and width in training; off for styles whose generator already warps glyphs.",
+    )
+    augment_stretch: bool = field(
+        True,
+        doc="Part of augment_geometry: also stretch the width alone (by up to 8%), changing glyphs' aspect ratio.",
+    )
