@@ -62,6 +62,9 @@ class ModelTargetError(ModelFolderError):
     """A folder training may not publish into: it holds something other than a model."""
 
 
+_PLACEHOLDERS = frozenset({".gitkeep"})
+
+
 def _real(model_dir: str | os.PathLike) -> Path:
     # A symbolic link to a model folder: the folder it points to is replaced
     # (the link stays), with its staging folder and backup next to it.
@@ -130,7 +133,8 @@ def inspect_model_folder(folder: str | os.PathLike) -> dict | None:
     if not folder.is_dir():
         raise ModelTargetError(f"{folder} exists and is not a folder; a model is a folder")
     with os.scandir(folder) as it:
-        entries = sorted(it, key=lambda e: e.name)
+        # A placeholder that keeps the empty folder in git is not the user's data: it does not count.
+        entries = sorted((e for e in it if e.name not in _PLACEHOLDERS), key=lambda e: e.name)
     if not entries:
         return None
     if not any(e.name == MANIFEST and e.is_file(follow_symlinks=False) for e in entries):

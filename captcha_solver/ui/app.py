@@ -19,12 +19,17 @@ import secrets
 import threading
 from pathlib import Path
 
-import yaml
-
 from captcha_solver.artifacts import ModelFolderError
 from captcha_solver.common import get_logger
 from captcha_solver.image_io import ImageDecodeError, decode_image
-from captcha_solver.settings import Config, ConfigError, config_from_dict, render_config_yaml, save_config
+from captcha_solver.settings import (
+    Config,
+    ConfigError,
+    config_from_dict,
+    parse_config_yaml,
+    render_config_yaml,
+    save_config,
+)
 from captcha_solver.ui._draw import draw_segmentation
 from captcha_solver.ui._guard import AttemptLimiter, edit_problem, is_loopback
 
@@ -190,10 +195,8 @@ class SolverSession:
             if refused:
                 return refused, text
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            return f"Refused: not valid YAML: {exc}", text
-        try:
+            # The same parser as the config file's: a key written twice is refused, not last-wins.
+            data = parse_config_yaml(text, source=self.config_path.name)
             config = config_from_dict(data, source=self.config_path.name)
         except ConfigError as exc:
             return f"Refused: {exc}", text

@@ -109,6 +109,19 @@ def test_an_empty_folder_receives_a_model(tmp_path):
     assert _payload(tmp_path / "model") == b"new" and not (tmp_path / "model.prev").exists()
 
 
+def test_the_checkouts_placeholder_does_not_count_as_user_data(tmp_path):
+    # model/ is kept in git by an empty .gitkeep: training into a fresh checkout must work, twice.
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / ".gitkeep").touch()
+    assert check_model_target(tmp_path / "model") is None
+    _publish(tmp_path / "model", tmp_path, b"one")
+    _publish(tmp_path / "model", tmp_path, b"two")
+    assert _payload(tmp_path / "model") == b"two" and _payload(tmp_path / "model.prev") == b"one"
+    (tmp_path / "model" / "notes.txt").write_text("mine")
+    with pytest.raises(ModelTargetError, match="notes.txt"):
+        check_model_target(tmp_path / "model")
+
+
 def test_a_link_to_a_model_folder_stays_a_link(tmp_path):
     real = _publish(tmp_path / "store" / "model", tmp_path, b"old")
     link = tmp_path / "model"

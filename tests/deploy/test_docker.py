@@ -116,7 +116,6 @@ def test_batch_files_belong_to_the_mapped_user(batch_run):
         assert (path.stat().st_uid, path.stat().st_gid) == (TEST_UID, TEST_GID), name
 
 
-@pytest.mark.xfail(reason="predict logs no run yet: issue 12 (package layout) adds run logging to predict", strict=False)
 def test_batch_run_is_logged_in_the_shared_log(batch_run):
     data, names, _ = batch_run
     log = (data / "log_file.log").read_text(encoding="utf-8")

@@ -62,7 +62,8 @@ def test_valid_edit_is_saved_and_model_reloaded(config_path, trained_model_dir, 
         ("segmentation:\n  threshold_ratio: 2\n", "segmentation.threshold_ratio"),
         ("serving:\n  max_batch: lots\n", "serving.max_batch"),
         ("segmentaton:\n  threshold_ratio: 0.5\n", "did you mean 'segmentation'"),
-        ("paths: [unclosed\n", "not valid YAML"),
+        ("paths: [unclosed\n", "YAML syntax error"),
+        ("training:\n  seed: 1\ntraining:\n  seed: 2\n", "duplicate key"),
     ],
 )
 def test_invalid_edit_is_refused_with_the_reason(config_path, trained_model_dir, monkeypatch, edit, reason):
