@@ -21,7 +21,7 @@ def test_scratch_dir_is_removed_on_cleanup(tmp_path):
 def test_remove_stale_scratch_deletes_what_a_killed_run_left_and_spares_live_ones(tmp_path):
     # A run killed before its clean-up (os._exit: no finally, no atexit).
     code = (
-        "import os, sys; from common import ScratchDir; "
+        "import os, sys; from captcha_solver.common import ScratchDir; "
         "s = ScratchDir('captcha-train-', root=sys.argv[1]); (s.path / 'glyph_classifier.onnx').write_bytes(b'x'); "
         "print(s.name, flush=True); os._exit(9)"
     )

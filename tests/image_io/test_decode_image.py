@@ -167,7 +167,7 @@ def test_bytes_input_and_name(png_path):
 
 
 def test_image_io_does_not_import_pillow():
-    code = "import sys, image_io; assert 'PIL' not in sys.modules, 'image_io imported Pillow'"
+    code = "import sys, captcha_solver.image_io; assert 'PIL' not in sys.modules, 'image_io imported Pillow'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
