@@ -3,7 +3,6 @@ import re
 import struct
 import subprocess
 import sys
-import zlib
 
 import cv2
 import numpy as np
@@ -12,10 +11,7 @@ from PIL import Image
 
 import captcha_solver.image_io._decode as decode_module
 from captcha_solver.image_io import ImageDecodeError, decode_image
-
-
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+from tests.pngs import black_png, png_chunk
 
 
 def _encode(image, fmt, **kwargs) -> bytes:
@@ -208,7 +204,7 @@ def test_truncated_png(png_path, tmp_path):
 
 def test_png_without_iend(png_path):
     data = png_path.read_bytes()
-    assert data.endswith(_png_chunk(b"IEND", b""))
+    assert data.endswith(png_chunk(b"IEND", b""))
     with pytest.raises(ImageDecodeError, match="truncated PNG: the file ends before the IEND chunk"):
         decode_image(data[:-12])
 
@@ -221,37 +217,23 @@ def test_png_crc_mismatch(png_path):
 
 
 def test_png_without_idat():
-    ihdr = _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 0, 0, 0, 0))
-    data = b"\x89PNG\r\n\x1a\n" + ihdr + _png_chunk(b"IEND", b"")
+    ihdr = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 0, 0, 0, 0))
+    data = b"\x89PNG\r\n\x1a\n" + ihdr + png_chunk(b"IEND", b"")
     with pytest.raises(ImageDecodeError, match=r"corrupt PNG: no image data \(IDAT chunk\)"):
         decode_image(data)
 
 
 def test_png_bad_first_chunk():
-    data = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"tEXt", b"x" * 13) + b"\x00" * 12
+    data = b"\x89PNG\r\n\x1a\n" + png_chunk(b"tEXt", b"x" * 13) + b"\x00" * 12
     with pytest.raises(
         ImageDecodeError, match="corrupt PNG: the first chunk is b'tEXt' of 13 bytes, expected IHDR"
     ):
         decode_image(data)
 
 
-def _bomb_png(side=20000) -> bytes:
-    # A real, valid 1-bit grey PNG of side x side: all-zero rows compress to ~50 KB.
-    row = b"\x00" * (1 + (side + 7) // 8)
-    compressor = zlib.compressobj(9)
-    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
-    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", idat)
-        + _png_chunk(b"IEND", b"")
-    )
-
-
 def test_decompression_bomb_refused_from_header(tmp_path, monkeypatch):
     path = tmp_path / "bomb.png"
-    path.write_bytes(_bomb_png())
+    path.write_bytes(black_png(20000))
     assert path.stat().st_size < 1_000_000
 
     def must_not_decode(*args, **kwargs):

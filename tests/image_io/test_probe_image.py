@@ -1,9 +1,7 @@
 """The checks made before decoding: the default pixel limit, ``probe_image``, and the memory of the 16-bit path."""
 
 import re
-import struct
 import tracemalloc
-import zlib
 
 import cv2
 import numpy as np
@@ -17,24 +15,7 @@ from captcha_solver.image_io import (
     decode_image,
     probe_image,
 )
-
-
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-
-def _bit1_bomb(side: int) -> bytes:
-    """A valid 1-bit grey PNG of side x side black pixels."""
-    row = b"\x00" * (1 + (side + 7) // 8)
-    compressor = zlib.compressobj(9)
-    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
-    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", idat)
-        + _png_chunk(b"IEND", b"")
-    )
+from tests.pngs import black_png
 
 
 @pytest.fixture
@@ -45,7 +26,7 @@ def no_decoding(monkeypatch):
 def test_default_limit_refuses_a_bomb_under_the_old_limit(no_decoding):
     # 6324 x 6324 = 39.99 Mpx in a few KB: it passed the old 40 Mpx default and cost the API
     # 4 s of CPU and 630 MB. A captcha is rarely over 1 Mpx.
-    bomb = _bit1_bomb(6324)
+    bomb = black_png(6324)
     assert len(bomb) < 20_000
     assert DEFAULT_MAX_PIXELS == 4_000_000
     message = "bomb.png: image is 6324x6324 = 39992976 pixels, over the limit of 4000000 (input.max_pixels)"
@@ -67,9 +48,9 @@ def test_probe_returns_the_header_without_decoding(no_decoding):
     [
         (b"", "up.png: empty file (0 bytes)"),
         (b"hello", "up.png: not a PNG, JPEG"),
-        (_bit1_bomb(2001), "up.png: image is 2001x2001 = 4004001 pixels, over the limit of 4000000"),
-        (_bit1_bomb(64)[:-20], "up.png: truncated PNG"),
-        (_bit1_bomb(4), "up.png: image is 4x4 pixels, smaller than the minimum of 8x8"),
+        (black_png(2001), "up.png: image is 2001x2001 = 4004001 pixels, over the limit of 4000000"),
+        (black_png(64)[:-20], "up.png: truncated PNG"),
+        (black_png(4), "up.png: image is 4x4 pixels, smaller than the minimum of 8x8"),
     ],
     ids=["empty", "not-an-image", "over-the-limit", "truncated", "too-small"],
 )
@@ -82,7 +63,7 @@ def test_probe_refuses_what_decode_refuses_before_decoding(data, message, no_dec
 
 def test_probe_reads_files_and_checks_their_size(tmp_path):
     path = tmp_path / "big.png"
-    path.write_bytes(_bit1_bomb(64))
+    path.write_bytes(black_png(64))
     assert probe_image(path) == ImageHeader("PNG", 64, 64)
     with pytest.raises(
         ImageDecodeError, match=r"^big\.png: file is \d+ bytes, over the limit of 10 \(input\.max_bytes"

@@ -3,8 +3,6 @@
 import csv
 import json
 import shutil
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +13,7 @@ from PIL import Image
 from captcha_solver.artifacts import ModelFolderError, load_manifest
 from captcha_solver.cli import cli
 from captcha_solver.solver import My_CaptchaSolver_Model
+from tests.pngs import black_png
 
 QUIET = {"logging.console": False, "tracking.wandb_mode": "disabled"}
 
@@ -80,20 +79,6 @@ def test_predict_accepts_arrays_and_bytes(trained_model_dir, captcha_dir, tmp_pa
     assert solver.predict(path.read_bytes(), name="upload")["prediction"] == from_path
 
 
-def _bomb_png(side=20000) -> bytes:
-    row = b"\x00" * (1 + (side + 7) // 8)
-    z = zlib.compressobj(9)
-    idat = b"".join(z.compress(row) for _ in range(side)) + z.flush()
-
-    def chunk(kind, payload):
-        return (
-            struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-
-
 @pytest.fixture()
 def messy_dir(captcha_dir, tmp_path):
     """Good captchas, odd but valid modes of one of them, and every kind of bad file."""
@@ -112,7 +97,7 @@ def messy_dir(captcha_dir, tmp_path):
     (folder / "zero.png").write_bytes(b"")
     data = (captcha_dir / good[1].name).read_bytes()
     (folder / "truncated.png").write_bytes(data[: len(data) // 2])
-    (folder / "huge.png").write_bytes(_bomb_png())
+    (folder / "huge.png").write_bytes(black_png(20000))
     (folder / "captcha.xyz").write_bytes(b"whatever")
     (folder / "nested").mkdir()
     shutil.copy(good[2], folder / "nested" / good[2].name)

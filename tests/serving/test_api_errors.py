@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
-
 import httpx
 import pytest
+
+from tests.pngs import black_png
 
 
 def _assert_json_error(response: httpx.Response, status: int, code: str, *, mentions: str = "") -> dict:
@@ -17,26 +16,6 @@ def _assert_json_error(response: httpx.Response, status: int, code: str, *, ment
     assert isinstance(body["detail"], str) and body["detail"]
     assert mentions in body["detail"]
     return body
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    )
-
-
-def decompression_bomb(side: int = 12_000) -> bytes:
-    """A real, valid grey PNG of side x side black pixels (144 Mpx) that compresses to ~150 KB."""
-    packer = zlib.compressobj(9)
-    row = b"\x00" * (side + 1)  # filter byte + pixels
-    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
-    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", idat)
-        + _png_chunk(b"IEND", b"")
-    )
 
 
 def test_empty_body(server):
@@ -99,7 +78,7 @@ def test_oversized_upload_without_content_length(server):
 
 
 def test_decompression_bomb(server):
-    bomb = decompression_bomb()
+    bomb = black_png(12_000, bit_depth=8)
     assert len(bomb) < 262_144
     response = httpx.post(server.url + "/predict", files={"file": ("bomb.png", bomb, "image/png")})
     _assert_json_error(response, 413, "too_many_pixels", mentions="12000x12000")

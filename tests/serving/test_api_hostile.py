@@ -5,30 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import struct
-import zlib
 
 import httpx
 
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    )
-
-
-def bit1_bomb(side: int = 6324) -> bytes:
-    """A valid 1-bit PNG of 6324 x 6324 = 39.99 Mpx (under the old 40 Mpx limit) in a few KB."""
-    packer = zlib.compressobj(9)
-    row = b"\x00" * (1 + (side + 7) // 8)
-    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
-    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", idat)
-        + _png_chunk(b"IEND", b"")
-    )
+from tests.pngs import black_png
 
 
 def _json_error(response: httpx.Response, status: int, code: str) -> str:
@@ -40,7 +20,7 @@ def _json_error(response: httpx.Response, status: int, code: str) -> str:
 
 
 def test_bombs_under_the_old_pixel_limit_are_refused(default_server, captcha_files):
-    bomb = bit1_bomb()
+    bomb = black_png(6324)
 
     async def four_at_once():
         async with httpx.AsyncClient(base_url=default_server.url, timeout=60) as client:
