@@ -20,10 +20,12 @@ import click
 from captcha_solver.artifacts import ModelFolderError
 from captcha_solver.common import escape_text, get_logger
 from captcha_solver.settings import ConfigError, resolve_config
+from captcha_solver.verification import TrainingMismatchError
 
 __all__ = ["cli", "main"]
 
 # Errors of bad input (a missing folder, a full disk, too few labels, an untrained model): a message, not a traceback.
+
 _INPUT_ERRORS = (OSError, ValueError, RuntimeError, ModelFolderError)
 
 
@@ -126,23 +128,31 @@ def generate(out, count, seed, background, font, mix_builtin, workers):
     "--reader",
     type=click.Choice(["classical", "neural", "auto"]),
     default=None,
-    help="What to train (default training.reader): classical, neural (CNN+CTC, needs torch), or both.",
+    help="What to train (default training.reader, auto): classical, neural (CNN+CTC, needs torch), or "
+    "auto: what the data says pays off, fused.",
+)
+@click.option(
+    "--budget",
+    default=None,
+    type=click.FloatRange(1, 10000),
+    help="Wall-clock budget in minutes (default training.budget_minutes, 30).",
 )
 @click.pass_context
-def train(ctx, dataset, model_dir, workers, reader):
-    """Train on a folder of labelled captchas."""
+def train(ctx, dataset, model_dir, workers, reader, budget):
+    """Train the best model the budget affords on a folder of labelled captchas (label = file name)."""
     if workers is not None:
         ctx.obj["overrides"]["training.workers"] = workers
+    if budget is not None:
+        ctx.obj["overrides"]["training.budget_minutes"] = budget
     solver = _solver(ctx, model_dir=model_dir)
     try:
         solver.train(dataset, reader=reader)
-    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+    except (FileNotFoundError, NotADirectoryError, ValueError, TrainingMismatchError) as exc:
         _fail(solver, exc)
     manifest = solver.manifest_
     chosen = manifest.get("classifier", {}).get("chosen", manifest["reader"])
-    click.echo(
-        json.dumps({"model_dir": str(solver.model_dir), "chosen": chosen, **manifest["metrics"]}, indent=2)
-    )
+    summary = {"model_dir": str(solver.model_dir), "readers": manifest.get("plan", {}).get("readers")}
+    click.echo(json.dumps({**summary, "chosen": chosen, **manifest["metrics"]}, indent=2))
 
 
 @cli.command()
@@ -225,7 +235,7 @@ def evaluate(ctx, dataset, model_dir, results, workers, json_out):
 )
 @click.pass_context
 def tune_routing(ctx, dataset, model_dir):
-    """Pick the auto-routing threshold on labelled captchas and record it in the manifest."""
+    """Refit how both readers combine (weights, temperature, fast-path threshold) on labelled captchas."""
     solver = _solver(ctx, model_dir=model_dir)
     try:
         picked = solver.tune_routing(dataset)

@@ -17,13 +17,40 @@ import time
 from pathlib import Path
 from typing import Any
 
-from captcha_solver.artifacts import dataset_hash, package_versions, prepare_model_dir, save_model
-from captcha_solver.image_io import label_from_path, label_problem, list_dataset, split_dataset
-from captcha_solver.readers import GLYPH_MODEL, NEURAL_META, NEURAL_MODEL, readers_from, routing_evidence
-from captcha_solver.routing import pick_min_confidence
-from captcha_solver.settings import Config
+from captcha_solver.artifacts import (
+    dataset_hash,
+    load_model_folder,
+    package_versions,
+    prepare_model_dir,
+    save_model,
+)
+from captcha_solver.common import RunProgress
+from captcha_solver.fusion import fit_fusion
+from captcha_solver.image_io import (
+    label_from_path,
+    label_problem,
+    list_dataset,
+    split_dataset,
+)
+from captcha_solver.planning import TrainingPlan, plan_training, survey_dataset
+from captcha_solver.readers import (
+    GLYPH_MODEL,
+    NEURAL_META,
+    NEURAL_MODEL,
+    ReadPolicy,
+    fusion_samples,
+    readers_from,
+)
+from captcha_solver.settings import Config, apply_overrides
+from captcha_solver.verification import TrainingMismatchError, verifier
 
-__all__ = ["labelled_files", "track", "train_model", "train_neural_reader"]
+__all__ = [
+    "TrainingMismatchError",
+    "labelled_files",
+    "track",
+    "train_model",
+    "train_neural_reader",
+]
 
 
 def labelled_files(dataset_dir: str | Path, cfg: Config) -> tuple[list[str], list[tuple[str, str]]]:
@@ -53,7 +80,9 @@ def labelled_files(dataset_dir: str | Path, cfg: Config) -> tuple[list[str], lis
     return labelled, skipped
 
 
-def train_neural_reader(paths, val_paths, cfg: Config, *, work_dir: Path, logger, progress: bool):
+def train_neural_reader(
+    paths, val_paths, cfg: Config, *, work_dir: Path, logger, progress: bool, on_epoch=None
+):
     """Train the neural reader (needs torch: the ``train`` extra) in its checkpoint folder.
 
     The folder, ``<work_dir>/neural-runs/<key>``, is named after the data and
@@ -87,7 +116,13 @@ def train_neural_reader(paths, val_paths, cfg: Config, *, work_dir: Path, logger
     out = work_dir / "neural-runs" / key
     logger.info("neural training checkpoints in %s (a new run with the same data resumes from it)", out)
     metrics = train_neural(
-        paths, val_paths=val_paths, config=config, out_dir=out, logger=logger, progress=progress
+        paths,
+        val_paths=val_paths,
+        config=config,
+        out_dir=out,
+        logger=logger,
+        progress=progress,
+        on_epoch=on_epoch,
     )
     scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))}
     return out, scalars, metrics.get("history", [])
@@ -111,22 +146,67 @@ def _classical_part(labelled, cfg: Config, *, logger, progress: bool) -> tuple[d
     return entries, {GLYPH_MODEL: outcome.onnx_path}, outcome.skipped, outcome.cleanup
 
 
-def _pick_routing(manifest: dict, files: dict, val_paths, cfg: Config, *, logger, progress: bool) -> None:
-    """Pick the routing threshold on the validation captchas both readers held out (in place)."""
+def _fit_fusion(manifest: dict, files: dict, val_paths, cfg: Config, *, logger) -> None:
+    """Fit how the two readers combine on the validation captchas both held out (in place)."""
     reader, neural = readers_from(manifest, Path("."), threads=cfg.classifier.threads, files=files)
-    evidence = routing_evidence(reader, neural, val_paths, config=cfg, show=progress)
-    routing = manifest["routing"] = pick_min_confidence(**evidence)
-    manifest["metrics"]["val_exact_routed"] = routing["val_exact"]
-    logger.info(
-        "routing: min_confidence %.2f picked on %d validation captchas (routed %.4f, classical %.4f, "
-        "neural %.4f; the neural reader reads %.1f%%)",
-        routing["min_confidence"],
-        routing["n"],
-        routing["val_exact"],
-        routing["val_exact_classical"],
-        routing["val_exact_neural"],
-        100 * routing["neural_share"],
+    policy = ReadPolicy.from_manifest(manifest)
+    samples = fusion_samples(reader, neural, val_paths, config=cfg, policy=policy)
+    if not samples:
+        raise ValueError("no validation captcha could be read to fit the fusion on")
+    fusion = manifest["fusion"] = fit_fusion(samples)
+    manifest["metrics"].update(
+        val_exact=fusion["val_exact"],
+        val_exact_fused=fusion["val_exact_fused"],
+        val_exact_classical_alone=fusion["val_exact_classical"],
+        val_exact_neural_alone=fusion["val_exact_neural"],
+        val_ece=fusion["ece"],
     )
+    logger.info(
+        "fusion: classical weight %.2f, temperature %.3f, fast path from confidence %.2f, fitted on %d validation "
+        "captchas: exact %.4f (every captcha fused %.4f, classical alone %.4f, neural alone %.4f; the neural "
+        "reader reads %.1f%%), ECE %.4f",
+        fusion["weight_classical"],
+        fusion["temperature"],
+        fusion["min_confidence"],
+        fusion["n"],
+        fusion["val_exact"],
+        fusion["val_exact_fused"],
+        fusion["val_exact_classical"],
+        fusion["val_exact_neural"],
+        100 * fusion["neural_share"],
+        fusion["ece"],
+    )
+
+
+def _torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _plan(labelled, cfg: Config, reader, *, logger) -> TrainingPlan:
+    from captcha_solver.training import stage_params
+
+    survey = survey_dataset(labelled, stage_params(cfg)[0], seed=cfg.training.seed)
+    plan = plan_training(survey, cfg, reader=reader, torch_available=_torch_available())
+    logger.info(
+        "survey: %d captchas, lengths %s, charset %r, images %.0fx%.0f px, text lines %.0f px, plain "
+        "segmentation right on %.1f%% of %d sampled",
+        survey["images"],
+        survey["lengths"],
+        survey["charset"],
+        survey["image_width"],
+        survey["image_height"],
+        survey["line_height"],
+        100 * survey["segmentation_yield"],
+        survey["sampled"],
+    )
+    for key, why in plan.reasons.items():
+        value = plan.chosen.get(key)
+        logger.info("plan: %s%s: %s", key, "" if value is None else f" = {value}", why)
+    return plan
 
 
 def train_model(
@@ -139,7 +219,14 @@ def train_model(
     reader: str | None = None,
     progress: bool = True,
 ) -> tuple[dict, list[tuple[str, str]]]:
-    """Train the readers ``reader`` names (default ``training.reader``) and publish them into ``target``.
+    """Build the best model ``training.budget_minutes`` affords from a labelled folder and publish it.
+
+    The run surveys the data, decides which readers pay off and with which
+    settings (:func:`captcha_solver.planning.plan_training`; every decision
+    and its reason goes to the log and the manifest's ``plan``), trains them
+    on one split, fits their fusion on the validation captchas, and
+    publishes the model only after reading those captchas back through the
+    path ``predict`` uses.
 
     Parameters
     ----------
@@ -148,12 +235,14 @@ def train_model(
     cfg : Config
     target : Path
         The model folder to publish (atomically: the old model stays until the
-        new one is complete, and is then kept as ``NAME.prev``).
+        new one is complete and verified, and is then kept as ``NAME.prev``).
     logger : logging.Logger
     work_dir : Path
         Where neural checkpoints are kept (``data/``).
     reader : {"classical", "neural", "auto"}, optional
+        Default ``training.reader``.
     progress : bool
+        One progress display for the run.
 
     Returns
     -------
@@ -166,6 +255,9 @@ def train_model(
     artifacts.ModelTargetError
         Before any work, if ``target`` (or ``NAME.prev``) holds anything but
         a model; nothing is then created or deleted.
+    TrainingMismatchError
+        If the model read back from its folder reads the validation captchas
+        worse than training measured (it is then not published).
     """
     from captcha_solver.training import remove_stale_training_dirs
 
@@ -174,64 +266,117 @@ def train_model(
     prepare_model_dir(target, logger=logger)
     remove_stale_training_dirs(logger)
     labelled, skipped = labelled_files(dataset_dir, cfg)
-    which = reader or cfg.training.reader
-    logger.info(
-        "train: %s reader on %d labelled images from %s into %s", which, len(labelled), dataset_dir, target
-    )
-    manifest: dict[str, Any] = {"reader": which}
-    files: dict[str, Path] = {}
-    cleanups = []
-    # One split for every reader: in `auto` both readers are validated, and the
-    # routing threshold picked, on captchas neither trained on.
-    train_paths, val_paths = split_dataset(labelled, cfg.training.validation_fraction, cfg.training.seed)
-    if which in ("classical", "auto"):
-        entries, artifacts, more_skipped, cleanup = _classical_part(
-            labelled, cfg, logger=logger, progress=progress
+    budget = cfg.training.budget_minutes * 60
+    with RunProgress(budget, enabled=progress) as run:
+        run.phase("survey", f"{len(labelled)} captchas")
+        plan = _plan(labelled, cfg, reader, logger=logger)
+        cfg = plan.config
+        which = reader or cfg.training.reader
+        logger.info(
+            "train: %s on %d labelled images from %s into %s, budget %.0f min",
+            " + ".join(plan.readers),
+            len(labelled),
+            dataset_dir,
+            target,
+            cfg.training.budget_minutes,
         )
-        manifest.update(entries)
-        files.update(artifacts)
-        skipped.extend(more_skipped)
-        cleanups.append(cleanup)
-    if which in ("neural", "auto"):
-        neural_dir, metrics, history = train_neural_reader(
-            train_paths, val_paths, cfg, work_dir=work_dir, logger=logger, progress=progress
-        )
-        cleanups.append(lambda: shutil.rmtree(neural_dir, ignore_errors=True))
-        files.update({name: neural_dir / name for name in (NEURAL_MODEL, NEURAL_META)})
-        # Per-epoch loss and validation figures: learning curves for the
-        # tracker and for anyone asking why training stopped where it did.
-        manifest["neural"] = {"metrics": metrics, "history": history}
-        manifest.setdefault("metrics", {"val_exact": metrics.get("val_exact", float("nan"))})
-    if which == "auto":
-        _pick_routing(manifest, files, val_paths, cfg, logger=logger, progress=progress)
-    for path, reason in skipped:
-        logger.warning("skipped %s: %s", path, reason)
-    manifest.update(
-        training_data={
-            "folder": str(dataset_dir),
-            "images": len(labelled),
-            "skipped": len(skipped),
-            "sha256": dataset_hash(labelled),
-        },
-        config=cfg.to_dict(),
-        versions=package_versions(),
-        training_seconds=round(time.perf_counter() - started, 1),
-    )
-    try:
-        save_model(target, files, manifest, logger=logger)
-    finally:
-        for cleanup in cleanups:
-            cleanup()
+        manifest: dict[str, Any] = {
+            "reader": which,
+            "plan": plan.to_dict(),
+            "labels": {"charset": plan.survey["charset"], "lengths": plan.survey["lengths"]},
+        }
+        files: dict[str, Path] = {}
+        cleanups = []
+        # One split for every reader: both are validated, and their fusion
+        # fitted, on captchas neither trained on.
+        train_paths, val_paths = split_dataset(labelled, cfg.training.validation_fraction, cfg.training.seed)
+        try:
+            if plan.classical:
+                run.phase("classical", "segmenting, aligning and fitting the glyph classifiers")
+                entries, artifacts, more_skipped, cleanup = _classical_part(
+                    labelled, cfg, logger=logger, progress=False
+                )
+                manifest.update(entries)
+                files.update(artifacts)
+                skipped.extend(more_skipped)
+                cleanups.append(cleanup)
+                run.best("classical val exact", entries["metrics"].get("val_exact", 0.0))
+            if plan.neural:
+                _neural_part(manifest, files, cleanups, (train_paths, val_paths), cfg, run, logger, work_dir)
+            if plan.classical and plan.neural:
+                run.phase("fusion", f"scoring {len(val_paths)} validation captchas with both readers")
+                _fit_fusion(manifest, files, val_paths, cfg, logger=logger)
+                run.best("fused val exact", manifest["metrics"]["val_exact"])
+            for path, reason in skipped:
+                logger.warning("skipped %s: %s", path, reason)
+            manifest.update(
+                training_data={
+                    "folder": str(dataset_dir),
+                    "images": len(labelled),
+                    "skipped": len(skipped),
+                    "sha256": dataset_hash(labelled),
+                },
+                config=cfg.to_dict(),
+                versions=package_versions(),
+                training_seconds=round(time.perf_counter() - started, 1),
+            )
+            run.phase("verify", "reading the validation captchas back from the staged model folder")
+            trained = float(manifest["metrics"].get("val_exact", float("nan")))
+            save_model(
+                target, files, manifest, logger=logger, verify=verifier(val_paths, cfg, trained, logger)
+            )
+        finally:
+            for cleanup in cleanups:
+                cleanup()
+        manifest = load_model_folder(target)[1]
+        run.phase("done", f"{' + '.join(plan.readers)} published to {target}")
     logger.info(
-        "train: model saved to %s (%s reader), validation exact %.4f, %d files skipped, %.1f s",
+        "train: model saved to %s (%s), validation exact %.4f (read back from the folder: %.4f), %d files "
+        "skipped, %.1f s",
         target,
-        which,
+        " + ".join(plan.readers),
         manifest["metrics"].get("val_exact", float("nan")),
+        manifest.get("verified", {}).get("val_exact", float("nan")),
         len(skipped),
-        manifest["training_seconds"],
+        time.perf_counter() - started,
     )
     track(cfg, manifest, target, logger)
     return manifest, skipped
+
+
+def _neural_part(manifest, files, cleanups, split, cfg: Config, run: RunProgress, logger, work_dir) -> None:
+    """Train the neural reader in what the budget leaves (in place: manifest entries, files, cleanups)."""
+    train_paths, val_paths = split
+    # What the budget leaves, less a reserve for the fusion, the export and the runtime check.
+    reserve = 60 + 0.04 * run.budget
+    minutes = cfg.neural.max_minutes or round(max(1.0, (run.left - reserve) / 60), 2)
+    logger.info(
+        "plan: neural.max_minutes = %.2f: %s",
+        minutes,
+        "set in the configuration" if cfg.neural.max_minutes else "what the budget leaves",
+    )
+    manifest["plan"]["chosen"]["neural.max_minutes"] = minutes
+    run.phase("neural", "decoding the captchas")
+
+    def on_epoch(epoch, planned, val_exact, best_exact):
+        run.phase("neural", f"epoch {epoch}/{planned}, val exact {val_exact:.4f}")
+        run.best("neural val exact", best_exact)
+
+    neural_dir, metrics, history = train_neural_reader(
+        train_paths,
+        val_paths,
+        apply_overrides(cfg, {"neural.max_minutes": minutes}),
+        work_dir=work_dir,
+        logger=logger,
+        progress=False,
+        on_epoch=on_epoch,
+    )
+    cleanups.append(lambda: shutil.rmtree(neural_dir, ignore_errors=True))
+    files.update({name: neural_dir / name for name in (NEURAL_MODEL, NEURAL_META)})
+    # Per-epoch loss and validation figures: learning curves for the
+    # tracker and for anyone asking why training stopped where it did.
+    manifest["neural"] = {"metrics": metrics, "history": history}
+    manifest.setdefault("metrics", {"val_exact": metrics.get("val_exact", float("nan"))})
 
 
 def track(cfg: Config, manifest: dict, model_dir: Path, logger) -> None:

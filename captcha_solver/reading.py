@@ -46,8 +46,9 @@ class ReadResult:
         probabilities (classical) or its calibrated power (neural).
     char_confidences : tuple of float
         Probability of each character of ``text``.
-    reader : {"classical", "neural"}
-        Which reader produced it.
+    reader : {"classical", "neural", "fused"}
+        Which reader produced it ("fused": the candidate with the best combined
+        evidence of both readers, see :func:`captcha_solver.readers.read_routed`).
     boxes : tuple of (x, y, w, h)
         Box of each glyph in image pixels (the classical reader; empty for the neural one).
     topk : tuple of (str, float)

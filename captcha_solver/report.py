@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from captcha_solver.evaluation import confusion_pairs, macro_roc_auc, per_character_accuracy, summarize
+from captcha_solver.evaluation import (
+    confusion_pairs,
+    expected_calibration_error,
+    macro_roc_auc,
+    per_character_accuracy,
+    summarize,
+    wilson_interval,
+)
 from captcha_solver.image_io import ImageDecodeError, decode_image, label_from_path, label_problem
 from captcha_solver.settings import Config
 from features import extract_features
@@ -53,7 +61,11 @@ def evaluation_report(rows: list[dict], reader, config: Config) -> dict:
     report : dict
         :func:`evaluation.summarize`'s keys plus ``segmentation_yield``,
         ``confused_pairs``, ``per_character_accuracy``, ``glyph_macro_roc_auc``,
-        ``plain_segmentation_yield``, ``latency_ms_median`` and ``errors``.
+        ``plain_segmentation_yield``, ``latency_ms_median``, ``errors``,
+        ``ece`` (expected calibration error of the confidences: how far
+        "90% sure" is from 90% right), ``readers`` (how many answers each
+        reader gave: classical, neural, fused) and
+        ``exact_accuracy_ci95`` (the 95% Wilson interval of the exact accuracy).
     """
     labelled = _image_rows(rows, config)
     preds = [r["prediction"] for r in labelled]
@@ -69,6 +81,10 @@ def evaluation_report(rows: list[dict], reader, config: Config) -> dict:
     report["glyph_macro_roc_auc"], report["plain_segmentation_yield"] = glyph_report(labelled, reader, config)
     report["latency_ms_median"] = float(np.median([r["latency_ms"] for r in rows])) if rows else 0.0
     report["errors"] = sum(r["status"] == "error" for r in rows)
+    correct = [p == t for p, t in zip(preds, labels)]
+    report["ece"] = round(expected_calibration_error([r["confidence"] for r in labelled], correct), 6)
+    report["exact_accuracy_ci95"] = list(wilson_interval(sum(correct), len(correct)))
+    report["readers"] = dict(sorted(Counter(r["reader"] for r in labelled if r["reader"]).items()))
     return report
 
 

@@ -18,15 +18,16 @@ import numpy as np
 
 from captcha_solver.artifacts import CorruptModelError, ModelNotFoundError, load_model_folder, update_manifest
 from captcha_solver.common import ResultsLog, exit_with_parent, get_logger, progress
+from captcha_solver.fusion import fit_fusion
 from captcha_solver.image_io import ImageDecodeError, decode_image, list_dataset
 from captcha_solver.readers import (
+    ReadPolicy,
     default_model_dir,
+    fusion_samples,
     read_routed,
     readers_from,
-    routing_evidence,
 )
 from captcha_solver.reading import csv_row, error_row, result_row
-from captcha_solver.routing import DEFAULT_MIN_CONFIDENCE, pick_min_confidence
 from captcha_solver.settings import Config, load_config
 
 __all__ = ["My_CaptchaSolver_Model"]
@@ -148,16 +149,19 @@ class My_CaptchaSolver_Model:
         return "".join(sorted(chars))
 
     @property
-    def min_confidence(self) -> float:
-        """The routing threshold in force: ``routing.min_confidence`` if set (>= 0), else the model's own.
+    def policy(self) -> ReadPolicy:
+        """How the readers combine: the model's fitted fusion and label lengths (manifest ``fusion``, ``labels``).
 
-        The model's own is the one picked on validation at training time
-        (manifest ``routing.min_confidence``); a model trained before
-        thresholds were picked gets :data:`routing.DEFAULT_MIN_CONFIDENCE`.
+        ``routing.min_confidence`` (if >= 0) overrides the fast-path
+        threshold fitted on validation; a model trained before fusion
+        gets :data:`captcha_solver.readers.DEFAULT_MIN_CONFIDENCE`.
         """
-        if self.config.routing.min_confidence >= 0:
-            return self.config.routing.min_confidence
-        return float((self.manifest_ or {}).get("routing", {}).get("min_confidence", DEFAULT_MIN_CONFIDENCE))
+        return ReadPolicy.from_manifest(self.manifest_, self.config.routing.min_confidence)
+
+    @property
+    def min_confidence(self) -> float:
+        """The fast-path threshold in force (see :attr:`policy`)."""
+        return self.policy.min_confidence
 
     def _check_loaded(self) -> None:
         if not self.loaded:
@@ -218,7 +222,7 @@ class My_CaptchaSolver_Model:
                     name=name,
                 )
             t1 = time.perf_counter()
-            result = read_routed(self.reader_, self.neural_, rgb, self.config.routing, self.min_confidence)
+            result = read_routed(self.reader_, self.neural_, rgb, self.config.routing, self.policy)
             row = result_row(name, result, timings_ms={"decode": (t1 - t0) * 1e3})
         except (ImageDecodeError, OSError) as exc:
             row = error_row(name, str(exc))
@@ -342,11 +346,11 @@ class My_CaptchaSolver_Model:
         return self
 
     def tune_routing(self, dataset_dir: str | Path, *, progress: bool = True) -> dict:
-        """Pick the routing threshold on a labelled folder and record it in the model's manifest.
+        """Fit the fusion (weights, temperature, fast-path threshold) on a labelled folder; record it in the manifest.
 
-        For a model with both readers (``auto``) whose threshold should fit
-        captchas it did not train on, or one trained before thresholds were
-        picked. The folder should hold captchas the model never trained on.
+        For a model with both readers whose fusion should fit captchas it did
+        not train on, or one trained before fusion was fitted. The folder
+        should hold captchas the model never trained on.
 
         Raises
         ------
@@ -356,22 +360,28 @@ class My_CaptchaSolver_Model:
         self._check_loaded()
         if self.reader_ is None or self.neural_ is None:
             raise ValueError(
-                f"{self.resolved_model_dir()}: routing needs both readers; this model has only one"
+                f"{self.resolved_model_dir()}: fusion needs both readers; this model has only one"
             )
         images, rejected = list_dataset(dataset_dir, self.config.input)
         for path, reason in rejected:
             self.logger.warning("skipped %s: %s", path, reason)
-        evidence = routing_evidence(self.reader_, self.neural_, images, config=self.config, show=progress)
-        if not evidence["plausible"]:
-            raise ValueError(f"{dataset_dir}: no readable labelled captcha to pick the threshold on")
-        picked = dict(pick_min_confidence(**evidence), dataset=str(dataset_dir))
-        self.manifest_ = update_manifest(self.resolved_model_dir(), {"routing": picked})
+        samples = fusion_samples(
+            self.reader_, self.neural_, images, config=self.config, policy=self.policy, show=progress
+        )
+        if not samples:
+            raise ValueError(f"{dataset_dir}: no readable labelled captcha to fit the fusion on")
+        picked = dict(fit_fusion(samples), dataset=str(dataset_dir))
+        self.manifest_ = update_manifest(self.resolved_model_dir(), {"fusion": picked})
         self.logger.info(
-            "routing: min_confidence %.2f picked on %d captchas of %s (routed %.4f)",
+            "fusion: classical weight %.2f, temperature %.3f, fast path from %.2f, fitted on %d captchas of %s "
+            "(exact %.4f, ECE %.4f)",
+            picked["weight_classical"],
+            picked["temperature"],
             picked["min_confidence"],
             picked["n"],
             dataset_dir,
             picked["val_exact"],
+            picked["ece"],
         )
         return picked
 

@@ -31,6 +31,7 @@ def trained_model_dir(tmp_path_factory, captcha_dir) -> Path:
         model_dir=root / "model",
         overrides={
             "classifier.candidates": ["logreg"],
+            "training.reader": "classical",
             "paths.log_file": str(root / "log_file.log"),
             "paths.results_csv": str(root / "results.csv"),
             "tracking.wandb_mode": "disabled",

@@ -28,7 +28,7 @@ _GLYPH_KEYS = {
     "decoding": dict,
 }
 # Keys that are optional but read at prediction time when present.
-_OPTIONAL_KEYS = {"routing": dict, "reader": str}
+_OPTIONAL_KEYS = {"routing": dict, "fusion": dict, "labels": dict, "reader": str}
 _KINDS = {
     dict: "an object",
     list: "an array",
@@ -98,9 +98,19 @@ def check_contents(manifest: Mapping, model_dir: str | Path) -> None:
     for key, kind in _OPTIONAL_KEYS.items():
         if key in manifest:
             _require(manifest, key, kind, model_dir, "prediction")
-    threshold = manifest.get("routing", {}).get("min_confidence", 0.0)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+    for section, key in (
+        ("routing", "min_confidence"),
+        ("fusion", "min_confidence"),
+        ("fusion", "weight_classical"),
+        ("fusion", "temperature"),
+    ):
+        value = manifest.get(section, {}).get(key, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise CorruptModelError(
+                model_dir, f"manifest.json key '{section}.{key}' is {json_kind(value)}, expected a number"
+            )
+    lengths = manifest.get("labels", {}).get("lengths", {})
+    if not isinstance(lengths, dict) or not all(str(k).isdigit() for k in lengths):
         raise CorruptModelError(
-            model_dir,
-            f"manifest.json key 'routing.min_confidence' is {json_kind(threshold)}, expected a number",
+            model_dir, "manifest.json key 'labels.lengths' must map text lengths to counts, e.g. {\"5\": 825}"
         )

@@ -252,13 +252,23 @@ def prepare_model_dir(model_dir: str | os.PathLike, *, logger=None) -> dict | No
     return previous
 
 
-def save_model(model_dir: str | Path, files: dict[str, Path], manifest: dict, *, logger=None) -> Path:
+def save_model(
+    model_dir: str | Path, files: dict[str, Path], manifest: dict, *, logger=None, verify=None
+) -> Path:
     """Publish ``files`` (artifact name -> temporary path) and the manifest atomically.
 
     Everything is written (and synced) into a staging folder next to
     ``model_dir``, which is then swapped in; the model it replaces is kept as
     ``NAME.prev/``. The folder is checked again first (it may have changed
     while training ran).
+
+    Parameters
+    ----------
+    verify : callable, optional
+        Called with the staged folder, complete as it will go live, before
+        the swap: it may load and test the model there and return manifest
+        entries to add (written before the swap), or raise to stop the
+        publication (the live model is then untouched and the staging removed).
 
     Raises
     ------
@@ -282,6 +292,10 @@ def save_model(model_dir: str | Path, files: dict[str, Path], manifest: dict, *,
             full = dict(manifest, format_version=FORMAT_VERSION, artifacts=digests)
             full.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
             write_manifest(tmp, full)
+            changes = verify(tmp) if verify is not None else None
+            if changes:
+                full.update(changes)
+                write_manifest(tmp, full)
     if logger:
         _log_publication(logger, model_dir, full, previous)
     return Path(model_dir)

@@ -22,6 +22,7 @@ from captcha_solver.common.results import (
     ResultsWriteError,
     read_results,
 )
+from captcha_solver.common.run_progress import RunProgress
 from captcha_solver.common.scratch import ScratchDir, remove_stale_scratch
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "RESULTS_COLUMNS",
     "ResultsLog",
     "ResultsWriteError",
+    "RunProgress",
     "ScratchDir",
     "atomic_write_bytes",
     "atomic_write_text",

@@ -1,5 +1,6 @@
 """Evaluation metrics of predicted captcha texts and character probabilities (pure functions)."""
 
+from captcha_solver.evaluation._calibration import expected_calibration_error, wilson_interval
 from captcha_solver.evaluation._confusion import confusion_pairs, per_character_accuracy
 from captcha_solver.evaluation._edit import Alignment, align, edit_distance
 from captcha_solver.evaluation._roc import UndefinedMetricWarning, macro_roc_auc
@@ -13,8 +14,10 @@ __all__ = [
     "character_accuracy",
     "confusion_pairs",
     "edit_distance",
+    "expected_calibration_error",
     "exact_accuracy",
     "macro_roc_auc",
     "per_character_accuracy",
     "summarize",
+    "wilson_interval",
 ]

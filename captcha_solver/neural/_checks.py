@@ -14,7 +14,7 @@ from captcha_solver.neural._decode import greedy_decode
 from captcha_solver.neural._model import CRNN
 from captcha_solver.neural._preprocess import to_batch
 
-__all__ = ["evaluate_reader", "expected_calibration_error", "export_onnx", "fit_calibration", "onnx_parity"]
+__all__ = ["evaluate_reader", "export_onnx", "fit_calibration", "onnx_parity"]
 
 
 @torch.no_grad()
@@ -32,22 +32,6 @@ def predict_log_probs(model: CRNN, arrays: list[np.ndarray], cfg: NeuralConfig) 
         for j, i in enumerate(idx):
             out[i] = lp[j, : max(output_length(int(w[j]), cfg.frame_stride), 1)]
     return out
-
-
-def expected_calibration_error(confidences, correct, bins: int = 10) -> float:
-    """ECE: mean |accuracy - confidence| over equal-width bins, weighted by bin size."""
-    conf = np.asarray(confidences, dtype=np.float64)
-    ok = np.asarray(correct, dtype=np.float64)
-    if conf.size == 0:
-        return 0.0
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        sel = which == b
-        if sel.any():
-            ece += sel.mean() * abs(ok[sel].mean() - conf[sel].mean())
-    return float(ece)
 
 
 def fit_calibration(raw_confidences, correct, *, min_each: int = 5) -> float:

@@ -10,11 +10,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
-from captcha_solver.settings import Config as _Settings
-
 __all__ = ["BLANK", "NeuralConfig", "config_from_settings", "output_length"]
-
-_SETTINGS = _Settings()
 
 #: CTC blank: always class 0, so class ``i >= 1`` is ``charset[i - 1]``.
 BLANK = 0
@@ -138,12 +134,13 @@ class NeuralConfig:
     window_ratio: float = 0.0
     contrast: str = "fixed"
     ink_scale: float = 0.0
-    # The training schedule's defaults are the settings schema's (one source of truth).
-    epochs: int = _SETTINGS.neural.epochs
+    # For direct use of the trainer; `model.py train` chooses these from the
+    # data (captcha_solver.planning) unless config.yaml sets them.
+    epochs: int = 20
     batch_size: int = 32
     lr: float = 2e-3
     weight_decay: float = 1e-4
-    patience: int = _SETTINGS.neural.patience
+    patience: int = 8
     max_minutes: float = 0.0
     val_fraction: float = 0.1
     min_images: int = 20
@@ -248,8 +245,34 @@ def config_from_settings(settings) -> NeuralConfig:
     -------
     config : NeuralConfig
         Charset, lengths and preprocessing scales are left to be learned from the data.
+
+    Raises
+    ------
+    ValueError
+        If a setting still says "from the data" (resolve the settings with
+        :func:`captcha_solver.planning.plan_training` first).
     """
     n, tr = settings.neural, settings.training
+    unresolved = [
+        f"neural.{k}"
+        for k, v in (
+            ("epochs", n.epochs),
+            ("patience", n.patience),
+            ("batch_size", n.batch_size),
+            ("height", n.height),
+            ("frame_stride", n.frame_stride),
+            ("channels", n.channels),
+            ("stem", n.stem),
+            ("weight_decay", n.weight_decay),
+            ("dropout", n.dropout),
+        )
+        if v in (0, -1.0, "auto")
+    ] + (["training.validation_fraction"] if tr.validation_fraction == 0 else [])
+    if unresolved:
+        raise ValueError(
+            f"settings {', '.join(unresolved)} are 'from the data' (0, -1 or auto): resolve them first with "
+            "captcha_solver.planning.plan_training"
+        )
     return NeuralConfig(
         epochs=n.epochs,
         patience=n.patience,

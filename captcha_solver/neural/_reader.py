@@ -137,6 +137,7 @@ class NeuralReader:
         topk: int = 0,
         allowed: str | None = None,
         case: str = "sensitive",
+        lengths=None,
     ) -> ReadResult:
         """Read one captcha.
 
@@ -152,16 +153,21 @@ class NeuralReader:
         case : {"sensitive", "lower", "upper"}
             "lower"/"upper" merge both cases of each letter before decoding
             and answer in that case (for sites that ignore case).
+        lengths : collection of int, optional
+            Text lengths a reading may have (default: every length from the
+            shortest to the longest training label).
 
         Returns
         -------
         ReadResult
-            ``reader="neural"``: the greedy CTC reading; ``char_confidences`` per
-            character is the highest probability of the frames that emitted it;
-            ``confidence`` is ``prod(char_confidences) ** calibration_power`` (power
-            fitted on validation so that it matches the accuracy), 0 for an empty
-            reading or one whose length is outside what training saw; ``topk``
-            the ``topk`` most likely texts (prefix beam search).
+            ``reader="neural"``: the greedy CTC reading, or, when its length
+            is not allowed, the most likely text of an allowed length (beam
+            search); ``char_confidences`` per character is the highest
+            probability of the frames that emitted it; ``confidence`` is
+            ``prod(char_confidences) ** calibration_power`` (power fitted on
+            validation so that it matches the accuracy), 0 for an empty
+            reading or one of a length no training label had; ``topk`` the
+            ``topk`` most likely texts of allowed lengths (prefix beam search).
 
         Raises
         ------
@@ -169,9 +175,32 @@ class NeuralReader:
             If the image is not a uint8 array, ``topk < 0``, or ``allowed``
             shares no character with the charset.
         """
+        return self.analyse(image, topk=topk, allowed=allowed, case=case, lengths=lengths)[0]
+
+    def allowed_lengths(self, lengths=None) -> frozenset[int]:
+        """``lengths``, or every length from the shortest to the longest training label."""
+        if lengths:
+            return frozenset(int(n) for n in lengths)
+        return frozenset(range(self.config.min_length, self.config.max_length + 1))
+
+    def analyse(
+        self,
+        image: np.ndarray,
+        *,
+        topk: int = 0,
+        allowed: str | None = None,
+        case: str = "sensitive",
+        lengths=None,
+    ) -> tuple[ReadResult, np.ndarray]:
+        """:meth:`read`, and the per-frame log-probabilities it decoded (after ``allowed`` and ``case``).
+
+        The fused reader scores other readers' texts with them
+        (:func:`captcha_solver.fusion.ctc_log_likelihood`).
+        """
         if topk < 0:
             raise ValueError(f"topk must be >= 0, got {topk}")
         check_case(case)
+        ok = self.allowed_lengths(lengths)
         t0 = time.perf_counter()
         x = preprocess_config(image, self.config)
         batch, _ = to_batch([x], mean=self.config.mean, std=self.config.std)
@@ -183,8 +212,20 @@ class NeuralReader:
         if case != "sensitive":
             lp = fold_case(lp, self.charset, case)
         text, confs = greedy_decode(lp, self.charset)
-        confidence = self.sequence_confidence(text, confs)
-        alternatives = beam_search(lp, self.charset, k=topk) if topk else []
+        confidence = self.sequence_confidence(text, confs) if len(text) in ok else 0.0
+        alternatives = []
+        if topk or len(text) not in ok:
+            # Beam search only when asked for alternatives or when the best path
+            # has a length no captcha of this style has (then the most likely
+            # text of an allowed length is the reading).
+            beams = [
+                b for b in beam_search(lp, self.charset, k=max(topk, 10), beam_width=16) if len(b[0]) in ok
+            ]
+            alternatives = beams[:topk]
+            if len(text) not in ok and beams:
+                text, p = beams[0]
+                confs = [float(p) ** (1.0 / len(text))] * len(text)
+                confidence = float(p) ** self.config.calibration_power
         t3 = time.perf_counter()
         timings = {
             "preprocess": (t1 - t0) * 1e3,
@@ -192,9 +233,10 @@ class NeuralReader:
             "decode": (t3 - t2) * 1e3,
             "total": (t3 - t0) * 1e3,
         }
-        return ReadResult(
+        result = ReadResult(
             text, confidence, tuple(confs), "neural", topk=tuple(alternatives), timings_ms=timings
         )
+        return result, lp
 
     def sequence_confidence(self, text: str, char_confidences: list[float]) -> float:
         """Calibrated confidence of a reading (see :meth:`read`)."""

@@ -24,16 +24,14 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from captcha_solver.common import atomic_write_bytes, atomic_write_text
+from captcha_solver.evaluation import expected_calibration_error
 from captcha_solver.neural._checks import (
     evaluate_reader as _evaluate,
 )
 from captcha_solver.neural._checks import (
-    expected_calibration_error,
-    fit_calibration,
-)
-from captcha_solver.neural._checks import (
     export_onnx as _export_onnx,
 )
+from captcha_solver.neural._checks import fit_calibration
 from captcha_solver.neural._checks import (
     onnx_parity as _parity,
 )
@@ -64,6 +62,7 @@ def train_neural(
     logger: logging.Logger | None = None,
     progress: bool = True,
     resume: bool = True,
+    on_epoch=None,
 ) -> dict:
     """Train the neural reader on labelled captchas and export it for onnxruntime.
 
@@ -89,6 +88,10 @@ def train_neural(
     resume : bool
         Continue from ``out_dir/neural_checkpoint.pt`` when it exists and
         was made with the same data settings.
+    on_epoch : callable, optional
+        Called after every epoch with ``epoch``, ``planned`` (epochs the
+        budget affords), ``val_exact`` and ``best_exact`` (keywords): the
+        run's one progress display.
 
     Returns
     -------
@@ -134,6 +137,13 @@ def train_neural(
         )
         # A kill mid-write leaves the previous epoch's checkpoint.
         atomic_write_bytes(ckpt_path, run.checkpoint(len(data.paths)))
+        if on_epoch is not None:
+            on_epoch(
+                epoch=run.state["epoch"],
+                planned=run.state["planned_epochs"],
+                val_exact=ev["exact"],
+                best_exact=run.state["best_exact"],
+            )
     return _publish(run, data, out_dir, t_start, log)
 
 

@@ -9,7 +9,9 @@ import sys
 from captcha_solver.common import get_logger
 from captcha_solver.image_io import list_images
 from captcha_solver.neural._config import config_from_settings
+from captcha_solver.planning import plan_training, survey_dataset
 from captcha_solver.settings import ConfigError, load_config
+from captcha_solver.training import stage_params
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,12 +89,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Defaults from the settings (--config rule: $CAPTCHA_SOLVER_CONFIG, ./config.yaml, the schema),
         # the same as `model.py train --reader neural`; the flags override them.
-        config = config_from_settings(load_config()).replace(**changes)
         paths, rejected = list_images(args.dataset)
         for p, why in rejected:
             log.warning("skipped %s: %s", p, why)
         if args.limit:
             paths = paths[: args.limit]
+        # Settings left "from the data" are chosen from these captchas, as `model.py train` chooses them.
+        settings = load_config()
+        survey = survey_dataset(
+            [str(p) for p in paths], stage_params(settings)[0], seed=settings.training.seed
+        )
+        settings = plan_training(survey, settings, reader="neural").config
+        config = config_from_settings(settings).replace(**changes)
         from captcha_solver.neural._train import train_neural
 
         metrics = train_neural(

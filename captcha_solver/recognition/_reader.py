@@ -120,12 +120,65 @@ class GlyphReader:
         two cases into that form (a site that ignores case). See
         :func:`restrict_proba`.
         """
-        classify = self.classify
-        if allowed or case != "sensitive":
-            # A local wrapper, not an attribute: one reader serves many threads.
-            def classify(X, _base=self.classify):
-                return restrict_proba(_base(X), self.charset, allowed, case)
+        return self.analyse(image, allowed=allowed, case=case)[0]
 
+    def _classifier(self, allowed: str | None, case: str):
+        if not allowed and case == "sensitive":
+            return self.classify
+
+        # A local wrapper, not an attribute: one reader serves many threads.
+        def classify(X, _base=self.classify):
+            return restrict_proba(_base(X), self.charset, allowed, case)
+
+        return classify
+
+    def score_texts(
+        self, seg: Segmentation, texts, *, allowed: str | None = None, case: str = "sensitive"
+    ) -> np.ndarray:
+        """The lattice's log-probability of each text: its best segmentation path (forced alignment).
+
+        Parameters
+        ----------
+        seg : Segmentation
+            The captcha's segmentation (from :meth:`analyse`).
+        texts : sequence of str
+        allowed, case
+            As in :meth:`read`.
+
+        Returns
+        -------
+        (len(texts),) ndarray of float
+            ``-inf`` for a text with a character outside the charset or that no path reads.
+        """
+        out = np.full(len(texts), -np.inf)
+        index = {c: i for i, c in enumerate(self.charset)}
+        if not seg.atoms or len(seg.atoms) > 4 * self.seg_params.max_glyphs:
+            return out
+        spans, proba, _ = lattice_proba(
+            seg, self._classifier(allowed, case), self.seg_params, self.feat_params
+        )
+        skippable = seg.owner_spans()
+        for k, text in enumerate(texts):
+            if not text or any(c not in index for c in text):
+                continue
+            reading = forced_alignment(
+                len(seg.atoms),
+                spans,
+                proba,
+                self.garbage,
+                [index[c] for c in text],
+                skippable,
+                self.decode_params.skip_penalty,
+            )
+            if reading is not None:
+                out[k] = reading.log_score
+        return out
+
+    def analyse(
+        self, image: np.ndarray, *, allowed: str | None = None, case: str = "sensitive"
+    ) -> tuple[ReadResult, Segmentation]:
+        """:meth:`read`, and the segmentation it read (for :meth:`score_texts`)."""
+        classify = self._classifier(allowed, case)
         t0 = time.perf_counter()
         seg = segment(image, self.seg_params)
         t1 = time.perf_counter()
@@ -133,7 +186,7 @@ class GlyphReader:
         if not seg.atoms or len(seg.atoms) > 4 * self.seg_params.max_glyphs:
             # No ink, or so many pieces that this is noise rather than text
             # (the lattice over them would take long and read nothing).
-            return ReadResult("", 0.0, (), "classical", n_blobs=len(seg.blobs), timings_ms=timings)
+            return ReadResult("", 0.0, (), "classical", n_blobs=len(seg.blobs), timings_ms=timings), seg
         units = seg.owner_spans()
         t2 = time.perf_counter()
         X = extract_features(seg, units, self.feat_params)
@@ -165,7 +218,7 @@ class GlyphReader:
             len(seg.atoms), units, proba, self.garbage, seg.owner_spans(), self.decode_params.skip_penalty
         )
         timings["decoding"] = (time.perf_counter() - t5) * 1e3
-        return self._result(seg, reading, timings)
+        return self._result(seg, reading, timings), seg
 
     def _confident(self, proba: np.ndarray, is_mark: np.ndarray) -> bool:
         """True when every glyph blob is plainly one glyph and every mark plainly one glyph or noise.

@@ -70,7 +70,8 @@ class PredictResponse(BaseModel):
     char_confidences: list[float] = Field(description="Confidence of each character, 0..1.")
     boxes: list[list[int]] = Field(description="Box of each glyph as [x, y, width, height] in image pixels.")
     reader: str = Field(
-        description="Which reader answered: 'classical' or 'neural' ('' when the image was not read)."
+        description="Which reader answered: 'classical', 'neural' or 'fused' (both readers' evidence "
+        "combined; '' when the image was not read)."
     )
     status: str = Field(description="'ok', or 'error' when no text was found (see error).")
     error: str = Field("", description="Why status is 'error'.")

@@ -21,36 +21,54 @@ def _four_widths(value: object) -> bool:
 
 @dataclass(frozen=True)
 class NeuralConfig(Section):
-    """Training the neural (CNN + CTC) reader: python model.py train --reader neural|auto."""
+    """Training the neural (CNN + CTC) reader; 0, -1 and auto mean: chosen from the data at training time."""
 
     _section = "neural"
     epochs: int = field(
-        20, Range(1, 1000), doc="Most training epochs (early stopping on validation exact accuracy)."
+        0,
+        Range(0, 1000),
+        doc="Most training epochs; 0 = from the data (at least 30, more for small sets: about 60,000 "
+        "captchas seen), cut to what the time budget affords.",
     )
-    patience: int = field(8, Range(1, 1000), doc="Epochs without improvement before stopping.")
-    batch_size: int = field(32, Range(1, 4096), doc="Captchas per training step.")
+    patience: int = field(
+        0,
+        Range(0, 1000),
+        doc="Epochs without a better validation reading before stopping; 0 = never stop early "
+        "(the learning-rate schedule anneals to its end).",
+    )
+    batch_size: int = field(
+        0,
+        Range(0, 4096),
+        doc="Captchas per training step; 0 = from the data (64 from 4,000 captchas, else 32).",
+    )
     height: int = field(
-        32,
-        Choice(16, 32, 48, 64, 80, 96, 112, 128),
-        doc="Height the text is resized to, in pixels: the four conv blocks halve it four times.",
+        0,
+        Choice(0, 16, 32, 48, 64, 80, 96, 112, 128),
+        doc="Height the text is resized to, in pixels (the four conv blocks halve it four times); "
+        "0 = from the data (64 for text lines of 45 px and more when no classical reader is trained, else 32).",
     )
     channels: str = field(
-        "32,64,96,128",
-        Predicate(_four_widths, "four comma-separated conv widths from 4 to 512, e.g. 16,32,64,128"),
-        doc="Output channels of the four conv blocks; narrow early blocks keep a taller input affordable.",
+        "auto",
+        Predicate(
+            lambda v: v == "auto" or _four_widths(v),
+            "'auto' or four comma-separated conv widths from 4 to 512, e.g. 16,32,64,128",
+        ),
+        doc="Output channels of the four conv blocks; narrow early blocks keep a taller input affordable; "
+        "auto = 16,32,64,128 at height 64, else 32,64,96,128.",
     )
     learning_rate: float = field(
         0.002, Range(1e-5, 1, inclusive=False), doc="Peak learning rate (AdamW, warm-up then cosine)."
     )
     weight_decay: float = field(
-        1e-4,
-        Range(0, 1),
-        doc="AdamW weight decay: each step shrinks the weights by learning rate x this; larger values regularise more.",
+        -1.0,
+        Predicate(lambda v: v == -1 or 0 <= v <= 1, "-1 (from the data) or a value in [0, 1]"),
+        doc="AdamW weight decay: each step shrinks the weights by learning rate x this; larger values "
+        "regularise more; -1 = from the data (0.05 from 4,000 captchas, else 0.0001).",
     )
     dropout: float = field(
-        0.1,
-        Range(0, 1, inclusive=(True, False)),
-        doc="Dropout between the BiGRU and the classifier.",
+        -1.0,
+        Predicate(lambda v: v == -1 or 0 <= v < 1, "-1 (from the data) or a value in [0, 1)"),
+        doc="Dropout between the BiGRU and the classifier; -1 = from the data (0.3 from 4,000 captchas, else 0.1).",
     )
     ema_decay: float = field(
         0.0,
@@ -60,12 +78,14 @@ class NeuralConfig(Section):
     max_minutes: float = field(
         0.0,
         Range(0, 10000),
-        doc="Time budget of neural training in minutes (0 = none); the epochs are fitted to it.",
+        doc="Time budget of neural training in minutes; the epochs are fitted to it; 0 = what "
+        "training.budget_minutes leaves.",
     )
     frame_stride: int = field(
-        2,
-        Choice(2, 4),
-        doc="Input columns per output frame: 4 halves the frames (less work), 2 leaves room between narrow letters.",
+        0,
+        Choice(0, 2, 4),
+        doc="Input columns per output frame: 4 halves the frames (less work), 2 leaves room between narrow "
+        "letters; 0 = from the data (4 at height 64 when every character keeps 3 frames, else 2).",
     )
     width_dilation: int = field(
         1,
@@ -73,11 +93,11 @@ class NeuralConfig(Section):
         doc="Horizontal dilation of the last two conv blocks: 2 lets each frame see a wider glyph.",
     )
     stem: str = field(
-        "pool",
-        Choice("pool", "strided"),
+        "auto",
+        Choice("auto", "pool", "strided"),
         doc=(
             "First conv block: pool = 3x3 conv then 2x2 max-pool; strided = one 4x4 stride-2 conv, "
-            "about 35% faster to train at height 64."
+            "about 35% faster to train at height 64; auto = strided at height 64, else pool."
         ),
     )
     augment_geometry: bool = field(

@@ -16,7 +16,7 @@ from captcha_solver.artifacts import MANIFEST, CorruptModelError, save_model, sh
 from captcha_solver.solver import My_CaptchaSolver_Model
 
 ROOT = Path(__file__).resolve().parents[2]
-QUIET = {"logging.console": False, "tracking.wandb_mode": "disabled"}
+QUIET = {"logging.console": False, "tracking.wandb_mode": "disabled", "training.reader": "classical"}
 IMAGE = np.zeros((60, 160, 3), np.uint8)
 
 

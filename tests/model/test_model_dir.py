@@ -13,7 +13,12 @@ from captcha_solver.artifacts import MANIFEST, load_manifest, save_model
 from captcha_solver.common import ScratchDir
 from model import My_CaptchaSolver_Model, cli
 
-QUIET = {"logging.console": False, "tracking.wandb_mode": "disabled", "classifier.candidates": '["logreg"]'}
+QUIET = {
+    "logging.console": False,
+    "tracking.wandb_mode": "disabled",
+    "classifier.candidates": '["logreg"]',
+    "training.reader": "classical",
+}
 
 
 def _files(model_dir, names):

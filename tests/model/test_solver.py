@@ -15,7 +15,7 @@ from captcha_solver.cli import cli
 from captcha_solver.solver import My_CaptchaSolver_Model
 from tests.pngs import black_png
 
-QUIET = {"logging.console": False, "tracking.wandb_mode": "disabled"}
+QUIET = {"logging.console": False, "tracking.wandb_mode": "disabled", "training.reader": "classical"}
 
 
 def _solver(model_dir, tmp_path, **overrides):
@@ -248,7 +248,13 @@ def test_train_skips_and_reports_unlabelled_and_unsegmentable(captcha_dir, tmp_p
     shutil.copy(sorted(captcha_dir.glob("*.png"))[70], folder / "IMG 0001.png")  # not a label
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     solver = _solver(
-        tmp_path / "model", tmp_path, **{"classifier.candidates": ["logreg"], "training.min_images": 10}
+        tmp_path / "model",
+        tmp_path,
+        **{
+            "classifier.candidates": ["logreg"],
+            "training.min_images": 10,
+            "training.validation_fraction": 0.1,
+        },
     )
     solver.train(folder, progress=False)
     skipped = {Path(p).name: reason for p, reason in solver.skipped_}

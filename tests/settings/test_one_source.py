@@ -4,7 +4,7 @@ import dataclasses
 
 from captcha_solver.neural import NeuralConfig, config_from_settings
 from captcha_solver.recognition import DecodeParams
-from captcha_solver.settings import Config
+from captcha_solver.settings import Config, apply_overrides
 from features import FeatureParams
 from segmentation import SegmentationParams
 
@@ -29,10 +29,20 @@ def test_stage_parameters_default_to_the_schema():
 
 
 def test_neural_config_defaults_are_the_schema_values():
-    # NeuralConfig() is what `train_neural` uses when no config is given:
-    # it must train like `model.py train --reader neural` with default settings.
-    assert NeuralConfig() == config_from_settings(Config())
-    assert (NeuralConfig().epochs, NeuralConfig().patience) == (
-        Config().neural.epochs,
-        Config().neural.patience,
-    )
+    # NeuralConfig() is what `train_neural` uses when no config is given. The
+    # settings the plan chooses from the data (0, -1, auto in the schema) set
+    # to NeuralConfig's values, every other setting comes from the schema.
+    d = NeuralConfig()
+    chosen = {
+        "neural.epochs": d.epochs,
+        "neural.patience": d.patience,
+        "neural.batch_size": d.batch_size,
+        "neural.height": d.height,
+        "neural.frame_stride": d.frame_stride,
+        "neural.channels": ",".join(map(str, d.channels)),
+        "neural.stem": d.stem,
+        "neural.weight_decay": d.weight_decay,
+        "neural.dropout": d.dropout,
+        "training.validation_fraction": d.val_fraction,
+    }
+    assert d == config_from_settings(apply_overrides(Config(), chosen))

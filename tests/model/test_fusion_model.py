@@ -1,4 +1,4 @@
-"""Training both readers and routing each captcha to one of them."""
+"""Training both readers, fusing their evidence per captcha, and the model the trainer publishes."""
 
 import numpy as np
 import pytest
@@ -7,6 +7,19 @@ from captcha_solver.artifacts import load_manifest
 from captcha_solver.solver import My_CaptchaSolver_Model
 
 pytest.importorskip("torch", reason="training the neural reader needs torch (the 'train' extra)")
+
+#: Every "from the data" neural setting fixed, for calling the neural trainer directly.
+RESOLVED = {
+    "neural.height": 32,
+    "neural.frame_stride": 2,
+    "neural.channels": "8,16,16,24",
+    "neural.stem": "pool",
+    "neural.batch_size": 32,
+    "neural.weight_decay": 0.0001,
+    "neural.dropout": 0.1,
+    "neural.patience": 5,
+    "training.validation_fraction": 0.2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -17,6 +30,7 @@ def hybrid_dir(captcha_dir, tmp_path_factory):
         overrides={
             "classifier.candidates": ["logreg"],
             "neural.epochs": 2,
+            "neural.channels": "8,16,16,24",
             "paths.log_file": str(root / "log.log"),
             "tracking.wandb_mode": "disabled",
             "logging.console": False,
@@ -39,38 +53,86 @@ def _solver(model_dir, tmp_path, reader, **extra):
     ).load()
 
 
-def test_auto_model_holds_both_readers(hybrid_dir):
+def test_auto_model_holds_both_readers_and_records_its_plan(hybrid_dir):
     manifest = load_manifest(hybrid_dir)
     assert manifest["reader"] == "auto"
     assert {"glyph_classifier.onnx", "neural_reader.onnx", "neural_reader.json"} == set(manifest["artifacts"])
     assert "metrics" in manifest["neural"]
+    plan = manifest["plan"]
+    assert plan["readers"] == ["classical", "neural"]
+    assert "plain segmentation splits" in plan["reasons"]["classical"]
+    assert plan["chosen"]["neural.height"] == 32 and plan["chosen"]["neural.epochs"] == 2
+    assert plan["survey"]["images"] == 160 and "neural.max_minutes" in plan["chosen"]
+    assert sum(manifest["labels"]["lengths"].values()) == 160
 
 
-def test_routing_names_the_reader_that_answered(hybrid_dir, captcha_dir, tmp_path):
+def test_the_published_model_was_read_back_through_predicts_path(hybrid_dir):
+    manifest = load_manifest(hybrid_dir)
+    verified = manifest["verified"]
+    assert verified["n"] == manifest["fusion"]["n"] == manifest["neural"]["metrics"]["n_val"]
+    assert verified["val_exact"] >= verified["in_training"] - 1 / verified["n"]
+    assert verified["in_training"] == manifest["metrics"]["val_exact"] == manifest["fusion"]["val_exact"]
+
+
+def test_readers_answer_by_route_and_the_fusion_names_itself(hybrid_dir, captcha_dir, tmp_path):
     image = sorted(captcha_dir.glob("*.png"))[0]
     assert _solver(hybrid_dir, tmp_path, "classical").predict(image)["reader"] == "classical"
     neural = _solver(hybrid_dir, tmp_path, "neural", **{"routing.topk": 3}).predict(image)
     assert neural["reader"] == "neural" and len(neural["topk"]) <= 3
     # auto: a confident, plausible classical reading is kept; with an
-    # impossible confidence bar the neural reader is always consulted.
+    # impossible confidence bar every captcha is fused.
     strict = _solver(hybrid_dir, tmp_path, "auto", **{"routing.min_confidence": 1.0})
     rows = [strict.predict(p) for p in sorted(captcha_dir.glob("*.png"))[:5]]
-    assert all(r["reader"] in ("classical", "neural") for r in rows)
+    assert all(r["reader"] == "fused" for r in rows if r["confidence"] < 1.0)
+    assert all(0.0 <= r["confidence"] <= 1.0 for r in rows)
     lenient = _solver(hybrid_dir, tmp_path, "auto", **{"routing.min_confidence": 0.0})
     assert lenient.predict(image)["reader"] == "classical"
 
 
-def test_auto_training_picks_and_records_the_threshold(hybrid_dir, tmp_path):
+def test_fused_topk_are_ranked_probabilities(hybrid_dir, captcha_dir, tmp_path):
+    solver = _solver(hybrid_dir, tmp_path, "auto", **{"routing.topk": 3, "routing.min_confidence": 1.0})
+    for path in sorted(captcha_dir.glob("*.png"))[:3]:
+        row = solver.predict(path)
+        probs = [p for _, p in row["topk"]]
+        assert 1 <= len(probs) <= 3 and probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-9
+        assert row["prediction"] == row["topk"][0][0]
+
+
+def test_every_reading_has_a_length_the_labels_had(hybrid_dir, captcha_dir, tmp_path):
+    lengths = {int(n) for n in load_manifest(hybrid_dir)["labels"]["lengths"]}
+    for route in ("neural", "auto"):
+        solver = _solver(hybrid_dir, tmp_path, route, **{"routing.min_confidence": 1.0})
+        texts = [solver.predict(p)["prediction"] for p in sorted(captcha_dir.glob("*.png"))[:8]]
+        assert all(len(t) in lengths for t in texts if t), (route, texts)
+
+
+def test_classical_reading_of_an_impossible_length_is_no_answer(hybrid_dir, captcha_dir):
+    from captcha_solver.image_io import decode_image
+    from captcha_solver.readers import ReadPolicy, read_routed, readers_from
+    from captcha_solver.settings import Config
+
     manifest = load_manifest(hybrid_dir)
-    picked = manifest["routing"]
-    assert 0.3 <= picked["min_confidence"] <= 1.0
-    lo, hi = picked["best_range"]
-    assert lo <= picked["min_confidence"] <= hi
-    # Picked on the validation split both readers held out.
-    assert picked["n"] == manifest["neural"]["metrics"]["n_val"] == manifest["metrics"]["val_captchas"]
-    assert 0.0 <= picked["val_exact"] <= 1.0 and 0.0 <= picked["neural_share"] <= 1.0
+    reader, _ = readers_from(manifest, hybrid_dir)
+    rgb = decode_image(sorted(captcha_dir.glob("*.png"))[0])
+    route = Config().routing
+    normal = read_routed(reader, None, rgb, route, ReadPolicy.from_manifest(manifest))
+    never = read_routed(reader, None, rgb, route, ReadPolicy(lengths=frozenset({42})))
+    assert normal.confidence > 0 and never.text == normal.text and never.confidence == 0.0
+
+
+def test_auto_training_fits_and_records_the_fusion(hybrid_dir, tmp_path):
+    manifest = load_manifest(hybrid_dir)
+    fusion = manifest["fusion"]
+    assert 0.3 <= fusion["min_confidence"] <= 1.01
+    lo, hi = fusion["best_range"]
+    assert lo <= fusion["min_confidence"] <= hi
+    assert 0.0 <= fusion["weight_classical"] <= 1.0 and fusion["temperature"] > 0
+    # Fitted on the validation split both readers held out.
+    assert fusion["n"] == manifest["neural"]["metrics"]["n_val"] == manifest["metrics"]["val_captchas"]
+    assert 0.0 <= fusion["val_exact"] <= 1.0 and 0.0 <= fusion["neural_share"] <= 1.0
+    assert 0.0 <= manifest["metrics"]["val_ece"] <= 1.0
     # config -1 (the default) takes the model's threshold; a value >= 0 overrides it.
-    assert _solver(hybrid_dir, tmp_path, "auto").min_confidence == picked["min_confidence"]
+    assert _solver(hybrid_dir, tmp_path, "auto").min_confidence == fusion["min_confidence"]
     assert _solver(hybrid_dir, tmp_path, "auto", **{"routing.min_confidence": 0.42}).min_confidence == 0.42
 
 
@@ -83,7 +145,7 @@ def test_tune_routing_rewrites_only_the_manifest(hybrid_dir, captcha_dir, tmp_pa
     solver = _solver(model, tmp_path, "auto")
     picked = solver.tune_routing(captcha_dir, progress=False)
     after = load_manifest(model)  # still passes every sha256 check
-    assert after["routing"] == picked and picked["dataset"] == str(captcha_dir)
+    assert after["fusion"] == picked and picked["dataset"] == str(captcha_dir)
     assert picked["n"] == len(list(captcha_dir.glob("*.png")))
     assert after["artifacts"] == before["artifacts"]
     assert solver.min_confidence == picked["min_confidence"]
@@ -100,6 +162,7 @@ def test_neural_only_model(captcha_dir, tmp_path):
         model_dir=tmp_path / "model",
         overrides={
             "neural.epochs": 1,
+            "neural.height": 32,
             "neural.frame_stride": 4,
             "neural.augment_geometry": False,
             "neural.channels": "8,16,16,24",
@@ -117,7 +180,7 @@ def test_neural_only_model(captcha_dir, tmp_path):
     manifest = load_manifest(tmp_path / "model")
     assert set(manifest["artifacts"]) == {"neural_reader.onnx", "neural_reader.json"}
     assert [h["epoch"] for h in manifest["neural"]["history"]] == [1]
-    assert "routing" not in manifest  # one reader: nothing to route
+    assert "fusion" not in manifest  # one reader: nothing to fuse
     assert not any((tmp_path / "neural-runs").iterdir())  # a finished run leaves no checkpoint behind
     import json
 
@@ -185,6 +248,7 @@ def test_a_killed_neural_training_resumes(captcha_dir, tmp_path):
             model_dir=tmp_path / "model",
             overrides={
                 "neural.epochs": epochs,
+                **RESOLVED,
                 "paths.log_file": str(tmp_path / "l.log"),
                 "paths.results_csv": str(tmp_path / "data" / "results.csv"),
                 "logging.console": False,
@@ -232,4 +296,4 @@ def test_tune_routing_bad_inputs(hybrid_dir, captcha_dir, tmp_path):
     (bad / "abc.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     with pytest.raises(ValueError, match="no readable labelled captcha"):
         solver.tune_routing(bad, progress=False)
-    assert load_manifest(model)["routing"] == picked
+    assert load_manifest(model)["fusion"] == picked

@@ -1,0 +1,86 @@
+"""Trainer and runtime cannot disagree: a model is read back from its folder before it goes live.
+
+The most common complaint against captcha trainers is "accuracy 1.0 in
+training, nothing at runtime": a preprocessing setting not saved, a charset
+in another order, a threshold the runtime does not apply. Here the staged
+model folder is loaded exactly as ``predict`` loads it and reads the
+validation captchas through the same function; the figure in the manifest
+is that one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from captcha_solver.artifacts import load_model_folder
+from captcha_solver.evaluation import expected_calibration_error
+from captcha_solver.image_io import ImageDecodeError, decode_image, label_from_path
+from captcha_solver.readers import ReadPolicy, read_routed, readers_from
+from captcha_solver.settings import Config
+
+__all__ = ["TrainingMismatchError", "runtime_check", "verifier"]
+
+
+class TrainingMismatchError(RuntimeError):
+    """The published model reads its validation captchas worse than training said it would."""
+
+
+def runtime_check(model_dir: Path, val_paths, cfg: Config) -> dict:
+    """Load a model folder as ``predict`` does and read labelled captchas with it.
+
+    Returns
+    -------
+    dict
+        ``val_exact`` (exact accuracy), ``val_ece`` (of the confidences) and ``n``.
+    """
+    folder, manifest = load_model_folder(model_dir)
+    reader, neural = readers_from(manifest, folder, threads=cfg.classifier.threads)
+    policy = ReadPolicy.from_manifest(manifest, cfg.routing.min_confidence)
+    correct, confidence = [], []
+    for path in val_paths:
+        try:
+            rgb = decode_image(
+                path, max_pixels=cfg.input.max_pixels, max_bytes=cfg.input.max_bytes, name=str(path)
+            )
+        except ImageDecodeError:
+            continue
+        result = read_routed(reader, neural, rgb, cfg.routing, policy)
+        correct.append(result.text == label_from_path(path))
+        confidence.append(float(result.confidence))
+    n = len(correct)
+    return {
+        "val_exact": round(float(np.mean(correct)), 6) if n else float("nan"),
+        "val_ece": round(expected_calibration_error(confidence, correct), 6),
+        "n": n,
+    }
+
+
+def verifier(val_paths, cfg: Config, trained: float, logger):
+    """The check :func:`captcha_solver.artifacts.save_model` runs on the staged model before the swap.
+
+    Raises :class:`TrainingMismatchError` (so the model is not published)
+    when the runtime reads more than one captcha fewer than training
+    measured (``trained``); returns the manifest's ``verified`` entry.
+    """
+
+    def verify(staged: Path) -> dict:
+        found = runtime_check(staged, val_paths, cfg)
+        n = max(found["n"], 1)
+        logger.info(
+            "verify: the model as published reads %.4f of %d validation captchas (training said %.4f)",
+            found["val_exact"],
+            found["n"],
+            trained,
+        )
+        # One captcha of slack: onnxruntime and torch differ in the last float
+        # digits, which can flip a reading that sits on a tie.
+        if not found["val_exact"] >= trained - 1.0 / n - 1e-9:
+            raise TrainingMismatchError(
+                f"the model as published reads {found['val_exact']:.4f} of {found['n']} validation captchas, "
+                f"training measured {trained:.4f}; the model was not published (the previous one stays)"
+            )
+        return {"verified": {**found, "in_training": trained}}
+
+    return verify
