@@ -167,6 +167,14 @@ def test_manifest_that_lacks_a_key(tmp_path, drop, message):
         ({"class_columns": [0, 1, 7]}, r"'class_columns' must list class indices 0..2 .*found \[7\]"),
         ({"routing": [0.5]}, "key 'routing' is an array, expected an object"),
         ({"routing": {"min_confidence": "high"}}, "'routing.min_confidence' is a string, expected a number"),
+        ({"fusion": [1]}, "key 'fusion' is an array, expected an object"),
+        ({"fusion": {"temperature": None}}, "'fusion.temperature' is null, expected a number"),
+        (
+            {"fusion": {"weight_classical": True}},
+            "'fusion.weight_classical' is true or false, expected a number",
+        ),
+        ({"labels": {"lengths": {"five": 3}}}, "'labels.lengths' must map text lengths to counts"),
+        ({"labels": {"lengths": [5]}}, "'labels.lengths' must map text lengths to counts"),
     ],
 )
 def test_manifest_with_a_wrong_value(tmp_path, change, message):

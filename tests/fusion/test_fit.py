@@ -70,3 +70,20 @@ def test_keep_classical_needs_plausible_and_sure():
 def test_middle_of_best_takes_the_widest_run():
     assert middle_of_best([0.1, 0.9, 0.5, 0.9, 0.9, 0.9, 0.2]) == (4, 3, 5)
     assert middle_of_best([0.3]) == (0, 0, 0)
+
+
+def test_policy_of_a_manifest_and_of_one_trained_before_fusion():
+    from captcha_solver.readers import DEFAULT_MIN_CONFIDENCE, ReadPolicy
+
+    fused = {
+        "fusion": {"min_confidence": 0.7, "weight_classical": 0.3, "temperature": 0.5},
+        "labels": {"lengths": {"4": 10, "6": 2}},
+    }
+    policy = ReadPolicy.from_manifest(fused)
+    assert (policy.min_confidence, policy.weight_classical, policy.temperature) == (0.7, 0.3, 0.5)
+    assert policy.lengths == {4, 6} and policy.allows("abcd") and not policy.allows("abcde")
+    assert ReadPolicy.from_manifest(fused, min_confidence=0.2).min_confidence == 0.2
+    legacy = ReadPolicy.from_manifest({"routing": {"min_confidence": 0.95}})
+    assert legacy.min_confidence == 0.95 and legacy.lengths == frozenset() and legacy.allows("anylength")
+    assert ReadPolicy.from_manifest(None).min_confidence == DEFAULT_MIN_CONFIDENCE
+    assert not ReadPolicy().allows("")
