@@ -1,10 +1,11 @@
-"""Training a model folder: the classical reader, the neural one or both, then the manifest.
+"""Training a model folder in a time budget: plan, readers, fusion, verified publication.
 
 :func:`train_model` is what ``My_CaptchaSolver_Model.train`` and
-``python model.py train`` run: it lists the labelled files, trains the
-readers asked for on the same split, picks the routing threshold when both
-are trained, and publishes the ONNX files with their ``manifest.json``
-atomically.
+``python model.py train`` run: it lists the labelled files, surveys them and
+plans the run (:mod:`captcha_solver.planning`), trains the readers the plan
+chose on one split, fits their fusion when both are trained, and publishes
+the ONNX files with their ``manifest.json`` atomically, after reading the
+validation captchas back from the staged folder (:mod:`captcha_solver.verification`).
 """
 
 from __future__ import annotations

@@ -311,9 +311,10 @@ class My_CaptchaSolver_Model:
     ) -> My_CaptchaSolver_Model:
         """Train on a folder of captchas named ``<label>.<ext>`` and publish the model atomically.
 
-        ``reader`` (default ``training.reader``) picks what is built: the
-        classical reader, the neural (CNN + CTC) reader, or both, routed per
-        captcha at prediction time (``auto``); see
+        ``reader`` (default ``training.reader``, ``auto``) picks what is built:
+        the classical reader, the neural (CNN + CTC) reader, or what the data
+        says pays off, fused at prediction time (``auto``), all within
+        ``training.budget_minutes``; see
         :func:`captcha_solver.fitting.train_model`. The model is written to
         ``model_dir`` (default ``paths.model_dir``, ``./model``); the model it
         replaces is kept as ``NAME.prev`` (``./model.prev``).
@@ -327,6 +328,9 @@ class My_CaptchaSolver_Model:
             If the folder is missing or has no images.
         ValueError
             If fewer than ``training.min_images`` usable labelled images remain.
+        verification.TrainingMismatchError
+            If the model read back from its folder reads the validation
+            captchas worse than training measured (nothing is published).
         """
         from captcha_solver.fitting import train_model
 
