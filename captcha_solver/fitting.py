@@ -190,7 +190,7 @@ def _torch_available() -> bool:
 def _plan(labelled, cfg: Config, reader, *, logger) -> TrainingPlan:
     from captcha_solver.training import stage_params
 
-    survey = survey_dataset(labelled, stage_params(cfg)[0], seed=cfg.training.seed)
+    survey = survey_dataset(labelled, stage_params(cfg)[0], seed=cfg.training.seed, input_settings=cfg.input)
     plan = plan_training(survey, cfg, reader=reader, torch_available=_torch_available())
     logger.info(
         "survey: %d captchas, lengths %s, charset %r, images %.0fx%.0f px, text lines %.0f px, plain "

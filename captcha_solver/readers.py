@@ -25,7 +25,7 @@ from captcha_solver.fusion import (
     fused_scores,
     keep_classical,
 )
-from captcha_solver.image_io import ImageDecodeError, decode_image, label_from_path
+from captcha_solver.image_io import read_labelled
 from captcha_solver.reading import ReadResult
 from captcha_solver.recognition import DecodeParams, GlyphReader
 from captcha_solver.settings import Config, RoutingConfig
@@ -259,17 +259,12 @@ def fusion_samples(
     """:class:`captcha_solver.fusion.FusionSample` of each labelled captcha (unreadable files are left out)."""
     out = []
     paths = list(paths)
-    for path in progress(paths, total=len(paths), desc="fusion", enabled=show):
-        try:
-            rgb = decode_image(
-                path, max_pixels=config.input.max_pixels, max_bytes=config.input.max_bytes, name=str(path)
-            )
-        except ImageDecodeError:
-            continue
+    shown = progress(paths, total=len(paths), desc="fusion", enabled=show)
+    for _, label, rgb in read_labelled(shown, config.input):
         classical, answer, candidates, f_neural, f_classical = fusion_sample(reader, neural, rgb, policy)
         out.append(
             FusionSample(
-                label=label_from_path(path),
+                label=label,
                 classical_text=classical.text,
                 classical_confidence=float(classical.confidence),
                 plausible=bool(classical.plausible),

@@ -16,7 +16,7 @@ import numpy as np
 
 from captcha_solver.artifacts import load_model_folder
 from captcha_solver.evaluation import expected_calibration_error
-from captcha_solver.image_io import ImageDecodeError, decode_image, label_from_path
+from captcha_solver.image_io import read_labelled
 from captcha_solver.readers import ReadPolicy, read_routed, readers_from
 from captcha_solver.settings import Config
 
@@ -39,15 +39,9 @@ def runtime_check(model_dir: Path, val_paths, cfg: Config) -> dict:
     reader, neural = readers_from(manifest, folder, threads=cfg.classifier.threads)
     policy = ReadPolicy.from_manifest(manifest, cfg.routing.min_confidence)
     correct, confidence = [], []
-    for path in val_paths:
-        try:
-            rgb = decode_image(
-                path, max_pixels=cfg.input.max_pixels, max_bytes=cfg.input.max_bytes, name=str(path)
-            )
-        except ImageDecodeError:
-            continue
+    for _, label, rgb in read_labelled(val_paths, cfg.input):
         result = read_routed(reader, neural, rgb, cfg.routing, policy)
-        correct.append(result.text == label_from_path(path))
+        correct.append(result.text == label)
         confidence.append(float(result.confidence))
     n = len(correct)
     return {

@@ -7,6 +7,7 @@ from captcha_solver.image_io._dataset import (
     label_problem,
     list_dataset,
     list_images,
+    read_labelled,
     split_dataset,
 )
 from captcha_solver.image_io._decode import (
@@ -35,6 +36,7 @@ __all__ = [
     "list_dataset",
     "list_images",
     "probe_image",
+    "read_labelled",
     "sniff_format",
     "split_dataset",
 ]

@@ -8,7 +8,8 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from captcha_solver.image_io._errors import EmptyDatasetError
+from captcha_solver.image_io._decode import decode_image
+from captcha_solver.image_io._errors import EmptyDatasetError, ImageDecodeError
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -196,3 +197,29 @@ def list_dataset(folder: str | os.PathLike, input_settings) -> tuple[list[Path],
     return list_images(
         folder, extensions=tuple(input_settings.extensions), follow_symlinks=input_settings.follow_symlinks
     )
+
+
+def read_labelled(paths: Iterable, input_settings=None):
+    """Decode labelled captcha files one by one: ``(path, label, rgb)``, leaving out those that do not decode.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        Files named ``<label>.<ext>``.
+    input_settings : InputConfig, optional
+        The ``input`` settings (pixel and byte limits); default: the decoder's own limits.
+
+    Yields
+    ------
+    path, label : str
+    rgb : (H, W, 3) ndarray of uint8
+    """
+    limits = {}
+    if input_settings is not None:
+        limits = dict(max_pixels=input_settings.max_pixels, max_bytes=input_settings.max_bytes)
+    for path in paths:
+        try:
+            rgb = decode_image(path, name=str(path), **limits)
+        except ImageDecodeError:
+            continue
+        yield str(path), label_from_path(path), rgb

@@ -10,6 +10,8 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
+from captcha_solver.planning import unresolved_settings
+
 __all__ = ["BLANK", "NeuralConfig", "config_from_settings", "output_length"]
 
 #: CTC blank: always class 0, so class ``i >= 1`` is ``charset[i - 1]``.
@@ -253,21 +255,7 @@ def config_from_settings(settings) -> NeuralConfig:
         :func:`captcha_solver.planning.plan_training` first).
     """
     n, tr = settings.neural, settings.training
-    unresolved = [
-        f"neural.{k}"
-        for k, v in (
-            ("epochs", n.epochs),
-            ("patience", n.patience),
-            ("batch_size", n.batch_size),
-            ("height", n.height),
-            ("frame_stride", n.frame_stride),
-            ("channels", n.channels),
-            ("stem", n.stem),
-            ("weight_decay", n.weight_decay),
-            ("dropout", n.dropout),
-        )
-        if v in (0, -1.0, "auto")
-    ] + (["training.validation_fraction"] if tr.validation_fraction == 0 else [])
+    unresolved = unresolved_settings(settings)
     if unresolved:
         raise ValueError(
             f"settings {', '.join(unresolved)} are 'from the data' (0, -1 or auto): resolve them first with "

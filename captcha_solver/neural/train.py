@@ -97,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         # Settings left "from the data" are chosen from these captchas, as `model.py train` chooses them.
         settings = load_config()
         survey = survey_dataset(
-            [str(p) for p in paths], stage_params(settings)[0], seed=settings.training.seed
+            [str(p) for p in paths],
+            stage_params(settings)[0],
+            seed=settings.training.seed,
+            input_settings=settings.input,
         )
         settings = plan_training(survey, settings, reader="neural").config
         config = config_from_settings(settings).replace(**changes)

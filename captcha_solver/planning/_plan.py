@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from captcha_solver.settings import Config, apply_overrides
 
-__all__ = ["MIN_SEGMENTATION_YIELD", "TrainingPlan", "plan_training"]
+__all__ = ["FROM_DATA", "MIN_SEGMENTATION_YIELD", "TrainingPlan", "plan_training", "unresolved_settings"]
 
 #: Least part of sampled captchas that plain segmentation must split right for the classical reader.
 MIN_SEGMENTATION_YIELD = 0.5
@@ -27,6 +27,33 @@ MIN_SEGMENTATION_YIELD = 0.5
 LARGE_SET = 4000
 #: Captcha presentations a small set is trained for (epochs = this / training captchas, at least 30).
 PRESENTATIONS = 60_000
+#: Settings whose schema default (0, -1 or "auto") means "chosen from the data".
+_FROM_DATA_KEYS = (
+    "neural.epochs",
+    "neural.patience",
+    "neural.batch_size",
+    "neural.height",
+    "neural.frame_stride",
+    "neural.channels",
+    "neural.stem",
+    "neural.weight_decay",
+    "neural.dropout",
+    "training.validation_fraction",
+)
+
+
+def _value(cfg: Config, key: str):
+    section, name = key.split(".")
+    return getattr(getattr(cfg, section), name)
+
+
+#: Each such setting and its "from the data" value, read off the schema (one source).
+FROM_DATA = {key: _value(Config(), key) for key in _FROM_DATA_KEYS}
+
+
+def unresolved_settings(cfg: Config) -> list[str]:
+    """The settings of ``cfg`` still "from the data" (see :data:`FROM_DATA`), as dotted keys."""
+    return [key for key, unset in FROM_DATA.items() if _value(cfg, key) == unset]
 
 
 @dataclass
@@ -99,9 +126,9 @@ def _neural_settings(
     large = n_train >= LARGE_SET
     size = f"{n_train} training captchas ({'at least' if large else 'fewer than'} {LARGE_SET})"
 
-    def pick(key: str, value, why: str, unset) -> None:
+    def pick(key: str, value, why: str) -> None:
         current = getattr(n, key)
-        if current == unset:
+        if current == FROM_DATA[f"neural.{key}"]:
             chosen[f"neural.{key}"] = value
             reasons[f"neural.{key}"] = why
         else:
@@ -118,7 +145,6 @@ def _neural_settings(
         f"text lines are {line:.0f} px high and the neural reader is "
         f"{'the only reader' if not classical else 'beside the classical one'} "
         "(64 for lines of 45 px and more read by the neural reader alone, else 32)",
-        0,
     )
     height = chosen["neural.height"]
     tall = height >= 64
@@ -126,13 +152,11 @@ def _neural_settings(
         "stem",
         "strided" if tall else "pool",
         f"height {height}: {'strided' if tall else 'pool'} first block",
-        "auto",
     )
     pick(
         "channels",
         "16,32,64,128" if tall else "32,64,96,128",
         f"height {height}: {'narrow early blocks keep an epoch affordable' if tall else 'the standard widths'}",
-        "auto",
     )
     longest = max(int(k) for k in survey["lengths"])
     width = survey["image_width"] * height / max(survey["image_height"], 1.0)
@@ -142,14 +166,13 @@ def _neural_settings(
         "frame_stride",
         stride,
         f"height {height}, about {per_char:.1f} frames per character at stride 4 (4 needs height 64 and 3 frames)",
-        0,
     )
-    pick("batch_size", 64 if large else 32, size, 0)
-    pick("weight_decay", 0.05 if large else 1e-4, size, -1.0)
-    pick("dropout", 0.3 if large else 0.1, size, -1.0)
+    pick("batch_size", 64 if large else 32, size)
+    pick("weight_decay", 0.05 if large else 1e-4, size)
+    pick("dropout", 0.3 if large else 0.1, size)
     epochs = min(1000, max(30, math.ceil(PRESENTATIONS / max(n_train, 1))))
-    pick("epochs", epochs, f"{size}: at least 30 epochs, about {PRESENTATIONS:,} captchas seen", 0)
-    pick("patience", chosen["neural.epochs"], "no early stop: the schedule anneals to its last epoch", 0)
+    pick("epochs", epochs, f"{size}: at least 30 epochs, about {PRESENTATIONS:,} captchas seen")
+    pick("patience", chosen["neural.epochs"], "no early stop: the schedule anneals to its last epoch")
 
 
 def plan_training(
@@ -178,7 +201,7 @@ def plan_training(
     chosen: dict = {}
     classical, neural = _readers(survey, which, torch_available, reasons)
     images = survey["images"]
-    if cfg.training.validation_fraction == 0:
+    if cfg.training.validation_fraction == FROM_DATA["training.validation_fraction"]:
         # 10%, but at least 30 where a fifth of the set allows it (the fusion
         # is fitted on these), and at most 300 (enough to fit it; the rest trains).
         n_val = max(1, min(300, max(round(0.1 * images), min(30, round(0.2 * images)))))

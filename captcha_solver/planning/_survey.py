@@ -8,14 +8,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from captcha_solver.image_io import ImageDecodeError, decode_image, label_from_path
+from captcha_solver.image_io import label_from_path, read_labelled
 from segmentation import SegmentationParams, segment
 
 __all__ = ["survey_dataset"]
 
 
 def survey_dataset(
-    paths: Sequence[str], seg_params: SegmentationParams, *, sample: int = 300, seed: int = 0
+    paths: Sequence[str],
+    seg_params: SegmentationParams,
+    *,
+    sample: int = 300,
+    seed: int = 0,
+    input_settings=None,
 ) -> dict:
     """Label statistics of every captcha, and image and segmentation statistics of a sample.
 
@@ -28,6 +33,8 @@ def survey_dataset(
     sample : int
         Captchas decoded and segmented (the rest only have their names read).
     seed : int
+    input_settings : InputConfig, optional
+        The ``input`` settings the images are decoded with (default: the decoder's limits).
 
     Returns
     -------
@@ -42,18 +49,14 @@ def survey_dataset(
     chosen = sorted(paths)
     random.Random(seed).shuffle(chosen)
     heights, widths, lines, matched, seen = [], [], [], 0, 0
-    for path in chosen[:sample]:
-        try:
-            rgb = decode_image(path)
-        except ImageDecodeError:
-            continue
+    for _, label, rgb in read_labelled(chosen[:sample], input_settings):
         seen += 1
         heights.append(rgb.shape[0])
         widths.append(rgb.shape[1])
         seg = segment(rgb, seg_params)
         if seg.blobs:
             lines.append(float(seg.line.height))
-        matched += len(seg.blobs) == len(label_from_path(path))
+        matched += len(seg.blobs) == len(label)
     return {
         "images": len(paths),
         "charset": "".join(sorted(set("".join(labels)))),
