@@ -86,7 +86,7 @@ def main(argv=None) -> int:
             os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
         blobs = [p.read_bytes() for p in files]
         for data in blobs[:10]:  # warm-up: caches, lazy imports, ORT graph
-            solver.predict(data, log_result=False)
+            solver.predict_row(data, log_result=False)
 
         decode_only = []
         for data in blobs:
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
         total, stages, correct, readers = [], {}, 0, {}
         for path, data in zip(files, blobs):
             t = time.perf_counter()
-            row = solver.predict(data, name=path.name, log_result=False)
+            row = solver.predict_row(data, name=path.name, log_result=False)
             total.append((time.perf_counter() - t) * 1e3)
             for stage, ms in row.get("timings_ms", {}).items():
                 stages.setdefault(stage, []).append(ms)
@@ -116,7 +116,7 @@ def main(argv=None) -> int:
         batch_s = time.perf_counter() - t
 
     print(
-        f"model: {solver.manifest_['classifier']['chosen']} from {solver.resolved_model_dir()}  (load {load_ms:.0f} ms)"
+        f"model: {solver.model_.manifest['classifier']['chosen']} from {solver.resolved_model_dir()}  (load {load_ms:.0f} ms)"
     )
     print(
         f"captchas: {len(files)} ({'given folder' if args.dataset else 'generated'}), exact accuracy {correct / len(files):.4f}"

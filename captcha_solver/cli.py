@@ -20,7 +20,6 @@ import click
 from captcha_solver.artifacts import ModelFolderError
 from captcha_solver.common import escape_text, get_logger
 from captcha_solver.settings import ConfigError, resolve_config
-from captcha_solver.verification import TrainingMismatchError
 
 __all__ = ["cli", "main"]
 
@@ -144,12 +143,14 @@ def train(ctx, dataset, model_dir, workers, reader, budget):
         ctx.obj["overrides"]["training.workers"] = workers
     if budget is not None:
         ctx.obj["overrides"]["training.budget_minutes"] = budget
+    from captcha_solver.training import TrainingMismatchError
+
     solver = _solver(ctx, model_dir=model_dir)
     try:
         solver.train(dataset, reader=reader)
     except (FileNotFoundError, NotADirectoryError, ValueError, TrainingMismatchError) as exc:
         _fail(solver, exc)
-    manifest = solver.manifest_
+    manifest = solver.model_.manifest
     chosen = manifest.get("classifier", {}).get("chosen", manifest["reader"])
     summary = {"model_dir": str(solver.model_dir), "readers": manifest.get("plan", {}).get("readers")}
     click.echo(json.dumps({**summary, "chosen": chosen, **manifest["metrics"]}, indent=2))
@@ -166,14 +167,14 @@ def train(ctx, dataset, model_dir, workers, reader, budget):
 @click.pass_context
 def predict(ctx, dataset, image, model_dir, results, workers):
     """Read captchas; rows go to results.csv. Labelled folders also get accuracy figures."""
-    from captcha_solver.report import labelled_summary
+    from captcha_solver.evaluation import labelled_summary
 
     if bool(dataset) == bool(image):
         raise click.UsageError("give exactly one of --dataset DIR or --image FILE")
     solver = _solver(ctx, model_dir=model_dir, results_csv=results)
     try:
         if image:
-            rows = [solver.predict(image)]
+            rows = [solver.predict_row(image)]
             solver.log_run("predict", image, rows)
         else:
             rows = solver.predict_dataset(dataset, workers=workers)
@@ -223,25 +224,48 @@ def evaluate(ctx, dataset, model_dir, results, workers, json_out):
         atomic_write_text(json_out, text + "\n")
 
 
-@cli.command("tune-routing")
-@click.option(
-    "--dataset",
-    required=True,
-    type=click.Path(),
-    help="Folder of labelled captchas the model did not train on.",
+_TUNE_OPTIONS = (
+    click.option(
+        "--dataset",
+        required=True,
+        type=click.Path(),
+        help="Folder of labelled captchas the model did not train on.",
+    ),
+    click.option(
+        "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
+    ),
+    click.pass_context,
 )
-@click.option(
-    "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
-)
-@click.pass_context
-def tune_routing(ctx, dataset, model_dir):
-    """Refit how both readers combine (weights, temperature, fast-path threshold) on labelled captchas."""
+
+
+def _tune(ctx, dataset, model_dir) -> None:
     solver = _solver(ctx, model_dir=model_dir)
     try:
-        picked = solver.tune_routing(dataset)
+        picked = solver.tune_fusion(dataset)
     except _INPUT_ERRORS as exc:
         _fail(solver, exc)
     click.echo(json.dumps(picked, indent=2))
+
+
+def _with_tune_options(fn):
+    for option in reversed(_TUNE_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+@cli.command("tune-fusion")
+@_with_tune_options
+def tune_fusion(ctx, dataset, model_dir):
+    """Refit how both readers combine (weights, temperature, fast-path threshold) on labelled captchas."""
+    _tune(ctx, dataset, model_dir)
+
+
+@cli.command("tune-routing", hidden=True)
+@_with_tune_options
+def tune_routing(ctx, dataset, model_dir):
+    """Old name of tune-fusion (kept as an alias; it warns)."""
+    click.echo("warning: 'tune-routing' is now 'tune-fusion'; the old name will go in a later release", err=True)
+    _tune(ctx, dataset, model_dir)
 
 
 def main() -> None:

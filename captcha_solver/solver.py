@@ -1,51 +1,26 @@
-"""``My_CaptchaSolver_Model``: the solver the CLI, the API and the UI call.
+"""``My_CaptchaSolver_Model``: the brief's public class, which the CLI, the API and the UI call.
 
-It owns the settings and the model folder and composes the readers
-(:mod:`captcha_solver.readers`); training lives in
-:mod:`captcha_solver.fitting` and the evaluation report in
-:mod:`captcha_solver.report`.
+A thin owner of the settings, the loaded model (:class:`captcha_solver.inference.Model`)
+and the results log: reading is the model's, training the training wing's
+(:mod:`captcha_solver.training`), the evaluation report
+:mod:`captcha_solver.evaluation`'s.
 """
 
 from __future__ import annotations
 
-import os
-import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from captcha_solver.artifacts import CorruptModelError, ModelNotFoundError, load_model_folder, update_manifest
-from captcha_solver.common import ResultsLog, exit_with_parent, get_logger, progress
-from captcha_solver.fusion import fit_fusion
-from captcha_solver.image_io import ImageDecodeError, decode_image, list_dataset
-from captcha_solver.readers import (
-    ReadPolicy,
-    default_model_dir,
-    fusion_samples,
-    read_routed,
-    readers_from,
-)
-from captcha_solver.reading import csv_row, error_row, result_row
+from captcha_solver.artifacts import ModelNotFoundError
+from captcha_solver.common import ResultsLog, get_logger
+from captcha_solver.image_io import list_dataset
+from captcha_solver.inference import Model, default_model_dir, read_files
+from captcha_solver.read_result import ReadResult, csv_row, error_row
 from captcha_solver.settings import Config, load_config
 
 __all__ = ["My_CaptchaSolver_Model"]
-
-# Worker-process state for batch prediction: each process loads the model once.
-_WORKER: dict[str, Any] = {}
-
-
-def _init_predict_worker(model_dir: str, config: Config) -> None:
-    exit_with_parent()  # a killed `predict --workers N` must not leave its workers behind
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    solver = My_CaptchaSolver_Model(model_dir=model_dir, config=config, quiet=True)
-    solver.load()
-    _WORKER["solver"] = solver
-
-
-def _predict_in_worker(path: str) -> dict[str, Any]:
-    return _WORKER["solver"].predict(path, log_result=False)
 
 
 class My_CaptchaSolver_Model:
@@ -91,9 +66,7 @@ class My_CaptchaSolver_Model:
             level=self.config.logging.level,
             console=self.config.logging.console and not quiet,
         )
-        self.reader_ = None
-        self.neural_ = None
-        self.manifest_: dict | None = None
+        self.model_: Model | None = None
 
     # ------------------------------------------------------------------ model
     def resolved_model_dir(self, for_training: bool = False) -> Path:
@@ -107,7 +80,7 @@ class My_CaptchaSolver_Model:
         return Path(self.config.paths.model_dir) if for_training else default_model_dir(self.config)
 
     def load(self) -> My_CaptchaSolver_Model:
-        """Load the model folder (checking every artifact's sha256).
+        """Load the model folder (checking every artifact's sha256) into :attr:`model_`.
 
         A folder holds the classical reader (``glyph_classifier.onnx``), the
         neural reader (``neural_reader.onnx`` and ``.json``), or both. If the
@@ -121,115 +94,80 @@ class My_CaptchaSolver_Model:
         artifacts.CorruptModelError
             If the manifest or a file is broken (the message says which).
         """
-        model_dir, manifest = load_model_folder(self.resolved_model_dir(), logger=self.logger)
-        try:
-            self.reader_, self.neural_ = readers_from(
-                manifest, model_dir, threads=self.config.classifier.threads
-            )
-        except (ValueError, TypeError) as exc:  # an ONNX file that does not parse, settings that do not fit
-            raise CorruptModelError(model_dir, str(exc)) from exc
-        self.manifest_ = manifest
-        self.logger.debug("loaded model from %s (%s)", model_dir, manifest.get("reader", "classical"))
+        self.model_ = Model.load(self.resolved_model_dir(), self.config, logger=self.logger)
+        self.logger.debug("loaded model from %s (%s)", self.model_.folder, "+".join(self.model_.readers))
         return self
 
     @property
     def loaded(self) -> bool:
-        """True once a model with at least one reader is loaded."""
-        return self.reader_ is not None or self.neural_ is not None
+        """True once a model is loaded."""
+        return self.model_ is not None
 
     @property
     def readers(self) -> list[str]:
         """The readers of the loaded model: ``"classical"``, ``"neural"`` or both."""
-        return [name for name, r in (("classical", self.reader_), ("neural", self.neural_)) if r is not None]
+        return self.model_.readers if self.model_ is not None else []
 
     @property
     def charset(self) -> str:
         """The characters the loaded model reads (both readers' together)."""
-        chars = set(getattr(self.reader_, "charset", "")) | set(getattr(self.neural_, "charset", ""))
-        return "".join(sorted(chars))
+        return self.model_.charset if self.model_ is not None else ""
 
-    @property
-    def policy(self) -> ReadPolicy:
-        """How the readers combine: the model's fitted fusion and label lengths (manifest ``fusion``, ``labels``).
-
-        ``routing.min_confidence`` (if >= 0) overrides the fast-path
-        threshold fitted on validation; a model trained before fusion
-        gets :data:`captcha_solver.readers.DEFAULT_MIN_CONFIDENCE`.
-        """
-        return ReadPolicy.from_manifest(self.manifest_, self.config.routing.min_confidence)
-
-    @property
-    def min_confidence(self) -> float:
-        """The fast-path threshold in force (see :attr:`policy`)."""
-        return self.policy.min_confidence
-
-    def _check_loaded(self) -> None:
-        if not self.loaded:
+    def _check_loaded(self) -> Model:
+        if self.model_ is None:
             try:
                 self.load()
-            except (
-                ModelNotFoundError
-            ) as exc:  # a broken model is not "not trained": load()'s error says what broke
+            except ModelNotFoundError as exc:  # a broken model is not "not trained": load()'s error says what broke
                 raise RuntimeError(
                     f"My_CaptchaSolver_Model is not trained yet: {exc}. Call 'train' or load a model from model/."
                 ) from exc
+        return self.model_
 
     # ---------------------------------------------------------------- predict
-    def predict(
-        self, image: str | Path | bytes | np.ndarray, *, name: str | None = None, log_result: bool = True
-    ) -> dict:
-        """Read the text of one captcha.
+    def read(self, picture: str | Path | bytes | np.ndarray, *, name: str | None = None) -> ReadResult:
+        """The full reading of one captcha: text, confidence, per-character confidences, boxes, top-k, reader.
+
+        Nothing is logged or appended to the results.
+
+        Raises
+        ------
+        image_io.ImageDecodeError
+            If the picture cannot be decoded (the message names it and says why).
+        """
+        return self._check_loaded().read(picture, name=name)
+
+    def predict(self, picture: str | Path | bytes | np.ndarray, *, name: str | None = None) -> str:
+        """Read the text of one captcha and append its row to ``results.csv``.
 
         Parameters
         ----------
-        image : path, bytes or (H, W, 3) uint8 RGB array
+        picture : path, bytes or (H, W, 3) uint8 RGB array
         name : str, optional
             Name for the results row (default: the file path).
-        log_result : bool
-            Append the row to ``results.csv`` and log errors (batch runs do
-            both from the parent process instead).
 
         Returns
         -------
-        row : dict
-            ``file, prediction, confidence, char_confidences, latency_ms,
-            reader, status, error``, ``boxes``, ``topk`` and ``timings_ms``
-            (:func:`captcha_solver.reading.result_row`). Bad input gives
-            ``status="error"`` and the reason in ``error``; it does not raise.
+        text : str
+            The predicted text; "" when the picture could not be read (the
+            reason is logged and written to the row's ``error``). The full
+            reading is :meth:`read`; the row, :meth:`predict_row`.
         """
-        self._check_loaded()
+        return self.predict_row(picture, name=name)["prediction"]
+
+    def predict_row(
+        self, picture: str | Path | bytes | np.ndarray, *, name: str | None = None, log_result: bool = True
+    ) -> dict:
+        """:meth:`predict` as the results row (:func:`captcha_solver.read_result.result_row`); bad input is an error row.
+
+        With ``log_result`` the row is appended to ``results.csv`` and an error is logged.
+        """
+        model = self._check_loaded()
         if name is None:
-            name = (
-                str(image)
-                if isinstance(image, (str, Path))
-                else "<array>"
-                if isinstance(image, np.ndarray)
-                else "<bytes>"
-            )
-        t0 = time.perf_counter()
-        try:
-            if isinstance(image, np.ndarray):
-                rgb = image
-                if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-                    raise ImageDecodeError(
-                        name, f"expected a (H, W, 3) uint8 RGB array, got {rgb.dtype} {rgb.shape}"
-                    )
-            else:
-                rgb = decode_image(
-                    image,
-                    max_pixels=self.config.input.max_pixels,
-                    max_bytes=self.config.input.max_bytes,
-                    name=name,
-                )
-            t1 = time.perf_counter()
-            result = read_routed(self.reader_, self.neural_, rgb, self.config.routing, self.policy)
-            row = result_row(name, result, timings_ms={"decode": (t1 - t0) * 1e3})
-        except (ImageDecodeError, OSError) as exc:
-            row = error_row(name, str(exc))
-            if log_result:  # batch runs log their errors once, in the parent process
-                self.logger.error("%s", exc)
-        row["latency_ms"] = (time.perf_counter() - t0) * 1e3
+            name = _name_of(picture)
+        row = model.read_row(picture, name=name)
         if log_result:
+            if row["status"] == "error":
+                self.logger.error("%s", row["error"])
             ResultsLog(self.results_csv).append(csv_row(row))
         return row
 
@@ -239,7 +177,7 @@ class My_CaptchaSolver_Model:
         ``report`` is an evaluation report; without one, the accuracy of a
         labelled folder is computed from ``rows`` (none when the files are not all labelled).
         """
-        from captcha_solver.report import labelled_summary
+        from captcha_solver.evaluation import labelled_summary
 
         errors = sum(r["status"] == "error" for r in rows)
         summary = report if report is not None else labelled_summary(rows, self.config)
@@ -280,27 +218,11 @@ class My_CaptchaSolver_Model:
             self.logger.error("%s: %s", path, reason)
             results.append(csv_row(row))
             rows.append(row)
-        workers = workers or os.cpu_count() or 1
-        paths = [str(p) for p in images]
-        pool = None
-        if workers > 1 and len(paths) >= 8:
-            pool = ProcessPoolExecutor(
-                max_workers=workers,
-                initializer=_init_predict_worker,
-                initargs=(str(self.resolved_model_dir()), self.config),
-            )
-            iterator = pool.map(_predict_in_worker, paths, chunksize=4)
-        else:
-            iterator = (self.predict(p, log_result=False) for p in paths)
-        try:
-            for row in _show(iterator, len(paths), "predict", progress):
-                if row["status"] == "error":
-                    self.logger.error("%s", row["error"])
-                results.append(csv_row(row))
-                rows.append(row)
-        finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)  # after an error (disk full), stop the rest
+        for row in read_files(self.model_, images, workers=workers, show=progress):
+            if row["status"] == "error":
+                self.logger.error("%s", row["error"])
+            results.append(csv_row(row))
+            rows.append(row)
         if log_run:
             self.log_run("predict", dataset_dir, rows)
         return rows
@@ -315,7 +237,7 @@ class My_CaptchaSolver_Model:
         the classical reader, the neural (CNN + CTC) reader, or what the data
         says pays off, fused at prediction time (``auto``), all within
         ``training.budget_minutes``; see
-        :func:`captcha_solver.fitting.train_model`. The model is written to
+        :func:`captcha_solver.training.train_model`. The model is written to
         ``model_dir`` (default ``paths.model_dir``, ``./model``); the model it
         replaces is kept as ``NAME.prev`` (``./model.prev``).
 
@@ -332,7 +254,7 @@ class My_CaptchaSolver_Model:
             If the model read back from its folder reads the validation
             captchas worse than training measured (nothing is published).
         """
-        from captcha_solver.fitting import train_model
+        from captcha_solver.training import train_model
 
         target = self.resolved_model_dir(for_training=True)
         _, skipped = train_model(
@@ -349,7 +271,7 @@ class My_CaptchaSolver_Model:
         self.load()
         return self
 
-    def tune_routing(self, dataset_dir: str | Path, *, progress: bool = True) -> dict:
+    def tune_fusion(self, dataset_dir: str | Path, *, progress: bool = True) -> dict:
         """Fit the fusion (weights, temperature, fast-path threshold) on a labelled folder; record it in the manifest.
 
         For a model with both readers whose fusion should fit captchas it did
@@ -361,47 +283,29 @@ class My_CaptchaSolver_Model:
         ValueError
             If the model lacks one of the two readers, or no image could be read.
         """
-        self._check_loaded()
-        if self.reader_ is None or self.neural_ is None:
-            raise ValueError(
-                f"{self.resolved_model_dir()}: fusion needs both readers; this model has only one"
-            )
-        images, rejected = list_dataset(dataset_dir, self.config.input)
-        for path, reason in rejected:
-            self.logger.warning("skipped %s: %s", path, reason)
-        samples = fusion_samples(
-            self.reader_, self.neural_, images, config=self.config, policy=self.policy, show=progress
-        )
-        if not samples:
-            raise ValueError(f"{dataset_dir}: no readable labelled captcha to fit the fusion on")
-        picked = dict(fit_fusion(samples), dataset=str(dataset_dir))
-        self.manifest_ = update_manifest(self.resolved_model_dir(), {"fusion": picked})
-        self.logger.info(
-            "fusion: classical weight %.2f, temperature %.3f, fast path from %.2f, fitted on %d captchas of %s "
-            "(exact %.4f, ECE %.4f)",
-            picked["weight_classical"],
-            picked["temperature"],
-            picked["min_confidence"],
-            picked["n"],
-            dataset_dir,
-            picked["val_exact"],
-            picked["ece"],
-        )
-        return picked
+        from captcha_solver.training import tune_fusion
+
+        tune_fusion(self._check_loaded(), dataset_dir, logger=self.logger, show=progress)
+        self.load()
+        return dict(self.model_.manifest["fusion"])
 
     # --------------------------------------------------------------- evaluate
     def evaluate(self, dataset_dir: str | Path, *, workers: int = 0, progress: bool = True) -> dict:
         """Predict a labelled folder and report accuracy, confusions and glyph ROC AUC.
 
-        See :func:`captcha_solver.report.evaluation_report` for the keys.
+        See :func:`captcha_solver.evaluation.evaluation_report` for the keys.
         """
-        from captcha_solver.report import evaluation_report
+        from captcha_solver.evaluation import evaluation_report
 
         rows = self.predict_dataset(dataset_dir, workers=workers, progress=progress, log_run=False)
-        report = evaluation_report(rows, self.reader_, self.config)
+        report = evaluation_report(rows, self.model_, self.config)
         self.log_run("evaluate", dataset_dir, rows, report)
         return report
 
 
-def _show(iterator, total: int, desc: str, enabled: bool):
-    return progress(iterator, total=total, desc=desc, enabled=enabled)
+
+def _name_of(picture) -> str:
+    """The results-row name of a picture given without one."""
+    if isinstance(picture, (str, Path)):
+        return str(picture)
+    return "<array>" if isinstance(picture, np.ndarray) else "<bytes>"

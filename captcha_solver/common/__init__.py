@@ -14,7 +14,7 @@ from captcha_solver.common.atomic import (
 from captcha_solver.common.escaping import escape_text, neutralise_formula, restore_formula, unescape_text
 from captcha_solver.common.lifeline import exit_with_parent
 from captcha_solver.common.log import DEFAULT_LOG_FILE, LOGGER_NAME, get_logger, shutdown_logger
-from captcha_solver.common.progress import progress
+from captcha_solver.common.progress import RunProgress, progress
 from captcha_solver.common.results import (
     DEFAULT_RESULTS_CSV,
     RESULTS_COLUMNS,
@@ -22,7 +22,6 @@ from captcha_solver.common.results import (
     ResultsWriteError,
     read_results,
 )
-from captcha_solver.common.run_progress import RunProgress
 from captcha_solver.common.scratch import ScratchDir, remove_stale_scratch
 
 __all__ = [

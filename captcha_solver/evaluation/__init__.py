@@ -1,23 +1,10 @@
-"""Evaluation metrics of predicted captcha texts and character probabilities (pure functions)."""
+"""Evaluating a model on a labelled folder: the report ``python model.py evaluate`` prints.
 
-from captcha_solver.evaluation._calibration import expected_calibration_error, wilson_interval
-from captcha_solver.evaluation._confusion import confusion_pairs, per_character_accuracy
-from captcha_solver.evaluation._edit import Alignment, align, edit_distance
-from captcha_solver.evaluation._roc import UndefinedMetricWarning, macro_roc_auc
-from captcha_solver.evaluation._strings import cer, character_accuracy, exact_accuracy, summarize
+The figures themselves (accuracy, CER, ECE, ROC AUC) are pure functions of
+:mod:`captcha_solver.metrics`; this package reads a model's rows and the
+glyphs of its classical reader into one report.
+"""
 
-__all__ = [
-    "Alignment",
-    "UndefinedMetricWarning",
-    "align",
-    "cer",
-    "character_accuracy",
-    "confusion_pairs",
-    "edit_distance",
-    "expected_calibration_error",
-    "exact_accuracy",
-    "macro_roc_auc",
-    "per_character_accuracy",
-    "summarize",
-    "wilson_interval",
-]
+from captcha_solver.evaluation._report import evaluation_report, glyph_report, labelled_summary
+
+__all__ = ["evaluation_report", "glyph_report", "labelled_summary"]

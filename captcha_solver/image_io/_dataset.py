@@ -176,7 +176,7 @@ def split_dataset(paths: Sequence[str], fraction: float, seed: int) -> tuple[lis
     """The one train/validation split: shuffle with ``seed`` and hold out ``fraction`` of the files.
 
     Every reader's training (``model.py train`` and ``python -m
-    captcha_solver.neural.train``) validates on the same captchas for the
+    captcha_solver.training.neural``) validates on the same captchas for the
     same files, fraction and seed.
 
     Returns
@@ -199,8 +199,12 @@ def list_dataset(folder: str | os.PathLike, input_settings) -> tuple[list[Path],
     )
 
 
-def read_labelled(paths: Iterable, input_settings=None):
+def read_labelled(paths: Iterable, input_settings=None, *, skipped: list | None = None):
     """Decode labelled captcha files one by one: ``(path, label, rgb)``, leaving out those that do not decode.
+
+    The one labelled-image reader of training and evaluation: a file that
+    cannot be read never stops the caller; it is left out and, when
+    ``skipped`` is given, listed there with the reason.
 
     Parameters
     ----------
@@ -208,18 +212,19 @@ def read_labelled(paths: Iterable, input_settings=None):
         Files named ``<label>.<ext>``.
     input_settings : InputConfig, optional
         The ``input`` settings (pixel and byte limits); default: the decoder's own limits.
+    skipped : list, optional
+        Receives ``(path, reason)`` for every file left out.
 
     Yields
     ------
     path, label : str
     rgb : (H, W, 3) ndarray of uint8
     """
-    limits = {}
-    if input_settings is not None:
-        limits = dict(max_pixels=input_settings.max_pixels, max_bytes=input_settings.max_bytes)
     for path in paths:
         try:
-            rgb = decode_image(path, name=str(path), **limits)
-        except ImageDecodeError:
+            rgb = decode_image(path, limits=input_settings, name=str(path))
+        except (ImageDecodeError, OSError) as exc:
+            if skipped is not None:
+                skipped.append((str(path), str(exc)))
             continue
         yield str(path), label_from_path(path), rgb

@@ -167,9 +167,17 @@ def _checked(
     return data, header, name
 
 
+def _limits(limits, max_pixels: int, max_bytes: int) -> tuple[int, int]:
+    """The pixel and byte limits in force: the ``input`` settings' when given, else the keywords."""
+    if limits is None:
+        return max_pixels, max_bytes
+    return int(limits.max_pixels), int(limits.max_bytes)
+
+
 def probe_image(
     source: str | os.PathLike | bytes | bytearray | memoryview,
     *,
+    limits=None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
     name: str | None = None,
@@ -201,12 +209,14 @@ def probe_image(
     TypeError
         If ``source`` is neither a path nor bytes.
     """
+    max_pixels, max_bytes = _limits(limits, max_pixels, max_bytes)
     return _checked(source, max_pixels, max_bytes, name, "probe_image")[1]
 
 
 def decode_image(
     source: str | os.PathLike | bytes | bytearray | memoryview,
     *,
+    limits=None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
     name: str | None = None,
@@ -223,6 +233,9 @@ def decode_image(
     ----------
     source : str, PathLike, bytes, bytearray or memoryview
         A path to an image file, or the encoded file content.
+    limits : InputConfig, optional
+        The ``input`` settings: their ``max_pixels`` and ``max_bytes`` win
+        over the two keywords below (the one way callers pass the config's limits).
     max_pixels : int, optional
         Largest allowed ``width * height`` (config ``input.max_pixels``,
         default 4,000,000).
@@ -255,6 +268,7 @@ def decode_image(
     >>> image.shape, image.dtype  # doctest: +SKIP
     ((60, 160, 3), dtype('uint8'))
     """
+    max_pixels, max_bytes = _limits(limits, max_pixels, max_bytes)
     data, header, name = _checked(source, max_pixels, max_bytes, name, "decode_image")
     image_format, width, height = header
     image = _imdecode(data)

@@ -1,28 +1,20 @@
-"""Neural reader: a compact CRNN trained with CTC, exported to ONNX.
+"""The neural reader at reading time: a compact CRNN exported to ONNX, CTC decoding in numpy.
 
-Training (``train_neural``, ``python -m captcha_solver.neural.train``) needs torch; the
-reader (``NeuralReader``) needs only onnxruntime, numpy and OpenCV, so
-importing this package does not import torch.
+Needs only onnxruntime, numpy and OpenCV; training it is the training
+wing's job (:func:`captcha_solver.training.train_neural`). A model folder's
+``neural_reader.onnx`` and ``neural_reader.json`` (the architecture record
+:class:`NeuralArch` with charset, lengths, crop window, ink scale,
+calibration; the ONNX file's sha256) are all inference needs::
 
-Example
--------
-Train on a folder of ``<label>.png`` captchas, then read one::
+    from captcha_solver.image_io import decode_image
+    from captcha_solver.neural import NeuralReader
 
-    from captcha_solver.image_io import decode_image, list_images
-    from captcha_solver.neural import NeuralConfig, NeuralReader, train_neural
-
-    paths, _ = list_images("data/train")
-    metrics = train_neural(paths, config=NeuralConfig(epochs=20), out_dir="model_neural")
-    reader = NeuralReader.from_dir("model_neural")
+    reader = NeuralReader.from_dir("model")
     result = reader.read(decode_image("captcha.png"), topk=3)
     result.text, result.confidence, result.topk
-
-``model_neural/`` then holds ``neural_reader.onnx`` and ``neural_reader.json``
-(config with charset, lengths, crop window, ink scale, calibration; the
-ONNX file's sha256; validation metrics), which is all inference needs.
 """
 
-from captcha_solver.neural._config import BLANK, NeuralConfig, config_from_settings
+from captcha_solver.neural._arch import BLANK, LEGACY_TRAINING_KEYS, NeuralArch, output_length
 from captcha_solver.neural._decode import beam_search, fold_case, greedy_decode, restrict_charset
 from captcha_solver.neural._preprocess import (
     crop_window,
@@ -33,34 +25,26 @@ from captcha_solver.neural._preprocess import (
     text_window,
     to_batch,
 )
-from captcha_solver.neural._reader import META_NAME, ONNX_NAME, NeuralReader
+from captcha_solver.neural._reader import META_FORMAT, META_NAME, ONNX_NAME, NeuralReader
 
 __all__ = [
     "BLANK",
+    "LEGACY_TRAINING_KEYS",
+    "META_FORMAT",
     "META_NAME",
     "ONNX_NAME",
-    "NeuralConfig",
+    "NeuralArch",
     "NeuralReader",
-    "config_from_settings",
     "beam_search",
     "crop_window",
     "fold_case",
     "greedy_decode",
     "ink_box",
+    "output_length",
     "preprocess",
     "preprocess_config",
     "restrict_charset",
     "text_grey",
     "text_window",
     "to_batch",
-    "train_neural",
 ]
-
-
-def __getattr__(name):
-    # Lazy: only training pulls in torch.
-    if name == "train_neural":
-        from captcha_solver.neural._train import train_neural
-
-        return train_neural
-    raise AttributeError(f"module 'neural' has no attribute {name!r}")

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from captcha_solver.neural._config import BLANK
+from captcha_solver.neural._arch import BLANK
 
 __all__ = ["beam_search", "fold_case", "greedy_decode", "restrict_charset"]
 

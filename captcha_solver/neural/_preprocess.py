@@ -1,7 +1,7 @@
 """Image stages of the neural reader: pure functions over numpy arrays.
 
 Training and inference call the same :func:`preprocess` with parameters
-read from the same :class:`~neural.NeuralConfig`, so the two can never
+read from the same :class:`~neural.NeuralArch`, so the two can never
 disagree. Nothing here reads files or holds state.
 """
 
@@ -187,7 +187,7 @@ def preprocess(
         Width limits: a wider window is squeezed to ``max_width``, a
         narrower one padded on the right with background (0).
     crop, crop_margin, window_ratio
-        See :class:`~neural.NeuralConfig`.
+        See :class:`~neural.NeuralArch`.
     ink_scale : float
         0: stretch the window's background..99.5th percentile to 0..1;
         > 0: map background..background + ``ink_scale`` grey levels to 0..1
@@ -229,7 +229,7 @@ def preprocess(
 
 
 def preprocess_config(image: np.ndarray, config) -> np.ndarray:
-    """:func:`preprocess` with the parameters of a :class:`~neural.NeuralConfig`."""
+    """:func:`preprocess` with the parameters of a :class:`~neural.NeuralArch`."""
     return preprocess(
         image,
         height=config.height,

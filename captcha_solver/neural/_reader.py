@@ -15,16 +15,20 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from captcha_solver.neural._config import NeuralConfig, output_length
+from captcha_solver.artifacts import NEURAL_META, NEURAL_MODEL
+from captcha_solver.neural._arch import NeuralArch, output_length
 from captcha_solver.neural._decode import beam_search, fold_case, greedy_decode, restrict_charset
 from captcha_solver.neural._preprocess import preprocess_config, to_batch
-from captcha_solver.reading import ReadResult, check_case
+from captcha_solver.read_result import ReadResult, check_case
 
 __all__ = ["META_FORMAT", "META_NAME", "ONNX_NAME", "NeuralReader"]
 
-META_FORMAT = "neural_reader/1"
-ONNX_NAME = "neural_reader.onnx"
-META_NAME = "neural_reader.json"
+#: Format of ``neural_reader.json``: 2 holds the architecture record alone; 1 (read too) also held training fields.
+META_FORMAT = "neural_reader/2"
+_READ_FORMATS = ("neural_reader/1", META_FORMAT)
+# The artifact names are the model folder's (one definition, in artifacts).
+ONNX_NAME = NEURAL_MODEL
+META_NAME = NEURAL_META
 
 
 class NeuralReader:
@@ -55,7 +59,7 @@ class NeuralReader:
         for p in (onnx_path, meta_path):
             if not p.is_file():
                 raise FileNotFoundError(
-                    f"neural reader file not found: {p} (train one with python -m captcha_solver.neural.train)"
+                    f"neural reader file not found: {p} (train one with python -m captcha_solver.training.neural)"
                 )
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -65,8 +69,10 @@ class NeuralReader:
             raise ValueError(
                 f"{meta_path} is not a neural reader's metadata (expected an object with a 'config' object)"
             )
-        if meta.get("format") != META_FORMAT:
-            raise ValueError(f"{meta_path} has format {meta.get('format')!r}, expected {META_FORMAT!r}")
+        if meta.get("format") not in _READ_FORMATS:
+            raise ValueError(
+                f"{meta_path} has format {meta.get('format')!r}, expected one of {', '.join(_READ_FORMATS)}"
+            )
         blob = onnx_path.read_bytes()
         digest = hashlib.sha256(blob).hexdigest()
         if meta.get("onnx_sha256") not in (None, digest):
@@ -74,7 +80,7 @@ class NeuralReader:
                 f"{onnx_path} does not match {meta_path}: sha256 {digest[:12]}..., "
                 f"expected {meta['onnx_sha256'][:12]}...; export them together"
             )
-        self.config = NeuralConfig.from_dict(meta["config"])
+        self.config = NeuralArch.from_dict(meta["config"])
         if not self.config.charset:
             raise ValueError(f"{meta_path} has an empty charset: the model was never trained")
         self.meta = meta

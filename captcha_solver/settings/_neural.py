@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from captcha_solver.settings._checks import Choice, Predicate, Range
 from captcha_solver.settings._fields import Section, field
 
-__all__ = ["NeuralConfig"]
+__all__ = ["NeuralSettings"]
 
 
 def _four_widths(value: object) -> bool:
@@ -20,7 +20,7 @@ def _four_widths(value: object) -> bool:
 
 
 @dataclass(frozen=True)
-class NeuralConfig(Section):
+class NeuralSettings(Section):
     """Training the neural (CNN + CTC) reader; 0, -1 and auto mean: chosen from the data at training time."""
 
     _section = "neural"

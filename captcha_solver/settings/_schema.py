@@ -18,11 +18,11 @@ from typing import Any
 from captcha_solver.settings._checks import Choice, NonEmpty, Predicate, Range, Subset
 from captcha_solver.settings._errors import ConfigError
 from captcha_solver.settings._fields import Section, field
-from captcha_solver.settings._neural import NeuralConfig
+from captcha_solver.settings._neural import NeuralSettings
 
 __all__ = [
     "ClassifierConfig",
-    "NeuralConfig",
+    "NeuralSettings",
     "RoutingConfig",
     "DecodingConfig",
     "Config",
@@ -352,7 +352,7 @@ class Config:
     tracking: TrackingConfig = _section(TrackingConfig)
     logging: LoggingConfig = _section(LoggingConfig)
     routing: RoutingConfig = _section(RoutingConfig)
-    neural: NeuralConfig = _section(NeuralConfig)
+    neural: NeuralSettings = _section(NeuralSettings)
     serving: ServingConfig = _section(ServingConfig)
 
     @classmethod

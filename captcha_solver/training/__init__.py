@@ -1,28 +1,50 @@
-"""Training the classical reader: samples, forced alignment, classifier comparison, ONNX export."""
+"""The training wing: everything that learns, and the run that orders it.
 
-from captcha_solver.training._pipeline import (
-    SklearnProba,
-    TrainingData,
-    TrainOutcome,
-    TrainResult,
-    collect_samples,
-    fit_candidates,
-    remove_stale_training_dirs,
-    stage_params,
-    train_reader,
+:func:`train_model` is what ``My_CaptchaSolver_Model.train`` and
+``python model.py train`` run: survey and plan (:func:`survey_dataset`,
+:func:`plan_training`), the classical fit (:mod:`.classical`), the neural
+torch code (:mod:`.neural`), the fusion fit (:func:`fit_fusion`), the
+read-back check (:func:`runtime_check`) and the publication. The
+inference wing never imports this package.
+"""
+
+from captcha_solver.training._fusion import (
+    FusionSample,
+    fit_fusion,
+    fit_fusion_on,
+    fusion_samples,
+    middle_of_best,
+    tune_fusion,
 )
-from captcha_solver.training._samples import ImageSamples, image_samples
+from captcha_solver.training._plan import (
+    FROM_DATA,
+    MIN_SEGMENTATION_YIELD,
+    TrainingPlan,
+    plan_training,
+    unresolved_settings,
+)
+from captcha_solver.training._readback import TrainingMismatchError, runtime_check, verifier
+from captcha_solver.training._run import labelled_files, track, train_model, train_neural_reader
+from captcha_solver.training._survey import survey_dataset
 
 __all__ = [
-    "ImageSamples",
-    "SklearnProba",
-    "TrainOutcome",
-    "TrainResult",
-    "TrainingData",
-    "collect_samples",
-    "fit_candidates",
-    "image_samples",
-    "remove_stale_training_dirs",
-    "stage_params",
-    "train_reader",
+    "FROM_DATA",
+    "MIN_SEGMENTATION_YIELD",
+    "FusionSample",
+    "TrainingMismatchError",
+    "TrainingPlan",
+    "fit_fusion",
+    "fit_fusion_on",
+    "fusion_samples",
+    "labelled_files",
+    "middle_of_best",
+    "plan_training",
+    "runtime_check",
+    "survey_dataset",
+    "track",
+    "tune_fusion",
+    "train_model",
+    "train_neural_reader",
+    "unresolved_settings",
+    "verifier",
 ]

@@ -110,17 +110,12 @@ class SolverSession:
         solver = self.solver  # one consistent model even if settings are saved meanwhile
         name = Path(path).name
         try:
-            rgb = decode_image(
-                path,
-                max_pixels=solver.config.input.max_pixels,
-                max_bytes=solver.config.input.max_bytes,
-                name=name,
-            )
+            rgb = decode_image(path, limits=solver.config.input, name=name)
         except ImageDecodeError as exc:
             solver.logger.warning("UI upload refused: %s", exc)
             return "", "", None, f"**Not read:** {exc}"
         try:
-            row = solver.predict(rgb, name=name)
+            row = solver.predict_row(rgb, name=name)
         except (ValueError, OSError) as exc:
             if str(solver.results_csv) not in str(exc):
                 raise

@@ -156,12 +156,12 @@ _TRAIN_POOL = textwrap.dedent(
     import sys
     from features import FeatureParams
     from segmentation import SegmentationParams
-    from captcha_solver.training import collect_samples
+    from captcha_solver.training.classical import collect_samples
 
     paths = sys.argv[1:] * 50
     index = {c: i for i, c in enumerate("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}
     collect_samples(paths, index, SegmentationParams(), FeatureParams(), max_garbage=2, seed=0, workers=2,
-                    max_pixels=10**7, max_bytes=10**8)
+                    limits=None)
     """
 )
 

@@ -48,7 +48,7 @@ def test_corrupt_onnx_with_an_edited_digest_is_corrupt_not_untrained(trained_mod
     with pytest.raises(CorruptModelError, match=pattern):
         solver.load()
     with pytest.raises(CorruptModelError, match=pattern):  # predict says the same, not "not trained yet"
-        solver.predict(IMAGE)
+        solver.predict_row(IMAGE)
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_broken_manifest_is_corrupt_not_untrained(trained_model_dir, tmp_path, e
     model_dir = _copy(trained_model_dir, tmp_path)
     _edit_manifest(model_dir, edit)
     with pytest.raises(CorruptModelError, match=f"model in {model_dir} is corrupt: .*{message}"):
-        _solver(model_dir, tmp_path).predict(IMAGE)
+        _solver(model_dir, tmp_path).predict_row(IMAGE)
 
 
 def test_no_manifest_is_not_trained_yet(tmp_path):
@@ -77,19 +77,18 @@ def test_no_manifest_is_not_trained_yet(tmp_path):
     with pytest.raises(
         RuntimeError, match="not trained yet: no trained model in .*Call 'train' or load a model"
     ):
-        _solver(tmp_path / "model", tmp_path).predict(IMAGE)
+        _solver(tmp_path / "model", tmp_path).predict_row(IMAGE)
 
 
 def test_corrupt_neural_onnx_is_named(tmp_path):
-    from captcha_solver.neural import NeuralConfig
-    from captcha_solver.neural._reader import META_FORMAT
+    from captcha_solver.neural import META_FORMAT, NeuralArch
 
     blob = b"\x08\x07not a graph"
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "neural_reader.onnx").write_bytes(blob)
     meta = {
         "format": META_FORMAT,
-        "config": NeuralConfig(charset="ab").to_dict(),
+        "config": NeuralArch(charset="ab").to_dict(),
         "onnx_sha256": hashlib.sha256(blob).hexdigest(),
     }
     (tmp_path / "src" / "neural_reader.json").write_text(json.dumps(meta))
@@ -99,7 +98,7 @@ def test_corrupt_neural_onnx_is_named(tmp_path):
         CorruptModelError,
         match=rf"model in {model_dir} is corrupt: .*neural_reader.onnx is not a usable ONNX model",
     ):
-        _solver(model_dir, tmp_path).predict(IMAGE)
+        _solver(model_dir, tmp_path).predict_row(IMAGE)
 
 
 def _run_cli(args, tmp_path):

@@ -76,23 +76,23 @@ def test_the_published_model_was_read_back_through_predicts_path(hybrid_dir):
 
 def test_readers_answer_by_route_and_the_fusion_names_itself(hybrid_dir, captcha_dir, tmp_path):
     image = sorted(captcha_dir.glob("*.png"))[0]
-    assert _solver(hybrid_dir, tmp_path, "classical").predict(image)["reader"] == "classical"
-    neural = _solver(hybrid_dir, tmp_path, "neural", **{"routing.topk": 3}).predict(image)
+    assert _solver(hybrid_dir, tmp_path, "classical").predict_row(image)["reader"] == "classical"
+    neural = _solver(hybrid_dir, tmp_path, "neural", **{"routing.topk": 3}).predict_row(image)
     assert neural["reader"] == "neural" and len(neural["topk"]) <= 3
     # auto: a confident, plausible classical reading is kept; with an
     # impossible confidence bar every captcha is fused.
     strict = _solver(hybrid_dir, tmp_path, "auto", **{"routing.min_confidence": 1.0})
-    rows = [strict.predict(p) for p in sorted(captcha_dir.glob("*.png"))[:5]]
+    rows = [strict.predict_row(p) for p in sorted(captcha_dir.glob("*.png"))[:5]]
     assert all(r["reader"] == "fused" for r in rows if r["confidence"] < 1.0)
     assert all(0.0 <= r["confidence"] <= 1.0 for r in rows)
     lenient = _solver(hybrid_dir, tmp_path, "auto", **{"routing.min_confidence": 0.0})
-    assert lenient.predict(image)["reader"] == "classical"
+    assert lenient.predict_row(image)["reader"] == "classical"
 
 
 def test_fused_topk_are_ranked_probabilities(hybrid_dir, captcha_dir, tmp_path):
     solver = _solver(hybrid_dir, tmp_path, "auto", **{"routing.topk": 3, "routing.min_confidence": 1.0})
     for path in sorted(captcha_dir.glob("*.png"))[:3]:
-        row = solver.predict(path)
+        row = solver.predict_row(path)
         probs = [p for _, p in row["topk"]]
         assert 1 <= len(probs) <= 3 and probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-9
         assert row["prediction"] == row["topk"][0][0]
@@ -102,17 +102,17 @@ def test_every_reading_has_a_length_the_labels_had(hybrid_dir, captcha_dir, tmp_
     lengths = {int(n) for n in load_manifest(hybrid_dir)["labels"]["lengths"]}
     for route in ("neural", "auto"):
         solver = _solver(hybrid_dir, tmp_path, route, **{"routing.min_confidence": 1.0})
-        texts = [solver.predict(p)["prediction"] for p in sorted(captcha_dir.glob("*.png"))[:8]]
+        texts = [solver.predict_row(p)["prediction"] for p in sorted(captcha_dir.glob("*.png"))[:8]]
         assert all(len(t) in lengths for t in texts if t), (route, texts)
 
 
 def test_classical_reading_of_an_impossible_length_is_no_answer(hybrid_dir, captcha_dir):
     from captcha_solver.image_io import decode_image
-    from captcha_solver.readers import ReadPolicy, read_routed, readers_from
+    from captcha_solver.inference import Model, ReadPolicy, read_routed
     from captcha_solver.settings import Config
 
     manifest = load_manifest(hybrid_dir)
-    reader, _ = readers_from(manifest, hybrid_dir)
+    reader = Model.load(hybrid_dir, Config()).classical
     rgb = decode_image(sorted(captcha_dir.glob("*.png"))[0])
     route = Config().routing
     normal = read_routed(reader, None, rgb, route, ReadPolicy.from_manifest(manifest))
@@ -143,7 +143,7 @@ def test_tune_routing_rewrites_only_the_manifest(hybrid_dir, captcha_dir, tmp_pa
     shutil.copytree(hybrid_dir, model)
     before = load_manifest(model)
     solver = _solver(model, tmp_path, "auto")
-    picked = solver.tune_routing(captcha_dir, progress=False)
+    picked = solver.tune_fusion(captcha_dir, progress=False)
     after = load_manifest(model)  # still passes every sha256 check
     assert after["fusion"] == picked and picked["dataset"] == str(captcha_dir)
     assert picked["n"] == len(list(captcha_dir.glob("*.png")))
@@ -154,7 +154,7 @@ def test_tune_routing_rewrites_only_the_manifest(hybrid_dir, captcha_dir, tmp_pa
 def test_tune_routing_needs_both_readers(trained_model_dir, captcha_dir, tmp_path):
     solver = _solver(trained_model_dir, tmp_path, "auto")
     with pytest.raises(ValueError, match="needs both readers"):
-        solver.tune_routing(captcha_dir, progress=False)
+        solver.tune_fusion(captcha_dir, progress=False)
 
 
 def test_neural_only_model(captcha_dir, tmp_path):
@@ -190,7 +190,7 @@ def test_neural_only_model(captcha_dir, tmp_path):
     assert meta["config"]["channels"] == [8, 16, 16, 24] and meta["config"]["lr"] == 0.003
     assert meta["config"]["stem"] == "strided"
     assert meta["config"]["weight_decay"] == 0.01 and meta["config"]["dropout"] == 0.2
-    row = solver.predict(np.zeros((300, 720, 3), np.uint8) + 20)
+    row = solver.predict_row(np.zeros((300, 720, 3), np.uint8) + 20)
     assert row["reader"] in ("neural", "")  # a blank picture may read as nothing, but never crashes
 
 
@@ -198,7 +198,7 @@ def test_tracking_logs_every_neural_epoch(monkeypatch, tmp_path):
     import logging
 
     import captcha_solver.tracking as tracking
-    from captcha_solver.fitting import track as _track
+    from captcha_solver.training import track as _track
     from captcha_solver.settings import Config
 
     logged = []
@@ -240,7 +240,7 @@ def test_tracking_logs_every_neural_epoch(monkeypatch, tmp_path):
 
 
 def test_a_killed_neural_training_resumes(captcha_dir, tmp_path):
-    from captcha_solver.fitting import train_neural_reader
+    from captcha_solver.training import train_neural_reader
     from captcha_solver.image_io import list_images, split_dataset
 
     def run(epochs):
@@ -265,10 +265,10 @@ def test_a_killed_neural_training_resumes(captcha_dir, tmp_path):
 
     train, val = split_dataset([str(p) for p in list_images(captcha_dir)[0]], 0.2, 0)
     # The first run stops after one epoch (as if killed): its checkpoint stays in data/neural-runs/.
-    out1, _, history1 = run(1)
+    out1, _, history1, _ = run(1)
     assert out1.parent == tmp_path / "data" / "neural-runs" and (out1 / "neural_checkpoint.pt").is_file()
     # The same data again: the run picks up at epoch 2 instead of starting over.
-    out2, metrics, history2 = run(2)
+    out2, metrics, history2, _ = run(2)
     assert out2 == out1 and metrics["epochs_run"] == 2
     assert history2[0] == history1[0]  # epoch 1 (its measured time included) came from the checkpoint
 
@@ -280,7 +280,7 @@ def test_tune_routing_bad_inputs(hybrid_dir, captcha_dir, tmp_path):
     shutil.copytree(hybrid_dir, model)
     solver = _solver(model, tmp_path, "auto")
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        solver.tune_routing(tmp_path / "nowhere", progress=False)
+        solver.tune_fusion(tmp_path / "nowhere", progress=False)
     # A zero-byte PNG and a non-image beside real captchas: skipped, the rest still counts.
     folder = tmp_path / "mixed"
     folder.mkdir()
@@ -288,12 +288,12 @@ def test_tune_routing_bad_inputs(hybrid_dir, captcha_dir, tmp_path):
         shutil.copy(p, folder / p.name)
     (folder / "empty.png").write_bytes(b"")
     (folder / "notes.txt").write_text("not a captcha")
-    picked = solver.tune_routing(folder, progress=False)
+    picked = solver.tune_fusion(folder, progress=False)
     assert picked["n"] == 6
     # Only unreadable files: a clear error, the manifest untouched.
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "abc.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     with pytest.raises(ValueError, match="no readable labelled captcha"):
-        solver.tune_routing(bad, progress=False)
+        solver.tune_fusion(bad, progress=False)
     assert load_manifest(model)["fusion"] == picked

@@ -96,7 +96,7 @@ def test_retraining_one_reader_keeps_the_two_reader_model_as_backup_and_says_so(
 
     assert set(load_manifest(target)["artifacts"]) == {"glyph_classifier.onnx"}
     assert "neural_reader.onnx" in load_manifest(target.parent / "model.prev")["artifacts"]
-    assert solver.reader_ is not None and solver.neural_ is None
+    assert solver.readers == ["classical"]
     text = log.read_text()
     assert (
         "it holds the classical reader; the model it replaced held the classical and neural readers" in text
@@ -127,8 +127,8 @@ def test_a_crash_between_the_two_renames_still_loads_the_previous_model(
         model_dir=tmp_path / "model.prev", overrides=overrides, results_csv=tmp_path / "b.csv"
     )
     keys = ("prediction", "confidence", "char_confidences", "reader", "status")
-    reading = solver.predict(image, log_result=False)
-    expected = backup.load().predict(image, log_result=False)
+    reading = solver.predict_row(image, log_result=False)
+    expected = backup.load().predict_row(image, log_result=False)
     assert reading["status"] == "ok" and [reading[k] for k in keys] == [expected[k] for k in keys]
     assert "loading the previous model from" in (tmp_path / "log_file.log").read_text()
 
@@ -136,4 +136,4 @@ def test_a_crash_between_the_two_renames_still_loads_the_previous_model(
     configured = My_CaptchaSolver_Model(
         overrides=dict(overrides, **{"paths.model_dir": str(target)}), results_csv=tmp_path / "r.csv"
     ).load()
-    assert configured.manifest_ == json.loads((tmp_path / "model.prev" / MANIFEST).read_text())
+    assert configured.model_.manifest == json.loads((tmp_path / "model.prev" / MANIFEST).read_text())

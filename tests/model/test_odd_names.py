@@ -198,5 +198,5 @@ def test_no_text_found_names_the_file(trained_model_dir, tmp_path):
         overrides={"logging.console": False, "paths.log_file": str(tmp_path / "l.log")},
         results_csv=tmp_path / "r.csv",
     )
-    row = solver.predict(np.full((60, 160, 3), 255, np.uint8), name="white.png")
+    row = solver.predict_row(np.full((60, 160, 3), 255, np.uint8), name="white.png")
     assert row["status"] == "error" and row["error"] == "white.png: no text found"

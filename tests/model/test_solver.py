@@ -51,13 +51,13 @@ def test_tampered_artifact_is_refused(trained_model_dir, tmp_path):
 def test_untrained_model_says_how_to_fix(tmp_path):
     solver = _solver(tmp_path / "empty", tmp_path)
     with pytest.raises(RuntimeError, match="not trained yet.*Call 'train'"):
-        solver.predict(np.zeros((50, 100, 3), np.uint8))
+        solver.predict_row(np.zeros((50, 100, 3), np.uint8))
 
 
 def test_predict_reads_captchas_and_logs_rows(trained_model_dir, captcha_dir, tmp_path):
     solver = _solver(trained_model_dir, tmp_path)
     files = sorted(captcha_dir.glob("*.png"))[:20]
-    rows = [solver.predict(p) for p in files]
+    rows = [solver.predict_row(p) for p in files]
     # Trained on these very captchas: it must read nearly all of them.
     correct = sum(r["prediction"] == p.stem for r, p in zip(rows, files))
     assert correct >= 17
@@ -73,10 +73,10 @@ def test_predict_reads_captchas_and_logs_rows(trained_model_dir, captcha_dir, tm
 def test_predict_accepts_arrays_and_bytes(trained_model_dir, captcha_dir, tmp_path):
     solver = _solver(trained_model_dir, tmp_path)
     path = sorted(captcha_dir.glob("*.png"))[0]
-    from_path = solver.predict(path)["prediction"]
+    from_path = solver.predict_row(path)["prediction"]
     rgb = np.asarray(Image.open(path).convert("RGB"))
-    assert solver.predict(rgb)["prediction"] == from_path
-    assert solver.predict(path.read_bytes(), name="upload")["prediction"] == from_path
+    assert solver.predict_row(rgb)["prediction"] == from_path
+    assert solver.predict_row(path.read_bytes(), name="upload")["prediction"] == from_path
 
 
 @pytest.fixture()
@@ -124,7 +124,7 @@ def test_bad_input_gets_error_rows_and_the_run_goes_on(trained_model_dir, messy_
         assert name in rows[name]["error"]
     # Valid images in odd modes are read, not refused: the generator's own
     # captchas are RGBA, and the text survives the conversions.
-    reference = solver.predict(good[0], log_result=False)["prediction"]
+    reference = solver.predict_row(good[0], log_result=False)["prediction"]
     for name in ("grey16.png", "palette.png", "grey.png", "rgba.png"):
         assert rows[name]["status"] == "ok", (name, rows[name]["error"])
     # RGBA drops its alpha and 16-bit grey (the red channel) scales to 8 bits:

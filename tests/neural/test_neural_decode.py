@@ -89,8 +89,8 @@ def test_fold_case_merges_the_two_cases():
 
 def test_calibration_power_and_ece():
     pytest.importorskip("torch")
-    from captcha_solver.evaluation import expected_calibration_error
-    from captcha_solver.neural._train import fit_calibration
+    from captcha_solver.metrics import expected_calibration_error
+    from captcha_solver.training.neural._loop import fit_calibration
 
     rng = np.random.default_rng(0)
     raw = rng.uniform(0.5, 1.0, 2000)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from captcha_solver.neural import NeuralConfig, crop_window, ink_box, preprocess, text_grey, to_batch
+from captcha_solver.neural import NeuralArch as NeuralConfig
+from captcha_solver.neural import crop_window, ink_box, preprocess, text_grey, to_batch
 
 
 def _captcha(dark_text: bool = False, h: int = 120, w: int = 300) -> np.ndarray:
@@ -117,10 +118,18 @@ def test_to_batch_pads_with_background():
 
 
 def test_config_json_round_trip_and_errors():
-    cfg = NeuralConfig(height=48, charset="abc", epochs=3)
+    cfg = NeuralConfig(height=48, charset="abc")
     assert NeuralConfig.from_json(cfg.to_json()) == cfg
-    with pytest.raises(ValueError, match="unknown NeuralConfig keys"):
+    with pytest.raises(ValueError, match="unknown NeuralArch keys"):
         NeuralConfig.from_dict({"hieght": 32})
+
+
+def test_old_metadata_with_training_fields_loads_as_the_architecture_record():
+    # neural_reader/1 files (the shipped model's) also hold the training schedule: it is dropped on load.
+    old = {**NeuralConfig(height=48, charset="abc").to_dict(), "epochs": 30, "lr": 0.002, "ema_decay": 0.0}
+    arch = NeuralConfig.from_dict(old)
+    assert arch == NeuralConfig(height=48, charset="abc")
+    assert "epochs" not in arch.to_dict()
     with pytest.raises(ValueError, match="multiple of 16"):
         NeuralConfig(height=40)
     with pytest.raises(ValueError, match="repeated characters"):

@@ -39,7 +39,7 @@ def test_upload_a_captcha_and_read_the_answer(desktop_ui, page, captcha_dir, tra
 
     path = min(captcha_dir.glob("*.png"))
     solver = My_CaptchaSolver_Model(model_dir=trained_model_dir, config=desktop_ui.config, quiet=True)
-    expected = solver.predict(path, log_result=False)["prediction"]
+    expected = solver.predict_row(path, log_result=False)["prediction"]
     assert expected  # the model reads this training captcha
     page.goto(desktop_ui.url)
     page.locator("#captcha-input input[type=file]").set_input_files(str(path))

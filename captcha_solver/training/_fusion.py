@@ -1,0 +1,230 @@
+"""Fitting how the two readers' evidence is fused: weights, temperature and fast path, on validation captchas.
+
+Every candidate text of a captcha (the classical reading, the neural
+reader's best beams) gets two log-probabilities: the neural reader's CTC
+probability of that text and the classical lattice's probability of it
+(the best segmentation path that reads it). The answer is the candidate
+with the best weighted sum; its confidence is its share of a softmax over
+the candidates at a fitted temperature. A classical reading that is
+plausible and already sure (the fast path) is kept without the neural pass.
+Pure functions over arrays: the training wing fits the rule that :mod:`captcha_solver.fusion` applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from captcha_solver.artifacts import update_manifest
+from captcha_solver.common import progress
+from captcha_solver.fusion import candidate_probabilities, fused_scores, keep_classical
+from captcha_solver.image_io import list_dataset, read_labelled
+from captcha_solver.inference import Model
+from captcha_solver.metrics import expected_calibration_error
+
+__all__ = ["FusionSample", "fit_fusion", "fit_fusion_on", "fusion_samples", "middle_of_best", "tune_fusion"]
+
+#: Weights of the classical evidence tried (the neural one gets ``1 - w``).
+WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 3)
+#: Fast-path thresholds tried: coarse where classical confidences are rare, fine near 1.
+THRESHOLDS = np.unique(
+    np.round(np.concatenate([np.arange(0.3, 0.9, 0.05), np.arange(0.9, 1.0, 0.01), [1.0, 1.01]]), 3)
+)
+#: Softmax temperatures tried for the confidence.
+TEMPERATURES = np.exp(np.linspace(np.log(0.01), np.log(10.0), 61))
+
+
+@dataclass(frozen=True)
+class FusionSample:
+    """One validation captcha, as the fused reader saw it.
+
+    Attributes
+    ----------
+    label : str
+    classical_text : str
+    classical_confidence : float
+    plausible : bool
+        The classical reading has one component per character and an allowed length.
+    neural_text : str
+        The neural reader's own reading (greedy, allowed lengths).
+    candidates : tuple of str
+    f_neural, f_classical : tuple of float
+        Each candidate's log-probability under each reader.
+    """
+
+    label: str
+    classical_text: str
+    classical_confidence: float
+    plausible: bool
+    neural_text: str
+    candidates: tuple[str, ...]
+    f_neural: tuple[float, ...]
+    f_classical: tuple[float, ...]
+
+
+def middle_of_best(values) -> tuple[int, int, int]:
+    """The middle index of the widest run of consecutive maxima of ``values``, and the run's ends.
+
+    A setting at the edge of the run would be one captcha away from a worse
+    one; the middle is the choice least likely to be a fluke of the sample.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    best = values.max()
+    runs, start = [], None
+    for i, top in enumerate(np.isclose(values, best)):
+        if top and start is None:
+            start = i
+        if start is not None and (not top or i == len(values) - 1):
+            runs.append((start, i if top else i - 1))
+            start = None
+    lo, hi = max(runs, key=lambda r: (r[1] - r[0], -r[0]))
+    return (lo + hi) // 2, lo, hi
+
+
+def _choices(samples: Sequence[FusionSample], weight: float) -> tuple[np.ndarray, list[np.ndarray]]:
+    correct, scores = [], []
+    for s in samples:
+        sc = fused_scores(s.f_neural, s.f_classical, weight)
+        scores.append(sc)
+        correct.append(bool(len(sc)) and s.candidates[int(np.argmax(sc))] == s.label)
+    return np.array(correct, dtype=bool), scores
+
+
+def fit_fusion(samples: Sequence[FusionSample]) -> dict:
+    """Fit the classical weight, the temperature and the fast-path threshold on validation captchas.
+
+    The weight maximises the exact accuracy of the fused answer, the
+    temperature minimises the log loss of its confidence, and the threshold
+    maximises the accuracy of the whole rule (fast path, else fused); each
+    is the middle of the widest run of best values.
+
+    Returns
+    -------
+    dict
+        ``weight_classical``, ``weight_range``, ``temperature``,
+        ``min_confidence``, ``best_range``, ``val_exact`` (the whole rule),
+        ``val_exact_fused`` (every captcha fused), ``val_exact_classical``,
+        ``val_exact_neural``, ``neural_share`` (part of captchas the neural
+        reader reads), ``ece`` (of the rule's confidences) and ``n``.
+
+    Raises
+    ------
+    ValueError
+        If there are no samples.
+    """
+    if not samples:
+        raise ValueError("fusion needs at least one validation captcha read by both readers")
+    accuracy = [float(_choices(samples, w)[0].mean()) for w in WEIGHTS]
+    w_at, w_lo, w_hi = middle_of_best(accuracy)
+    weight = float(WEIGHTS[w_at])
+    fused_ok, scores = _choices(samples, weight)
+    losses = []
+    for tau in TEMPERATURES:
+        conf = np.array([candidate_probabilities(sc, tau).max() if len(sc) else 0.0 for sc in scores])
+        conf = np.clip(conf, 1e-6, 1 - 1e-6)
+        losses.append(-np.mean(np.where(fused_ok, np.log(conf), np.log1p(-conf))))
+    temperature = float(TEMPERATURES[int(np.argmin(losses))])
+    fused_conf = np.array(
+        [candidate_probabilities(sc, temperature).max() if len(sc) else 0.0 for sc in scores]
+    )
+    labels = [s.label for s in samples]
+    classical_ok = np.array([s.classical_text == y for s, y in zip(samples, labels)])
+    neural_ok = np.array([s.neural_text == y for s, y in zip(samples, labels)])
+    plausible = np.array([s.plausible for s in samples])
+    cconf = np.array([s.classical_confidence for s in samples])
+    rule = [np.where(keep_classical(plausible, cconf, t), classical_ok, fused_ok).mean() for t in THRESHOLDS]
+    t_at, t_lo, t_hi = middle_of_best(rule)
+    threshold = float(THRESHOLDS[t_at])
+    keep = keep_classical(plausible, cconf, threshold)
+    return {
+        "weight_classical": weight,
+        "weight_range": [float(WEIGHTS[w_lo]), float(WEIGHTS[w_hi])],
+        "temperature": round(temperature, 6),
+        "min_confidence": threshold,
+        "best_range": [float(THRESHOLDS[t_lo]), float(THRESHOLDS[t_hi])],
+        "val_exact": round(float(rule[t_at]), 6),
+        "val_exact_fused": round(float(fused_ok.mean()), 6),
+        "val_exact_classical": round(float(classical_ok.mean()), 6),
+        "val_exact_neural": round(float(neural_ok.mean()), 6),
+        "neural_share": round(float(1.0 - keep.mean()), 6),
+        "ece": round(
+            expected_calibration_error(
+                np.where(keep, cconf, fused_conf), np.where(keep, classical_ok, fused_ok)
+            ),
+            6,
+        ),
+        "n": len(samples),
+    }
+
+
+def fusion_samples(model: Model, paths: Iterable[str | Path], *, show: bool = False, skipped=None) -> list:
+    """:class:`FusionSample` of each labelled captcha, as ``model`` weighs it (unreadable files go to ``skipped``)."""
+    out = []
+    paths = list(paths)
+    shown = progress(paths, total=len(paths), desc="fusion", enabled=show)
+    for _, label, rgb in read_labelled(shown, model.config.input, skipped=skipped):
+        classical, answer, candidates, f_neural, f_classical = model.evidence(rgb)
+        out.append(
+            FusionSample(
+                label=label,
+                classical_text=classical.text,
+                classical_confidence=float(classical.confidence),
+                plausible=bool(classical.plausible),
+                neural_text=answer.text,
+                candidates=tuple(candidates),
+                f_neural=tuple(float(v) for v in f_neural),
+                f_classical=tuple(float(v) for v in f_classical),
+            )
+        )
+    return out
+
+
+def fit_fusion_on(model: Model, paths: Iterable[str | Path], *, show: bool = False, skipped=None) -> dict:
+    """Fit the fusion of ``model``'s two readers on labelled captchas (:func:`fit_fusion` of their samples).
+
+    Raises
+    ------
+    ValueError
+        If the model lacks a reader, or no captcha could be read.
+    """
+    samples = fusion_samples(model, paths, show=show, skipped=skipped)
+    if not samples:
+        raise ValueError("no labelled captcha could be read to fit the fusion on")
+    return fit_fusion(samples)
+
+
+def tune_fusion(model: Model, dataset_dir: str | Path, *, logger, show: bool = False) -> dict:
+    """Refit a published model's fusion on a labelled folder and record it in its manifest (``fusion``).
+
+    Raises
+    ------
+    ValueError
+        If the model lacks one of the two readers, or no image could be read.
+    """
+    if model.classical is None or model.neural is None:
+        raise ValueError(f"{model.folder}: fusion needs both readers; this model has only one")
+    images, rejected = list_dataset(dataset_dir, model.config.input)
+    skipped = [(str(p), reason) for p, reason in rejected]
+    try:
+        picked = dict(fit_fusion_on(model, images, show=show, skipped=skipped), dataset=str(dataset_dir))
+    except ValueError as exc:
+        raise ValueError(f"{dataset_dir}: {exc}") from None
+    finally:
+        for path, reason in skipped:
+            logger.warning("skipped %s: %s", path, reason)
+    update_manifest(model.folder, {"fusion": picked})
+    logger.info(
+        "fusion: classical weight %.2f, temperature %.3f, fast path from %.2f, fitted on %d captchas of %s "
+        "(exact %.4f, ECE %.4f)",
+        picked["weight_classical"],
+        picked["temperature"],
+        picked["min_confidence"],
+        picked["n"],
+        dataset_dir,
+        picked["val_exact"],
+        picked["ece"],
+    )
+    return picked

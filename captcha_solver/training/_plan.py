@@ -1,0 +1,219 @@
+"""Which readers to train and with which settings, decided from the data (pure: numbers in, plan out).
+
+The rules capture what the measurements in the README found: plain
+segmentation must split most captchas right for a glyph classifier to pay
+off (the real-site and ImageCaptcha styles join or overlap their glyphs);
+a text line of 45 pixels or more keeps its detail only at input height 64
+(ImageCaptcha: 94.5% against 93.1% at height 32) when the neural reader
+reads alone (beside a classical reader height 32 keeps it fast), where a strided first
+convolution and narrow early blocks keep an epoch affordable; strong
+regularisation pays from a few thousand captchas (weight decay 0.05 and
+dropout 0.3: 96.5% against 95.4% validation); small sets need many epochs
+and large ones as many as the budget affords.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from captcha_solver.settings import Config, apply_overrides
+
+__all__ = ["FROM_DATA", "MIN_SEGMENTATION_YIELD", "TrainingPlan", "plan_training", "unresolved_settings"]
+
+#: Least part of sampled captchas that plain segmentation must split right for the classical reader.
+MIN_SEGMENTATION_YIELD = 0.5
+#: Captchas from which a set counts as large (bigger batches, stronger regularisation).
+LARGE_SET = 4000
+#: Captcha presentations a small set is trained for (epochs = this / training captchas, at least 30).
+PRESENTATIONS = 60_000
+#: Settings whose schema default (0, -1 or "auto") means "chosen from the data".
+_FROM_DATA_KEYS = (
+    "neural.epochs",
+    "neural.patience",
+    "neural.batch_size",
+    "neural.height",
+    "neural.frame_stride",
+    "neural.channels",
+    "neural.stem",
+    "neural.weight_decay",
+    "neural.dropout",
+    "training.validation_fraction",
+)
+
+
+def _value(cfg: Config, key: str):
+    section, name = key.split(".")
+    return getattr(getattr(cfg, section), name)
+
+
+#: Each such setting and its "from the data" value, read off the schema (one source).
+FROM_DATA = {key: _value(Config(), key) for key in _FROM_DATA_KEYS}
+
+
+def unresolved_settings(cfg: Config) -> list[str]:
+    """The settings of ``cfg`` still "from the data" (see :data:`FROM_DATA`), as dotted keys."""
+    return [key for key, unset in FROM_DATA.items() if _value(cfg, key) == unset]
+
+
+@dataclass
+class TrainingPlan:
+    """The readers to train, the settings to train them with, and why.
+
+    Attributes
+    ----------
+    classical, neural : bool
+        Whether each reader is trained.
+    config : Config
+        The settings with every "from the data" value (0, -1, auto) resolved.
+    chosen : dict
+        Each resolved setting (dotted key) and its value.
+    reasons : dict
+        Each decision (``classical``, ``neural`` or a dotted setting) and why.
+    survey : dict
+        What :func:`captcha_solver.training.survey_dataset` measured.
+    """
+
+    classical: bool
+    neural: bool
+    config: Config
+    chosen: dict = field(default_factory=dict)
+    reasons: dict = field(default_factory=dict)
+    survey: dict = field(default_factory=dict)
+
+    @property
+    def readers(self) -> list[str]:
+        return [name for name, on in (("classical", self.classical), ("neural", self.neural)) if on]
+
+    def to_dict(self) -> dict:
+        """The manifest's ``plan`` entry."""
+        return {
+            "readers": self.readers,
+            "chosen": self.chosen,
+            "reasons": self.reasons,
+            "survey": self.survey,
+        }
+
+
+def _readers(survey: dict, which: str, torch_available: bool, reasons: dict) -> tuple[bool, bool]:
+    if which != "auto":
+        reasons["classical" if which == "classical" else "neural"] = f"asked for (reader {which})"
+        return which == "classical", which == "neural"
+    share = survey["segmentation_yield"]
+    seen = survey["sampled"]
+    classical = share >= MIN_SEGMENTATION_YIELD
+    reasons["classical"] = (
+        f"{'trained' if classical else 'not trained'}: plain segmentation splits {share:.1%} of {seen} sampled "
+        f"captchas into one component per character ({'at least' if classical else 'below'} "
+        f"{MIN_SEGMENTATION_YIELD:.0%})"
+    )
+    neural = torch_available
+    reasons["neural"] = (
+        "trained: reads whole captchas, joined glyphs included"
+        if neural
+        else ("not trained: torch is not installed (the 'train' extra)")
+    )
+    if not classical and not neural:
+        classical = True
+        reasons["classical"] += "; trained anyway: it is the only reader this install can build"
+    return classical, neural
+
+
+def _neural_settings(
+    survey: dict, cfg: Config, n_train: int, classical: bool, chosen: dict, reasons: dict
+) -> None:
+    n = cfg.neural
+    large = n_train >= LARGE_SET
+    size = f"{n_train} training captchas ({'at least' if large else 'fewer than'} {LARGE_SET})"
+
+    def pick(key: str, value, why: str) -> None:
+        current = getattr(n, key)
+        if current == FROM_DATA[f"neural.{key}"]:
+            chosen[f"neural.{key}"] = value
+            reasons[f"neural.{key}"] = why
+        else:
+            chosen[f"neural.{key}"] = current
+            reasons[f"neural.{key}"] = "set in the configuration"
+
+    line = survey["line_height"]
+    # Beside a classical reader the neural one only reads the captchas the
+    # classical one is unsure of; height 32 keeps it at a third of the cost.
+    height = 64 if line >= 45 and not classical else 32
+    pick(
+        "height",
+        height,
+        f"text lines are {line:.0f} px high and the neural reader is "
+        f"{'the only reader' if not classical else 'beside the classical one'} "
+        "(64 for lines of 45 px and more read by the neural reader alone, else 32)",
+    )
+    height = chosen["neural.height"]
+    tall = height >= 64
+    pick(
+        "stem",
+        "strided" if tall else "pool",
+        f"height {height}: {'strided' if tall else 'pool'} first block",
+    )
+    pick(
+        "channels",
+        "16,32,64,128" if tall else "32,64,96,128",
+        f"height {height}: {'narrow early blocks keep an epoch affordable' if tall else 'the standard widths'}",
+    )
+    longest = max(int(k) for k in survey["lengths"])
+    width = survey["image_width"] * height / max(survey["image_height"], 1.0)
+    per_char = width / 4 / max(longest, 1)
+    stride = 4 if tall and per_char >= 3 else 2
+    pick(
+        "frame_stride",
+        stride,
+        f"height {height}, about {per_char:.1f} frames per character at stride 4 (4 needs height 64 and 3 frames)",
+    )
+    pick("batch_size", 64 if large else 32, size)
+    pick("weight_decay", 0.05 if large else 1e-4, size)
+    pick("dropout", 0.3 if large else 0.1, size)
+    epochs = min(1000, max(30, math.ceil(PRESENTATIONS / max(n_train, 1))))
+    pick("epochs", epochs, f"{size}: at least 30 epochs, about {PRESENTATIONS:,} captchas seen")
+    pick("patience", chosen["neural.epochs"], "no early stop: the schedule anneals to its last epoch")
+
+
+def plan_training(
+    survey: dict, cfg: Config, *, reader: str | None = None, torch_available: bool = True
+) -> TrainingPlan:
+    """Decide the readers and resolve the "from the data" settings.
+
+    Parameters
+    ----------
+    survey : dict
+        :func:`captcha_solver.training.survey_dataset` of the labelled files.
+    cfg : Config
+        Settings; values 0, -1 or "auto" (see ``config.yaml``) are chosen here,
+        any other value is kept.
+    reader : {"classical", "neural", "auto"}, optional
+        Default ``training.reader``.
+    torch_available : bool
+        Whether the neural reader can be trained in this install.
+
+    Returns
+    -------
+    TrainingPlan
+    """
+    which = reader or cfg.training.reader
+    reasons: dict[str, str] = {}
+    chosen: dict = {}
+    classical, neural = _readers(survey, which, torch_available, reasons)
+    images = survey["images"]
+    if cfg.training.validation_fraction == FROM_DATA["training.validation_fraction"]:
+        # 10%, but at least 30 where a fifth of the set allows it (the fusion
+        # is fitted on these), and at most 300 (enough to fit it; the rest trains).
+        n_val = max(1, min(300, max(round(0.1 * images), min(30, round(0.2 * images)))))
+        chosen["training.validation_fraction"] = round(n_val / max(images, 1), 6)
+        reasons["training.validation_fraction"] = (
+            f"{n_val} of {images} captchas (10%, at least 30 or a fifth, at most 300)"
+        )
+    else:
+        chosen["training.validation_fraction"] = cfg.training.validation_fraction
+        reasons["training.validation_fraction"] = "set in the configuration"
+    n_train = images - round(images * chosen["training.validation_fraction"])
+    if neural:
+        _neural_settings(survey, cfg, n_train, classical, chosen, reasons)
+    resolved = apply_overrides(cfg, {k: v for k, v in chosen.items()})
+    return TrainingPlan(classical, neural, resolved, chosen, reasons, survey)

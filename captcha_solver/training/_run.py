@@ -1,0 +1,369 @@
+"""Training a model folder in a time budget: plan, readers, fusion, verified publication.
+
+:func:`train_model` is what ``My_CaptchaSolver_Model.train`` and
+``python model.py train`` run: it lists the labelled files, surveys them and
+plans the run (:mod:`captcha_solver.training`), trains the readers the plan
+chose on one split, fits their fusion when both are trained, and publishes
+the ONNX files with their ``manifest.json`` atomically, after reading the
+validation captchas back from the staged folder (:mod:`captcha_solver.training`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from captcha_solver.artifacts import (
+    GLYPH_MODEL,
+    NEURAL_META,
+    NEURAL_MODEL,
+    dataset_hash,
+    load_model_folder,
+    package_versions,
+    prepare_model_dir,
+    save_model,
+)
+from captcha_solver.common import RunProgress
+from captcha_solver.image_io import label_from_path, label_problem, list_dataset, split_dataset
+from captcha_solver.inference import Model
+from captcha_solver.settings import Config, apply_overrides
+from captcha_solver.training._fusion import fit_fusion_on
+from captcha_solver.training._plan import TrainingPlan, plan_training
+from captcha_solver.training._readback import verifier
+from captcha_solver.training._survey import survey_dataset
+from captcha_solver.training._track import track
+from captcha_solver.training.classical import remove_stale_training_dirs, stage_params
+
+__all__ = ["labelled_files", "train_model", "train_neural_reader"]
+
+
+def labelled_files(dataset_dir: str | Path, cfg: Config) -> tuple[list[str], list[tuple[str, str]]]:
+    """The labelled image files of a folder, and the skipped ones with the reason.
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError, EmptyDatasetError
+        If the folder is missing or has no images.
+    ValueError
+        If fewer than ``training.min_images`` labelled images remain.
+    """
+    images, rejected = list_dataset(dataset_dir, cfg.input)
+    skipped: list[tuple[str, str]] = [(str(p), reason) for p, reason in rejected]
+    labelled = []
+    for path in images:
+        problem = label_problem(label_from_path(path), cfg.segmentation.max_glyphs)
+        if problem:
+            skipped.append((str(path), problem))
+        else:
+            labelled.append(str(path))
+    if len(labelled) < cfg.training.min_images:
+        raise ValueError(
+            f"{dataset_dir}: {len(labelled)} labelled images, training needs at least "
+            f"{cfg.training.min_images} (training.min_images); {len(skipped)} files were skipped"
+        )
+    return labelled, skipped
+
+
+def train_neural_reader(
+    paths, val_paths, cfg: Config, *, work_dir: Path, logger, progress: bool, on_epoch=None
+):
+    """Train the neural reader (needs torch: the ``train`` extra) in its checkpoint folder.
+
+    The folder, ``<work_dir>/neural-runs/<key>``, is named after the data and
+    the network's shape, so a killed run resumes. Returns the folder, the
+    scalar metrics, the per-epoch history and the files it could not read (with the reason).
+    """
+    try:
+        from captcha_solver.training.neural import train_neural
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ValueError(f"the neural reader needs torch ({exc}); install the 'train' extra") from exc
+    from captcha_solver.training.neural import config_from_settings
+
+    config = config_from_settings(cfg)
+    # A folder named after the data and the network's shape, not a temporary
+    # one: a run that is killed resumes from its last epoch when started again.
+    key = hashlib.sha256(
+        json.dumps(
+            [
+                sorted(map(str, paths)),
+                sorted(map(str, val_paths)),
+                config.height,
+                config.frame_stride,
+                config.width_dilation,
+                config.stem,
+                list(config.channels),
+                config.rnn_hidden,
+                config.seed,
+            ]
+        ).encode()
+    ).hexdigest()[:16]
+    out = work_dir / "neural-runs" / key
+    logger.info("neural training checkpoints in %s (a new run with the same data resumes from it)", out)
+    metrics = train_neural(
+        paths,
+        val_paths=val_paths,
+        config=config,
+        input_settings=cfg.input,
+        out_dir=out,
+        logger=logger,
+        progress=progress,
+        on_epoch=on_epoch,
+    )
+    scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))}
+    return out, scalars, metrics.get("history", []), metrics.get("skipped", [])
+
+
+def _classical_part(split, cfg: Config, *, logger, progress: bool) -> tuple[dict, dict, list, Any]:
+    """Train the classical reader on the run's split: manifest entries, artifact files, skipped files, cleanup."""
+    from captcha_solver.training.classical import train_reader
+
+    outcome = train_reader(*split, cfg, logger=logger, progress=progress)
+    entries = dict(
+        charset=outcome.charset,
+        class_columns=outcome.class_columns,
+        segmentation=dataclasses.asdict(outcome.seg_params),
+        features=dataclasses.asdict(outcome.feat_params),
+        decoding=dataclasses.asdict(outcome.decode_params),
+        classifier={"chosen": outcome.chosen, "comparison": outcome.comparison},
+        metrics=outcome.metrics,
+        onnx_parity_max_abs_diff=outcome.parity,
+    )
+    return entries, {GLYPH_MODEL: outcome.onnx_path}, outcome.skipped, outcome.cleanup
+
+
+def _fit_fusion(manifest: dict, files: dict, val_paths, cfg: Config, *, logger) -> None:
+    """Fit how the two readers combine on the validation captchas both held out (in place)."""
+    fusion = manifest["fusion"] = fit_fusion_on(Model.from_files(manifest, files, cfg), val_paths)
+    manifest["metrics"].update(
+        val_exact=fusion["val_exact"],
+        val_exact_fused=fusion["val_exact_fused"],
+        val_exact_classical_alone=fusion["val_exact_classical"],
+        val_exact_neural_alone=fusion["val_exact_neural"],
+        val_ece=fusion["ece"],
+    )
+    logger.info(
+        "fusion: classical weight %.2f, temperature %.3f, fast path from confidence %.2f, fitted on %d validation "
+        "captchas: exact %.4f (every captcha fused %.4f, classical alone %.4f, neural alone %.4f; the neural "
+        "reader reads %.1f%%), ECE %.4f",
+        fusion["weight_classical"],
+        fusion["temperature"],
+        fusion["min_confidence"],
+        fusion["n"],
+        fusion["val_exact"],
+        fusion["val_exact_fused"],
+        fusion["val_exact_classical"],
+        fusion["val_exact_neural"],
+        100 * fusion["neural_share"],
+        fusion["ece"],
+    )
+
+
+def _torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _plan(labelled, cfg: Config, reader, *, logger) -> TrainingPlan:
+    """The run's one survey and plan (every decision and its reason logged)."""
+    survey = survey_dataset(labelled, stage_params(cfg)[0], seed=cfg.training.seed, input_settings=cfg.input)
+    plan = plan_training(survey, cfg, reader=reader, torch_available=_torch_available())
+    logger.info(
+        "survey: %d captchas, lengths %s, charset %r, images %.0fx%.0f px, text lines %.0f px, plain "
+        "segmentation right on %.1f%% of %d sampled",
+        survey["images"],
+        survey["lengths"],
+        survey["charset"],
+        survey["image_width"],
+        survey["image_height"],
+        survey["line_height"],
+        100 * survey["segmentation_yield"],
+        survey["sampled"],
+    )
+    for key, why in plan.reasons.items():
+        value = plan.chosen.get(key)
+        logger.info("plan: %s%s: %s", key, "" if value is None else f" = {value}", why)
+    return plan
+
+
+def train_model(
+    dataset_dir: str | Path,
+    cfg: Config,
+    target: Path,
+    *,
+    logger,
+    work_dir: Path,
+    reader: str | None = None,
+    progress: bool = True,
+) -> tuple[dict, list[tuple[str, str]]]:
+    """Build the best model ``training.budget_minutes`` affords from a labelled folder and publish it.
+
+    The run surveys the data, decides which readers pay off and with which
+    settings (:func:`captcha_solver.training.plan_training`; every decision
+    and its reason goes to the log and the manifest's ``plan``), trains them
+    on one split, fits their fusion on the validation captchas, and
+    publishes the model only after reading those captchas back through the
+    path ``predict`` uses.
+
+    Parameters
+    ----------
+    dataset_dir : path
+        Folder of captchas named ``<label>.<ext>``.
+    cfg : Config
+    target : Path
+        The model folder to publish (atomically: the old model stays until the
+        new one is complete and verified, and is then kept as ``NAME.prev``).
+    logger : logging.Logger
+    work_dir : Path
+        Where neural checkpoints are kept (``data/``).
+    reader : {"classical", "neural", "auto"}, optional
+        Default ``training.reader``.
+    progress : bool
+        One progress display for the run.
+
+    Returns
+    -------
+    manifest : dict
+    skipped : list of (str, str)
+        Files not trained on, with the reason.
+
+    Raises
+    ------
+    artifacts.ModelTargetError
+        Before any work, if ``target`` (or ``NAME.prev``) holds anything but
+        a model; nothing is then created or deleted.
+    TrainingMismatchError
+        If the model read back from its folder reads the validation captchas
+        worse than training measured (it is then not published).
+    """
+    started = time.perf_counter()
+    # Before any work: never train for a folder that holds something else than a model.
+    prepare_model_dir(target, logger=logger)
+    remove_stale_training_dirs(logger)
+    labelled, skipped = labelled_files(dataset_dir, cfg)
+    budget = cfg.training.budget_minutes * 60
+    with RunProgress(budget, enabled=progress) as run:
+        run.phase("survey", f"{len(labelled)} captchas")
+        plan = _plan(labelled, cfg, reader, logger=logger)
+        cfg = plan.config
+        which = reader or cfg.training.reader
+        logger.info(
+            "train: %s on %d labelled images from %s into %s, budget %.0f min",
+            " + ".join(plan.readers),
+            len(labelled),
+            dataset_dir,
+            target,
+            cfg.training.budget_minutes,
+        )
+        manifest: dict[str, Any] = {
+            "reader": which,
+            "plan": plan.to_dict(),
+            "labels": {"charset": plan.survey["charset"], "lengths": plan.survey["lengths"]},
+        }
+        files: dict[str, Path] = {}
+        cleanups = []
+        # One split for every reader: both are validated, and their fusion
+        # fitted, on captchas neither trained on.
+        train_paths, val_paths = split_dataset(labelled, cfg.training.validation_fraction, cfg.training.seed)
+        try:
+            if plan.classical:
+                run.phase("classical", "segmenting, aligning and fitting the glyph classifiers")
+                entries, artifacts, more_skipped, cleanup = _classical_part(
+                    (train_paths, val_paths), cfg, logger=logger, progress=False
+                )
+                manifest.update(entries)
+                files.update(artifacts)
+                skipped.extend(more_skipped)
+                cleanups.append(cleanup)
+                run.best("classical val exact", entries["metrics"].get("val_exact", 0.0))
+            if plan.neural:
+                skipped.extend(
+                    _neural_part(manifest, files, cleanups, (train_paths, val_paths), cfg, run, logger, work_dir)
+                )
+            if plan.classical and plan.neural:
+                run.phase("fusion", f"scoring {len(val_paths)} validation captchas with both readers")
+                _fit_fusion(manifest, files, val_paths, cfg, logger=logger)
+                run.best("fused val exact", manifest["metrics"]["val_exact"])
+            # Each reader lists what it could not read; a file is reported once.
+            skipped[:] = list(dict(skipped).items())
+            for path, reason in skipped:
+                logger.warning("skipped %s: %s", path, reason)
+            manifest.update(
+                training_data={
+                    "folder": str(dataset_dir),
+                    "images": len(labelled),
+                    "skipped": len(skipped),
+                    "sha256": dataset_hash(labelled),
+                },
+                config=cfg.to_dict(),
+                versions=package_versions(),
+                training_seconds=round(time.perf_counter() - started, 1),
+            )
+            run.phase("verify", "reading the validation captchas back from the staged model folder")
+            trained = float(manifest["metrics"].get("val_exact", float("nan")))
+            save_model(
+                target, files, manifest, logger=logger, verify=verifier(val_paths, cfg, trained, logger)
+            )
+        finally:
+            for cleanup in cleanups:
+                cleanup()
+        manifest = load_model_folder(target)[1]
+        run.phase("done", f"{' + '.join(plan.readers)} published to {target}")
+    logger.info(
+        "train: model saved to %s (%s), validation exact %.4f (read back from the folder: %.4f), %d files "
+        "skipped, %.1f s",
+        target,
+        " + ".join(plan.readers),
+        manifest["metrics"].get("val_exact", float("nan")),
+        manifest.get("verified", {}).get("val_exact", float("nan")),
+        len(skipped),
+        time.perf_counter() - started,
+    )
+    track(cfg, manifest, target, logger)
+    return manifest, skipped
+
+
+def _neural_part(manifest, files, cleanups, split, cfg: Config, run: RunProgress, logger, work_dir) -> list:
+    """Train the neural reader in what the budget leaves (in place: manifest entries, files, cleanups).
+
+    Returns the files it could not read, with the reason.
+    """
+    train_paths, val_paths = split
+    # What the budget leaves, less a reserve for the fusion, the export and the runtime check.
+    reserve = 60 + 0.04 * run.budget
+    minutes = cfg.neural.max_minutes or round(max(1.0, (run.left - reserve) / 60), 2)
+    logger.info(
+        "plan: neural.max_minutes = %.2f: %s",
+        minutes,
+        "set in the configuration" if cfg.neural.max_minutes else "what the budget leaves",
+    )
+    manifest["plan"]["chosen"]["neural.max_minutes"] = minutes
+    run.phase("neural", "decoding the captchas")
+
+    def on_epoch(epoch, planned, val_exact, best_exact):
+        run.phase("neural", f"epoch {epoch}/{planned}, val exact {val_exact:.4f}")
+        run.best("neural val exact", best_exact)
+
+    neural_dir, metrics, history, skipped = train_neural_reader(
+        train_paths,
+        val_paths,
+        apply_overrides(cfg, {"neural.max_minutes": minutes}),
+        work_dir=work_dir,
+        logger=logger,
+        progress=False,
+        on_epoch=on_epoch,
+    )
+    cleanups.append(lambda: shutil.rmtree(neural_dir, ignore_errors=True))
+    files.update({name: neural_dir / name for name in (NEURAL_MODEL, NEURAL_META)})
+    # Per-epoch loss and validation figures: learning curves for the
+    # tracker and for anyone asking why training stopped where it did.
+    manifest["neural"] = {"metrics": metrics, "history": history}
+    manifest.setdefault("metrics", {"val_exact": metrics.get("val_exact", float("nan"))})
+    return skipped

@@ -1,0 +1,370 @@
+"""Training: labelled images in, ``neural_reader.onnx`` + ``neural_reader.json`` out.
+
+nanoGPT-style: one function, one loop, the config stored in every
+checkpoint. The data are decoded and preprocessed once into memory;
+augmentation works on the small preprocessed arrays, so an epoch costs
+little more than the network itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from captcha_solver.common import atomic_write_bytes, atomic_write_text
+from captcha_solver.metrics import expected_calibration_error
+from captcha_solver.neural import BLANK, META_FORMAT, META_NAME, ONNX_NAME, output_length, to_batch
+from captcha_solver.training._onnx import check_parity
+from captcha_solver.training.neural._checks import (
+    evaluate_reader as _evaluate,
+)
+from captcha_solver.training.neural._checks import (
+    export_onnx as _export_onnx,
+)
+from captcha_solver.training.neural._checks import fit_calibration
+from captcha_solver.training.neural._checks import (
+    onnx_parity as _parity,
+)
+from captcha_solver.training.neural._config import NeuralTrainingConfig
+from captcha_solver.training.neural._data import TrainingSet, augment, batches, encode, learn_charset, prepare
+from captcha_solver.training.neural._network import CRNN
+from captcha_solver.training.neural._schedule import _lr_at, _WeightAverage, planned_epochs
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "expected_calibration_error",
+    "fit_calibration",
+    "learn_charset",
+    "train_neural",
+]
+
+CHECKPOINT_NAME = "neural_checkpoint.pt"
+
+
+def train_neural(
+    paths,
+    *,
+    val_paths,
+    config: NeuralTrainingConfig | None = None,
+    input_settings=None,
+    out_dir,
+    logger: logging.Logger | None = None,
+    progress: bool = True,
+    resume: bool = True,
+    on_epoch=None,
+) -> dict:
+    """Train the neural reader on labelled captchas and export it for onnxruntime.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        Image files named ``<label>.<ext>``.
+    val_paths : iterable of path
+        Validation images: the run's one split (both readers are validated,
+        and their fusion fitted, on the same held-out captchas).
+    config : NeuralTrainingConfig, optional
+        Network, preprocessing and schedule. An empty ``charset`` is learned
+        from the labels; ``window_ratio == 0`` (with ``crop``) is learned
+        from the ink boxes.
+    input_settings : InputConfig, optional
+        The ``input`` settings (decoding limits); files that cannot be read
+        are skipped and returned in ``skipped``.
+    out_dir : path
+        Receives ``neural_reader.onnx``, ``neural_reader.json`` and the
+        checkpoint ``neural_checkpoint.pt`` (created if missing).
+    logger : logging.Logger, optional
+    progress : bool
+        Show tqdm progress bars.
+    resume : bool
+        Continue from ``out_dir/neural_checkpoint.pt`` when it exists and
+        was made with the same data settings.
+    on_epoch : callable, optional
+        Called after every epoch with ``epoch``, ``planned`` (epochs the
+        budget affords), ``val_exact`` and ``best_exact`` (keywords): the
+        run's one progress display.
+
+    Returns
+    -------
+    dict
+        ``val_exact``, ``val_cer``, ``epochs_run``, ``best_epoch``,
+        ``train_seconds`` (this call), ``epoch_seconds_total`` (all calls), ``onnx_parity_max_abs``, ``ece_raw``,
+        ``ece_calibrated``, ``calibration_power``, ``n_train``, ``n_val``,
+        ``charset``, ``onnx_bytes``, ``onnx_path``, ``meta_path``.
+
+    Raises
+    ------
+    ValueError
+        If there are fewer than ``config.min_images`` images, a label is
+        empty or uses characters outside a given charset, or a resumed
+        checkpoint disagrees with the data.
+    """
+    log = logger or logging.getLogger("captcha_solver.neural")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()  # the time budget counts decoding too
+    data = prepare(
+        paths, val_paths, config or NeuralTrainingConfig(), progress=progress, log=log, input_settings=input_settings
+    )
+    cfg = data.config
+    torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+    torch.manual_seed(cfg.seed)
+    run = _Run(cfg, np.random.default_rng(cfg.seed))
+    ckpt_path = out_dir / CHECKPOINT_NAME
+    if resume and ckpt_path.is_file():
+        run.resume(ckpt_path, len(data.paths), log)
+    tr_widths = np.array([a.shape[1] for a in data.train_arrays])
+    while run.state["epoch"] < run.state["planned_epochs"] and run.state["stale"] < cfg.patience:
+        loss, seconds = run.epoch(data, tr_widths, progress)
+        ev = _evaluate(run.judged, data.val_arrays, data.val_labels, cfg)
+        run.plan(seconds, time.perf_counter() - t_start, log)
+        better = run.record(ev, loss, seconds)
+        log.info(
+            "neural: epoch %d loss %.4f val exact %.4f cer %.4f (%.0f s)%s",
+            run.state["epoch"],
+            loss,
+            ev["exact"],
+            ev["cer"],
+            seconds,
+            " *" if better else "",
+        )
+        # A kill mid-write leaves the previous epoch's checkpoint.
+        atomic_write_bytes(ckpt_path, run.checkpoint(len(data.paths)))
+        if on_epoch is not None:
+            on_epoch(
+                epoch=run.state["epoch"],
+                planned=run.state["planned_epochs"],
+                val_exact=ev["exact"],
+                best_exact=run.state["best_exact"],
+            )
+    return _publish(run, data, out_dir, t_start, log)
+
+
+class _Run:
+    """The state of one training run: model, optimiser, weight average, schedule, best weights, history.
+
+    Everything a checkpoint holds, so that a killed run resumes where it stopped.
+    """
+
+    def __init__(self, cfg: NeuralTrainingConfig, rng: np.random.Generator):
+        self.cfg = cfg
+        self.rng = rng
+        self.model = CRNN(cfg)
+        self.average = _WeightAverage(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+        # What is validated, kept and exported: the averaged weights when averaging.
+        self.judged = self.average.model if self.average is not None else self.model
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
+        self.state = {
+            "epoch": 0,
+            "step": 0,
+            "best_exact": -1.0,
+            "best_cer": math.inf,
+            "best_epoch": 0,
+            "best_state": None,
+            "stale": 0,
+            # cfg.epochs, or what a time budget affords (re-planned every epoch).
+            "planned_epochs": cfg.epochs,
+        }
+        self.history: list[dict] = []
+        self.resumed_seconds = 0.0  # epochs of earlier runs count against the time budget
+
+    def resume(self, ckpt_path: Path, n_images: int, log: logging.Logger) -> None:
+        """Continue from a checkpoint made with the same data settings.
+
+        Raises
+        ------
+        ValueError
+            If the checkpoint was made for another charset, height or number of images.
+        """
+        cfg = self.cfg
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        saved = NeuralTrainingConfig.from_dict(ckpt["config"])
+        if saved.charset != cfg.charset or saved.height != cfg.height or ckpt["n_images"] != n_images:
+            raise ValueError(
+                f"checkpoint {ckpt_path} was made for other data (charset {saved.charset!r}, height "
+                f"{saved.height}, {ckpt['n_images']} images); got charset {cfg.charset!r}, height {cfg.height}, "
+                f"{n_images} images. Delete it or pass resume=False"
+            )
+        self.model.load_state_dict(ckpt["model"])
+        self.opt.load_state_dict(ckpt["optimizer"])
+        if self.average is not None:
+            # A checkpoint of a run without averaging starts the average afresh.
+            self.average.model.load_state_dict(ckpt.get("average") or ckpt["model"])
+        # A resumed run may ask for more epochs: plan afresh from this call's config.
+        self.state = {**ckpt["state"], "planned_epochs": cfg.epochs}
+        self.history = ckpt["history"]
+        self.rng.bit_generator.state = ckpt["rng"]
+        torch.set_rng_state(ckpt["torch_rng"])
+        self.resumed_seconds = sum(h["seconds"] for h in self.history)
+        log.info("neural: resumed from %s at epoch %d", ckpt_path, self.state["epoch"])
+
+    def epoch(self, data: TrainingSet, tr_widths: np.ndarray, progress: bool) -> tuple[float, float]:
+        """One pass over the training captchas; returns the mean loss and the seconds it took."""
+        cfg, state, model = self.cfg, self.state, self.model
+        epoch = state["epoch"] + 1
+        total_steps = state["planned_epochs"] * math.ceil(len(data.train_arrays) / cfg.batch_size)
+        model.train()
+        t_epoch = time.perf_counter()
+        total, seen = 0.0, 0
+        bar = tqdm(
+            batches(tr_widths, cfg.batch_size, self.rng),
+            desc=f"epoch {epoch}/{cfg.epochs}",
+            disable=not progress,
+            leave=False,
+        )
+        for idx in bar:
+            xs = [data.train_arrays[i] for i in idx]
+            if cfg.augment:
+                xs = [augment(x, self.rng, cfg) for x in xs]
+            batch, widths = to_batch(xs, mean=cfg.mean, std=cfg.std)
+            targets, target_lengths = encode([data.train_labels[i] for i in idx], cfg.charset)
+            lp = model(torch.from_numpy(batch))  # (N, T, C)
+            input_lengths = torch.tensor(
+                [output_length(int(w), cfg.frame_stride) for w in widths],
+                dtype=torch.long,
+            )
+            loss = self.ctc(lp.permute(1, 0, 2), targets, input_lengths, target_lengths)
+            for group in self.opt.param_groups:
+                group["lr"] = _lr_at(state["step"], total_steps, cfg.lr)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            self.opt.step()
+            if self.average is not None:
+                self.average.update(model, state["step"])
+            state["step"] += 1
+            total += loss.item() * len(idx)
+            seen += len(idx)
+            bar.set_postfix(loss=f"{total / seen:.3f}")
+        return total / max(seen, 1), time.perf_counter() - t_epoch
+
+    def plan(self, epoch_seconds: float, elapsed: float, log: logging.Logger) -> None:
+        """Fit the number of epochs to the time budget (``max_minutes``), if there is one."""
+        cfg, state = self.cfg, self.state
+        if cfg.max_minutes <= 0:
+            return
+        # Re-planned every epoch from the median epoch so far: another job
+        # slowing the cores for one epoch should not cut the run short.
+        typical = float(np.median([h["seconds"] for h in self.history] + [epoch_seconds]))
+        plan = planned_epochs(
+            cfg.epochs, cfg.max_minutes, elapsed + self.resumed_seconds, typical, state["epoch"] + 1
+        )
+        if plan != state["planned_epochs"]:
+            log.info("neural: %d epochs fit the %.1f-minute budget", plan, cfg.max_minutes)
+        state["planned_epochs"] = plan
+
+    def record(self, ev: dict, loss: float, seconds: float) -> bool:
+        """Keep the best weights (validation exact accuracy, then CER) and log the epoch; True if it is the best."""
+        state = self.state
+        epoch = state["epoch"] + 1
+        better = ev["exact"] > state["best_exact"] or (
+            ev["exact"] == state["best_exact"] and ev["cer"] < state["best_cer"]
+        )
+        if better:
+            state.update(best_exact=ev["exact"], best_cer=ev["cer"], best_epoch=epoch, stale=0)
+            state["best_state"] = {k: v.detach().clone() for k, v in self.judged.state_dict().items()}
+        else:
+            state["stale"] += 1
+        state["epoch"] = epoch
+        self.history.append(
+            {"epoch": epoch, "loss": loss, "val_exact": ev["exact"], "val_cer": ev["cer"], "seconds": seconds}
+        )
+        return better
+
+    def checkpoint(self, n_images: int) -> bytes:
+        """The checkpoint's bytes: config, weights, optimiser, schedule, history and random states."""
+        buf = io.BytesIO()
+        torch.save(
+            {
+                "config": self.cfg.to_dict(),
+                "model": self.model.state_dict(),
+                "optimizer": self.opt.state_dict(),
+                "average": self.average.model.state_dict() if self.average is not None else None,
+                "state": self.state,
+                "history": self.history,
+                "rng": self.rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+                "n_images": n_images,
+            },
+            buf,
+        )
+        return buf.getvalue()
+
+
+def _publish(run: _Run, data: TrainingSet, out_dir: Path, t_start: float, log: logging.Logger) -> dict:
+    """Calibrate the best weights, export them to ONNX (parity-checked) and write the reader's files."""
+    state, history, model, cfg = run.state, run.history, run.model, run.cfg
+    stopped = (
+        "patience"
+        if state["stale"] >= cfg.patience
+        else "budget"
+        if state["planned_epochs"] < cfg.epochs
+        else "epochs"
+    )
+    if state["best_state"] is not None:
+        model.load_state_dict(state["best_state"])
+    ev = _evaluate(model, data.val_arrays, data.val_labels, cfg)
+    power = fit_calibration(ev["raw_conf"], ev["correct"])
+    calibrated = np.asarray(ev["raw_conf"]) ** power
+    cfg = cfg.replace(calibration_power=power)
+    onnx_bytes = _export_onnx(model, cfg, to_batch([data.val_arrays[0]], mean=cfg.mean, std=cfg.std)[0])
+    # Log-probabilities clipped at -30 (see onnx_parity): a real export differs by ~1e-5.
+    parity = check_parity(_parity(onnx_bytes, model, data.val_arrays[:32], cfg), 1e-2, "the neural reader")
+    train_seconds = time.perf_counter() - t_start
+    metrics = {
+        "val_exact": ev["exact"],
+        "val_cer": ev["cer"],
+        "epochs_run": state["epoch"],
+        "best_epoch": state["best_epoch"],
+        "stopped": stopped,
+        "train_seconds": round(train_seconds, 1),
+        # Over every run of a resumed training, epochs only (no decoding).
+        "epoch_seconds_total": round(sum(h["seconds"] for h in history), 1),
+        "onnx_parity_max_abs": parity,
+        "ece_raw": expected_calibration_error(ev["raw_conf"], ev["correct"]),
+        "ece_calibrated": expected_calibration_error(calibrated, ev["correct"]),
+        "calibration_power": power,
+        "n_train": len(data.train_arrays),
+        "n_val": len(data.val_arrays),
+        "charset": cfg.charset,
+        "onnx_bytes": len(onnx_bytes),
+        "history": history,
+    }
+    onnx_path = atomic_write_bytes(out_dir / ONNX_NAME, onnx_bytes)
+    meta = {
+        "format": META_FORMAT,
+        "config": cfg.arch().to_dict(),
+        "onnx_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
+        "input": {"name": "image", "layout": "NCHW", "height": cfg.height, "dtype": "float32"},
+        "output": {"name": "log_probs", "layout": "N,T,C", "blank_index": BLANK},
+        "metrics": {k: v for k, v in metrics.items() if k != "history"},
+        "versions": {"torch": torch.__version__, "python": platform.python_version()},
+        "val_files": data.val_files,
+    }
+    meta_path = atomic_write_text(out_dir / META_NAME, json.dumps(meta, indent=2))
+    log.info(
+        "neural: best epoch %d, val exact %.4f, cer %.4f, parity %.2e, ECE %.3f -> %.3f, %.0f s",
+        state["best_epoch"],
+        ev["exact"],
+        ev["cer"],
+        parity,
+        metrics["ece_raw"],
+        metrics["ece_calibrated"],
+        train_seconds,
+    )
+    metrics["skipped"] = list(data.skipped)
+    metrics["onnx_path"] = str(onnx_path)
+    metrics["meta_path"] = str(meta_path)
+    return metrics

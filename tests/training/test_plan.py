@@ -1,0 +1,94 @@
+"""Deciding readers and settings from the data: each rule, each reason, and what the configuration fixes."""
+
+import pytest
+
+from captcha_solver.training.neural import config_from_settings
+from captcha_solver.training import MIN_SEGMENTATION_YIELD, plan_training
+from captcha_solver.settings import Config, apply_overrides
+
+
+def _survey(**changes):
+    base = {
+        "images": 825,
+        "charset": "2345678bcdefgmnpwxy",
+        "lengths": {"5": 825},
+        "sampled": 300,
+        "image_height": 50.0,
+        "image_width": 200.0,
+        "line_height": 42.0,
+        "segmentation_yield": 0.005,
+    }
+    return {**base, **changes}
+
+
+def test_joined_glyphs_train_only_the_neural_reader_with_the_reason():
+    plan = plan_training(_survey(), Config())
+    assert plan.readers == ["neural"]
+    assert "not trained" in plan.reasons["classical"] and "0.5%" in plan.reasons["classical"]
+    # Small set: many epochs, no early stop, standard widths at height 32.
+    chosen = plan.chosen
+    assert chosen["neural.height"] == 32 and chosen["neural.stem"] == "pool"
+    assert chosen["neural.frame_stride"] == 2 and chosen["neural.batch_size"] == 32
+    assert chosen["neural.epochs"] == chosen["neural.patience"] > 30
+    assert chosen["training.validation_fraction"] == pytest.approx(82 / 825, abs=1e-4)
+    # Every "from the data" value is resolved: the neural config builds.
+    config_from_settings(plan.config)
+    assert plan.to_dict()["readers"] == ["neural"] and set(plan.to_dict()) == {
+        "readers",
+        "chosen",
+        "reasons",
+        "survey",
+    }
+
+
+def test_segmentable_style_trains_both_and_keeps_the_neural_reader_small():
+    plan = plan_training(
+        _survey(segmentation_yield=0.93, line_height=69, image_height=300, image_width=720), Config()
+    )
+    assert plan.readers == ["classical", "neural"]
+    assert plan.chosen["neural.height"] == 32  # beside a classical reader
+    assert "at least" in plan.reasons["classical"]
+
+
+def test_a_large_set_of_tall_text_gets_the_imagecaptcha_recipe():
+    survey = _survey(images=10000, image_height=60, image_width=160, line_height=56, lengths={"4": 1, "6": 1})
+    chosen = plan_training(survey, Config()).chosen
+    assert chosen["neural.height"] == 64 and chosen["neural.stem"] == "strided"
+    assert chosen["neural.channels"] == "16,32,64,128" and chosen["neural.frame_stride"] == 4
+    assert chosen["neural.batch_size"] == 64
+    assert chosen["neural.weight_decay"] == 0.05 and chosen["neural.dropout"] == 0.3
+    assert chosen["training.validation_fraction"] == 0.03  # 300 of 10,000
+    assert chosen["neural.epochs"] == 30
+
+
+def test_long_texts_on_narrow_images_keep_frame_stride_two():
+    survey = _survey(images=10000, image_height=60, image_width=100, line_height=56, lengths={"10": 5})
+    assert plan_training(survey, Config()).chosen["neural.frame_stride"] == 2
+
+
+def test_configured_values_are_kept_and_said_so():
+    cfg = apply_overrides(
+        Config(), {"neural.height": 48, "neural.dropout": 0.2, "training.validation_fraction": 0.2}
+    )
+    plan = plan_training(_survey(), cfg)
+    assert plan.chosen["neural.height"] == 48 and plan.reasons["neural.height"] == "set in the configuration"
+    assert plan.config.neural.dropout == 0.2 and plan.config.training.validation_fraction == 0.2
+
+
+def test_an_explicit_reader_is_obeyed_and_no_torch_means_classical():
+    assert plan_training(_survey(), Config(), reader="classical").readers == ["classical"]
+    assert plan_training(_survey(segmentation_yield=0.99), Config(), reader="neural").readers == ["neural"]
+    plan = plan_training(_survey(), Config(), torch_available=False)
+    assert plan.readers == ["classical"] and "only reader" in plan.reasons["classical"]
+    assert "torch" in plan.reasons["neural"]
+
+
+def test_the_yield_threshold_is_the_boundary():
+    at = plan_training(_survey(segmentation_yield=MIN_SEGMENTATION_YIELD), Config())
+    below = plan_training(_survey(segmentation_yield=MIN_SEGMENTATION_YIELD - 0.01), Config())
+    assert at.classical and not below.classical
+
+
+def test_unresolved_settings_cannot_build_a_network():
+    with pytest.raises(ValueError, match="neural.height.*from the data"):
+        config_from_settings(Config())
