@@ -3,7 +3,7 @@
 JSON is parsed in a worker thread, within a depth and value-count limit
 (:mod:`captcha_solver.serving._json`), so that neither a deep nor a large body can stall
 the event loop or crash the parser. Base64 is left encoded here: each image
-is decoded just before it is read (:meth:`captcha_solver.serving._solver.Solver.check`).
+is decoded just before it is read (:meth:`captcha_solver.serving._uploads.UploadReader.check`).
 """
 
 from __future__ import annotations

@@ -58,6 +58,14 @@ class Metrics:
         )
         self.model_loaded = Gauge("captcha_model_loaded", "1 when a model is loaded.", registry=self.registry)
 
+    def count_error(self, route: str, code: str) -> None:
+        """One error answer (or one failed image of a batch) on ``route``."""
+        self.errors.labels(route, code).inc()
+
+    def count_prediction(self, status: str) -> None:
+        """One image read (``ok``) or refused (``error``)."""
+        self.predictions.labels(status).inc()
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 

@@ -132,11 +132,12 @@ def test_auto_training_fits_and_records_the_fusion(hybrid_dir, tmp_path):
     assert 0.0 <= fusion["val_exact"] <= 1.0 and 0.0 <= fusion["neural_share"] <= 1.0
     assert 0.0 <= manifest["metrics"]["val_ece"] <= 1.0
     # config -1 (the default) takes the model's threshold; a value >= 0 overrides it.
-    assert _solver(hybrid_dir, tmp_path, "auto").min_confidence == fusion["min_confidence"]
-    assert _solver(hybrid_dir, tmp_path, "auto", **{"routing.min_confidence": 0.42}).min_confidence == 0.42
+    assert _solver(hybrid_dir, tmp_path, "auto").load().model_.policy.min_confidence == fusion["min_confidence"]
+    strict = _solver(hybrid_dir, tmp_path, "auto", **{"routing.min_confidence": 0.42}).load()
+    assert strict.model_.policy.min_confidence == 0.42
 
 
-def test_tune_routing_rewrites_only_the_manifest(hybrid_dir, captcha_dir, tmp_path):
+def test_tune_fusion_rewrites_only_the_manifest(hybrid_dir, captcha_dir, tmp_path):
     import shutil
 
     model = tmp_path / "model"
@@ -148,7 +149,7 @@ def test_tune_routing_rewrites_only_the_manifest(hybrid_dir, captcha_dir, tmp_pa
     assert after["fusion"] == picked and picked["dataset"] == str(captcha_dir)
     assert picked["n"] == len(list(captcha_dir.glob("*.png")))
     assert after["artifacts"] == before["artifacts"]
-    assert solver.min_confidence == picked["min_confidence"]
+    assert solver.model_.policy.min_confidence == picked["min_confidence"]
 
 
 def test_tune_routing_needs_both_readers(trained_model_dir, captcha_dir, tmp_path):

@@ -8,7 +8,7 @@ import tempfile
 import pytest
 from click.testing import CliRunner
 
-import captcha_solver.training as training
+import captcha_solver.training.classical as training
 from captcha_solver.artifacts import MANIFEST, load_manifest, save_model
 from captcha_solver.common import ScratchDir
 from model import My_CaptchaSolver_Model, cli

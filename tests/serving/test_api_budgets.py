@@ -36,9 +36,9 @@ def _client(app) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=30)
 
 
-def _count_concurrent_reads(solver, pause_s: float = 0.05, barrier: threading.Barrier | None = None) -> dict:
-    """Wrap ``solver.read`` to record the most reads running at once."""
-    real, lock, state = solver.read, threading.Lock(), {"now": 0, "most": 0}
+def _count_concurrent_reads(uploads, pause_s: float = 0.05, barrier: threading.Barrier | None = None) -> dict:
+    """Wrap ``uploads.read`` to record the most reads running at once."""
+    real, lock, state = uploads.read, threading.Lock(), {"now": 0, "most": 0}
 
     def counted(*args):
         with lock:
@@ -53,7 +53,7 @@ def _count_concurrent_reads(solver, pause_s: float = 0.05, barrier: threading.Ba
             with lock:
                 state["now"] -= 1
 
-    solver.read = counted
+    uploads.read = counted
     return state
 
 
@@ -103,7 +103,7 @@ def test_images_too_big_for_the_decoding_budget_are_read_one_at_a_time(
 ):
     # 1 MiB is less than one captcha's reservation (8.6 MB for 720 x 300): each read runs alone, in turn.
     small = _app(tmp_path, trained_model_dir, decode_memory_mb=1)
-    state = _count_concurrent_reads(small.state.solver)
+    state = _count_concurrent_reads(small.state.uploads)
     assert _post_four(small, captcha_files[0].read_bytes()) == [200] * 4
     assert state["most"] == 1
     assert small.state.images_budget.used == 0
@@ -111,14 +111,14 @@ def test_images_too_big_for_the_decoding_budget_are_read_one_at_a_time(
 
 def test_the_default_decoding_budget_lets_captchas_run_together(app, captcha_files):
     # The contrast to the test above: two reads meet at a barrier, so they do run at the same time.
-    solver = app.state.solver
-    real = solver.read
+    uploads = app.state.uploads
+    real = uploads.read
     try:
-        state = _count_concurrent_reads(solver, pause_s=0.0, barrier=threading.Barrier(2, timeout=10))
+        state = _count_concurrent_reads(uploads, pause_s=0.0, barrier=threading.Barrier(2, timeout=10))
         assert _post_four(app, captcha_files[0].read_bytes()) == [200] * 4
         assert state["most"] >= 2
     finally:
-        solver.read = real
+        uploads.read = real
 
 
 def test_every_reservation_is_given_back(app, captcha_files):
@@ -156,15 +156,15 @@ def test_a_big_image_waits_for_its_turn_at_most_wait_s_then_gets_a_503(
     # With 1 MiB, every image is "big": one at a time, and the next one waits wait_s at most.
     small = _app(tmp_path, trained_model_dir, decode_memory_mb=1)
     small.state.images_budget.wait_s = 0.2
-    solver = small.state.solver
-    real, reading, finish = solver.read, threading.Event(), threading.Event()
+    uploads = small.state.uploads
+    real, reading, finish = uploads.read, threading.Event(), threading.Event()
 
     def held_read(*args):
         reading.set()
         finish.wait(timeout=10)
         return real(*args)
 
-    solver.read = held_read
+    uploads.read = held_read
     data = captcha_files[0].read_bytes()
 
     async def run():

@@ -11,8 +11,8 @@ pytest.importorskip("fastapi", reason="the API needs the 'serve' extra")
 from fastapi.testclient import TestClient  # noqa: E402
 
 import captcha_solver  # noqa: E402
-from captcha_solver.artifacts import save_model  # noqa: E402
-from captcha_solver.readers import NEURAL_META, NEURAL_MODEL, shipped_model_dir  # noqa: E402
+from captcha_solver.artifacts import NEURAL_META, NEURAL_MODEL, save_model  # noqa: E402
+from captcha_solver.inference import shipped_model_dir  # noqa: E402
 from captcha_solver.serving.api import create_app  # noqa: E402
 from captcha_solver.settings import Config, apply_overrides  # noqa: E402
 
@@ -45,7 +45,7 @@ def test_health_of_a_neural_only_model(neural_only_dir, tmp_path):
     client = TestClient(create_app(model_dir=neural_only_dir, config=_config(tmp_path)))
     health = client.get("/health").json()
     assert health["status"] == "ok" and health["model_loaded"] is True
-    assert health["charset_size"] == len(client.app.state.solver.model.neural_.charset) > 10
+    assert health["charset_size"] == len(client.app.state.uploads.solver.model_.neural.charset) > 10
 
 
 def test_version_is_the_installed_one(monkeypatch, trained_model_dir, tmp_path):

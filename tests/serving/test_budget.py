@@ -9,7 +9,7 @@ import pytest
 from captcha_solver.serving._budget import MemoryBudget
 from captcha_solver.serving._errors import ApiError
 from captcha_solver.serving._limits import BODY_FACTOR
-from captcha_solver.serving._solver import BYTES_PER_PIXEL
+from captcha_solver.serving._uploads import BYTES_PER_PIXEL
 from captcha_solver.settings import Config
 
 

@@ -1,24 +1,54 @@
-"""The loaded model as the API uses it: check an upload from its header, then decode and read it."""
+"""Uploads as the API reads them: checked from their header, decoded within the limits, read by the model.
+
+:class:`UploadReader` is the API's one use of the solver: it refuses what
+the image header already condemns, decodes the rest within
+:class:`UploadLimits`, reads it with the loaded model, and gives every
+refused upload its results row.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import time
+from dataclasses import dataclass
 
 from captcha_solver.common import ResultsLog
 from captcha_solver.image_io import ImageDecodeError, ImageHeader, decode_image, probe_image
-from captcha_solver.reading import api_row, csv_row, error_row
+from captcha_solver.read_result import api_row, csv_row, error_row
 from captcha_solver.serving._errors import ApiError, decode_error
 from captcha_solver.settings import Config
 from captcha_solver.solver import My_CaptchaSolver_Model
 
-__all__ = ["BYTES_PER_PIXEL", "Solver"]
+__all__ = ["BYTES_PER_PIXEL", "UploadLimits", "UploadReader"]
 
 #: Peak memory of decoding and reading one image, per pixel of its header. Measured as the RSS
 #: growth of decode + predict on 2000 x 2000 images: 18-24 B/px for PNG and JPEG files under the
 #: 2 MiB upload limit (1-bit, 16-bit RGBA, blocky noise), 40 B/px for a 12 MB PNG of RGB noise.
 BYTES_PER_PIXEL = 40
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """The decoding limits of an upload (the ``limits`` of :func:`captcha_solver.image_io.decode_image`).
+
+    Attributes
+    ----------
+    max_pixels : int
+        ``input.max_pixels``.
+    max_bytes : int
+        The smaller of ``input.max_bytes`` and ``serving.max_upload_bytes``.
+    """
+
+    max_pixels: int
+    max_bytes: int
+
+    @classmethod
+    def from_config(cls, config: Config) -> UploadLimits:
+        return cls(
+            max_pixels=config.input.max_pixels,
+            max_bytes=min(config.input.max_bytes, config.serving.max_upload_bytes),
+        )
 
 
 def _b64decode(text: str, name: str) -> bytes:
@@ -30,27 +60,33 @@ def _b64decode(text: str, name: str) -> bytes:
         raise ApiError(400, "bad_base64", f"{name}: image_base64 is not valid base64 ({exc})") from None
 
 
-class Solver:
-    """The loaded model, shared by all requests (both methods are thread-safe and run in worker threads).
+class UploadReader:
+    """Check, decode and read uploads with one loaded model, shared by all requests.
+
+    Every method is thread-safe; :meth:`check` and :meth:`read` run in worker
+    threads. A refused upload is logged and written to results.csv as an
+    ``error`` row before its :class:`ApiError` is raised.
 
     Parameters
     ----------
     model_dir : path or None
         Model folder (None: the default one).
     config : Config
+
+    Attributes
+    ----------
+    solver : My_CaptchaSolver_Model
+        The loaded model, its logger and its results.csv.
+    config : Config
+    limits : UploadLimits
+    results : ResultsLog
     """
 
     def __init__(self, model_dir, config: Config):
-        self.model = My_CaptchaSolver_Model(model_dir=model_dir, config=config).load()
+        self.solver = My_CaptchaSolver_Model(model_dir=model_dir, config=config).load()
         self.config = config
-        self.results = ResultsLog(self.model.results_csv)
-
-    def _limits(self) -> dict:
-        cfg = self.config
-        return {
-            "max_pixels": cfg.input.max_pixels,
-            "max_bytes": min(cfg.input.max_bytes, cfg.serving.max_upload_bytes),
-        }
+        self.limits = UploadLimits.from_config(config)
+        self.results = ResultsLog(self.solver.results_csv)
 
     def _refuse(self, exc: ImageDecodeError, name: str, started: float) -> ApiError:
         error = decode_error(exc)
@@ -59,7 +95,7 @@ class Solver:
 
     def refused(self, name: str, error: ApiError, started: float | None = None) -> None:
         """Log an upload that is not read and give it its results row (status ``error``)."""
-        self.model.logger.warning("refused upload %s (%d): %s", name, error.status, error.detail)
+        self.solver.logger.warning("refused upload %s (%d): %s", name, error.status, error.detail)
         latency = 0.0 if started is None else (time.perf_counter() - started) * 1e3
         self.results.append(csv_row(error_row(name, error.detail, latency_ms=latency)))
 
@@ -84,7 +120,7 @@ class Solver:
                     name,
                     f"upload is {len(data)} bytes, over the limit of {max_upload} (serving.max_upload_bytes)",
                 )
-            header = probe_image(data, name=name, **self._limits())
+            header = probe_image(data, limits=self.limits, name=name)
         except ImageDecodeError as exc:
             raise self._refuse(exc, name, started) from None
         return data, header
@@ -99,12 +135,12 @@ class Solver:
         """
         started = time.perf_counter()
         try:
-            rgb = decode_image(data, name=name, **self._limits())
+            rgb = decode_image(data, limits=self.limits, name=name)
         except ImageDecodeError as exc:
             raise self._refuse(exc, name, started) from None
-        row = self.model.predict(rgb, name=name)
+        row = self.solver.predict_row(rgb, name=name)
         row["latency_ms"] = (time.perf_counter() - started) * 1e3
-        self.model.logger.info(
+        self.solver.logger.info(
             "predict %s: %r (confidence %.3f, %s) in %.1f ms",
             name,
             row["prediction"],
