@@ -2,19 +2,29 @@
 # A Debian bookworm base image with Python 3.11, made locally (no image registry needed):
 #
 #   deploy/base-image.sh [NAME]        # default NAME: captcha-solver-base:bookworm
+#   deploy/base-image.sh --print-sources   # the apt sources the image would get; builds nothing
 #   docker build --build-arg BASE_IMAGE=captcha-solver-base:bookworm .
 #
 # debootstrap (minbase) from this machine's configured Debian mirror, plus python3,
-# python3-venv and python3-pip; then `docker import`. The image gets this machine's
-# CA bundle (pip's `cert`, $PIP_CERT, $REQUESTS_CA_BUNDLE or $SSL_CERT_FILE), so pip
-# inside a build trusts the same authorities as pip here (a TLS-inspecting proxy's
-# CA included), and the pip index settings of this machine that are URLs a build
-# can reach (http/https; file:// folders exist only on this host).
-# Environment: DEBIAN_MIRROR, DEBIAN_SUITE (bookworm), CA_BUNDLE, DOCKER (docker).
+# python3-venv and python3-pip; then `docker import`. The mirror is DEBIAN_MIRROR, else
+# the one in this machine's apt sources (/etc/apt/sources.list, sources.list.d/*.list and
+# *.sources): the source that carries the suite being built, else one whose URI ends in
+# /debian. With neither, the script stops and says where it looked: no mirror is built in.
+# The image gets this machine's CA bundle (pip's `cert`, $PIP_CERT, $REQUESTS_CA_BUNDLE or
+# $SSL_CERT_FILE), so pip inside a build trusts the same authorities as pip here (a
+# TLS-inspecting proxy's CA included), and the pip index settings of this machine that
+# are URLs a build can reach (http/https; file:// folders exist only on this host).
+# Environment: DEBIAN_MIRROR, DEBIAN_SUITE (bookworm), CA_BUNDLE, DOCKER (docker),
+# APT_ROOT (read apt's files under this folder instead of /; for tests).
 set -euo pipefail
 
+print_sources=0
+if [ "${1:-}" = "--print-sources" ]; then print_sources=1; shift; fi
 name="${1:-captcha-solver-base:bookworm}"
 suite="${DEBIAN_SUITE:-bookworm}"
+apt_root="${APT_ROOT:-}"
+apt_lists=("$apt_root/etc/apt/sources.list" "$apt_root"/etc/apt/sources.list.d/*.list)
+apt_deb822=("$apt_root"/etc/apt/sources.list.d/*.sources)
 docker="${DOCKER:-docker}"
 
 log() { echo "base-image: $*" >&2; }
@@ -34,18 +44,89 @@ pip_value() {  # the value of the last matching key (global., install., :env:.)
     printf '%s\n' "$PIP_CONFIG" | sed -n "s/^[^.]*\.$1='\(.*\)'$/\1/p" | tail -n 1
 }
 
+apt_entries() {
+    # One line per `deb` source of this machine's apt configuration: "URI SUITE...".
+    local f
+    for f in "${apt_lists[@]}"; do
+        [ -f "$f" ] || continue
+        # deb [options] URI SUITE COMPONENT...
+        awk '{ sub(/#.*/, "") }
+            $1 == "deb" {
+                i = 2
+                if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+                if (i < NF) print $i, $(i + 1)
+            }' "$f"
+    done
+    for f in "${apt_deb822[@]}"; do
+        [ -f "$f" ] || continue
+        # deb822 stanzas (Types:, URIs:, Suites:, Enabled:), separated by blank lines; a line
+        # starting with a space continues the field above it.
+        awk 'function flush(   n, k, u) {
+                if ((" " v["types"] " ") ~ / deb / && tolower(v["enabled"]) != "no") {
+                    n = split(v["uris"], u, " ")
+                    for (k = 1; k <= n; k++) print u[k], v["suites"]
+                }
+                delete v; key = ""
+            }
+            /^[[:space:]]*#/ { next }
+            /^[[:space:]]*$/ { flush(); next }
+            /^[[:space:]]/ { if (key != "") v[key] = v[key] " " $0; next }
+            {
+                key = tolower(substr($0, 1, index($0, ":") - 1))
+                v[key] = substr($0, index($0, ":") + 1)
+                gsub(/^[[:space:]]+|[[:space:]]+$/, "", v[key])
+            }
+            END { flush() }' "$f"
+    done
+}
+
 debian_mirror() {
     if [ -n "${DEBIAN_MIRROR:-}" ]; then echo "$DEBIAN_MIRROR"; return; fi
-    local uri
-    # deb822 sources first (URIs: ...), then one-line sources (deb URI suite ...); skip security and updates.
-    uri="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ {print $2}' | grep -v -- '-security' | head -n 1 || true)"
+    local entries uri
+    entries="$(apt_entries | awk '$1 ~ /^https?:\/\// && $1 !~ /-security\/?$/')"
+    # The source that carries the suite being built, else one that looks like a Debian archive.
+    # (No `exit` in these awk programs: with pipefail, a writer cut off early would fail the script.)
+    uri="$(printf '%s\n' "$entries" | awk -v s="$suite" '{ for (i = 2; i <= NF; i++) if ($i == s && !n++) print $1 }')"
     if [ -z "$uri" ]; then
-        uri="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
-            | awk '$1 == "deb" {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; break}}' \
-            | grep -v -- '-security' | head -n 1 || true)"
+        uri="$(printf '%s\n' "$entries" | awk '$1 ~ /\/debian\/?$/ && !n++ { print $1 }')"
     fi
-    echo "${uri:-http://deb.debian.org/debian}"
+    if [ -z "$uri" ]; then
+        local found=() f
+        for f in "${apt_lists[@]}" "${apt_deb822[@]}"; do [ -f "$f" ] && found+=("$f"); done
+        {
+            echo "error: no Debian mirror found in this machine's apt configuration."
+            echo "  Looked in: $apt_root/etc/apt/sources.list, $apt_root/etc/apt/sources.list.d/*.list and $apt_root/etc/apt/sources.list.d/*.sources"
+            echo "  (files there: ${found[*]:-none}) for a 'deb' source with an http(s) URI that carries"
+            echo "  the suite $suite or ends in /debian."
+            echo "  Set DEBIAN_MIRROR to your Debian mirror, e.g. DEBIAN_MIRROR=http://<your mirror>/debian $0"
+        } >&2
+        return 1
+    fi
+    echo "$uri"
 }
+
+debian_security() {
+    # The security archive of this machine's apt sources, if any (its suites end in -security).
+    apt_entries | awk '$1 ~ /^https?:\/\// {
+        security = $1 ~ /-security\/?$/
+        for (i = 2; i <= NF; i++) if ($i ~ /-security$/) security = 1
+        if (security && !n++) print $1
+    }'
+}
+
+image_sources() {
+    # apt inside builds (the proxy image's nginx) uses the same mirror; updates and security too.
+    echo "deb $mirror $suite main"
+    echo "deb $mirror $suite-updates main"
+    if [ -n "$security" ]; then echo "deb $security $suite-security main"; fi
+}
+
+mirror="$(debian_mirror)" || exit 2
+security="$(debian_security)"
+if [ "$print_sources" = 1 ]; then
+    image_sources
+    exit 0
+fi
 
 PIP_CONFIG="$(host_pip_config)"
 ca="${CA_BUNDLE:-$(pip_value cert)}"
@@ -54,7 +135,6 @@ if [ ! -s "$ca" ]; then
     echo "error: CA bundle '$ca' not found or empty; set CA_BUNDLE to the PEM bundle pip uses here" >&2
     exit 2
 fi
-mirror="$(debian_mirror)"
 
 rootfs="$(mktemp -d /tmp/captcha-base-rootfs.XXXXXX)"
 trap 'rm -rf "$rootfs"' EXIT
@@ -63,16 +143,7 @@ debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-cert
     "$suite" "$rootfs" "$mirror" >"$rootfs.log" 2>&1 || { tail -n 30 "$rootfs.log" >&2; exit 1; }
 rm -f "$rootfs.log"
 
-# apt inside builds (the proxy image's nginx) uses the same mirror; updates and security too.
-cat >"$rootfs/etc/apt/sources.list" <<SOURCES
-deb $mirror $suite main
-deb $mirror $suite-updates main
-SOURCES
-security="$(grep -hsv '^[[:space:]]*#' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list \
-    | grep -o '[a-z]*://[^ ]*debian-security' | head -n 1 || true)"
-if [ -n "$security" ]; then
-    echo "deb $security $suite-security main" >>"$rootfs/etc/apt/sources.list"
-fi
+image_sources >"$rootfs/etc/apt/sources.list"
 # Keep images small: no docs, manuals or translations from later apt installs either.
 cat >"$rootfs/etc/dpkg/dpkg.cfg.d/01-nodoc" <<'NODOC'
 path-exclude /usr/share/doc/*
