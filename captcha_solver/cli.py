@@ -151,9 +151,8 @@ def train(ctx, dataset, model_dir, workers, reader, budget):
     except (FileNotFoundError, NotADirectoryError, ValueError, TrainingMismatchError) as exc:
         _fail(solver, exc)
     manifest = solver.model_.manifest
-    chosen = manifest.get("classifier", {}).get("chosen", manifest["reader"])
-    summary = {"model_dir": str(solver.model_dir), "readers": manifest.get("plan", {}).get("readers")}
-    click.echo(json.dumps({**summary, "chosen": chosen, **manifest["metrics"]}, indent=2))
+    summary = {"model_dir": str(solver.model_dir), "readers": manifest.readers, "chosen": manifest.chosen}
+    click.echo(json.dumps({**summary, **(manifest.metrics or {})}, indent=2))
 
 
 @cli.command()
@@ -264,7 +263,9 @@ def tune_fusion(ctx, dataset, model_dir):
 @_with_tune_options
 def tune_routing(ctx, dataset, model_dir):
     """Old name of tune-fusion (kept as an alias; it warns)."""
-    click.echo("warning: 'tune-routing' is now 'tune-fusion'; the old name will go in a later release", err=True)
+    click.echo(
+        "warning: 'tune-routing' is now 'tune-fusion'; the old name will go in a later release", err=True
+    )
     _tune(ctx, dataset, model_dir)
 
 

@@ -117,7 +117,9 @@ class My_CaptchaSolver_Model:
         if self.model_ is None:
             try:
                 self.load()
-            except ModelNotFoundError as exc:  # a broken model is not "not trained": load()'s error says what broke
+            except (
+                ModelNotFoundError
+            ) as exc:  # a broken model is not "not trained": load()'s error says what broke
                 raise RuntimeError(
                     f"My_CaptchaSolver_Model is not trained yet: {exc}. Call 'train' or load a model from model/."
                 ) from exc
@@ -287,7 +289,7 @@ class My_CaptchaSolver_Model:
 
         tune_fusion(self._check_loaded(), dataset_dir, logger=self.logger, show=progress)
         self.load()
-        return dict(self.model_.manifest["fusion"])
+        return self.model_.manifest.fusion.to_dict()
 
     # --------------------------------------------------------------- evaluate
     def evaluate(self, dataset_dir: str | Path, *, workers: int = 0, progress: bool = True) -> dict:
@@ -301,7 +303,6 @@ class My_CaptchaSolver_Model:
         report = evaluation_report(rows, self.model_, self.config)
         self.log_run("evaluate", dataset_dir, rows, report)
         return report
-
 
 
 def _name_of(picture) -> str:

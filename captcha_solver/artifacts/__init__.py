@@ -1,20 +1,29 @@
-"""Model folder I/O: atomic publication with a backup, and a checked manifest."""
+"""Model folder I/O: a typed, checked manifest, and atomic publication with a backup."""
 
-from captcha_solver.artifacts._contents import GLYPH_MODEL, NEURAL_META, NEURAL_MODEL, check_contents
 from captcha_solver.artifacts._errors import CorruptModelError, ModelFolderError, ModelNotFoundError
 from captcha_solver.artifacts._manifest import (
     FORMAT_VERSION,
+    GLYPH_MODEL,
     MANIFEST,
+    NEURAL_META,
+    NEURAL_MODEL,
+    READER_ARTIFACTS,
+    Classifier,
+    Fusion,
+    GlyphSection,
+    Labels,
+    Manifest,
+    NeuralRecord,
     dataset_hash,
     load_manifest,
     package_versions,
+    readers_of,
     sha256_file,
     update_manifest,
     write_manifest,
 )
 from captcha_solver.artifacts._publish import (
     BACKUP_SUFFIX,
-    READER_ARTIFACTS,
     ModelTargetError,
     backup_dir,
     check_model_target,
@@ -22,7 +31,6 @@ from captcha_solver.artifacts._publish import (
     inspect_model_folder,
     load_model_folder,
     prepare_model_dir,
-    readers_of,
     save_model,
 )
 
@@ -34,12 +42,17 @@ __all__ = [
     "NEURAL_META",
     "NEURAL_MODEL",
     "READER_ARTIFACTS",
+    "Classifier",
     "CorruptModelError",
+    "Fusion",
+    "GlyphSection",
+    "Labels",
+    "Manifest",
     "ModelFolderError",
     "ModelNotFoundError",
     "ModelTargetError",
+    "NeuralRecord",
     "backup_dir",
-    "check_contents",
     "check_model_target",
     "dataset_hash",
     "has_model",

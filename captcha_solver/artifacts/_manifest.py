@@ -1,108 +1,377 @@
-"""The model folder: ONNX files plus a manifest that makes it self-sufficient.
+"""The model folder's ``manifest.json`` as a typed, checked :class:`Manifest`: load, save, migrate.
 
-``manifest.json`` records everything inference needs (charset, segmentation,
-feature and decoding settings, which class each output column is) and how
-the model came to be (metrics, training-data hash, package versions). The
-sha256 of every artifact is checked at load, so a corrupted or swapped file
-is refused instead of silently predicting nonsense.
+The manifest records everything inference needs (charset, segmentation,
+feature and decoding settings, which class each output column is, the fitted
+fusion, the training labels' lengths) and how the model came to be (metrics,
+plan, training-data hash, package versions). The sha256 of every artifact is
+checked at load, so a corrupted or swapped file is refused instead of silently
+predicting nonsense; an edited or truncated manifest is reported as such
+("lacks the key 'charset'") instead of failing later deep in a reader.
+
+This module is the only place the JSON layout is known: everything else reads
+the typed fields (``manifest.glyph.charset``, ``manifest.fusion.weight_classical``).
+The layout stays flat and the same across versions (the classical reader's
+settings at the top level); a folder of an older format version is migrated in
+memory when read, and written back in the current version only when updated.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
+import copy
 import json
-import platform
-from collections.abc import Iterable
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
+from typing import Any, Self
 
-from captcha_solver.artifacts._contents import check_contents, json_kind
 from captcha_solver.artifacts._errors import CorruptModelError, ModelFolderError, ModelNotFoundError
+from captcha_solver.artifacts._manifest_checks import (
+    FORMAT_VERSION,
+    GLYPH_MODEL,
+    MANIFEST,
+    NEURAL_META,
+    NEURAL_MODEL,
+    checked_document,
+)
+from captcha_solver.artifacts._provenance import dataset_hash, package_versions, sha256_file
 from captcha_solver.common import atomic_write_text
 
 __all__ = [
-    "MANIFEST",
     "FORMAT_VERSION",
-    "write_manifest",
-    "load_manifest",
-    "update_manifest",
-    "sha256_file",
+    "GLYPH_MODEL",
+    "MANIFEST",
+    "NEURAL_META",
+    "NEURAL_MODEL",
+    "READER_ARTIFACTS",
+    "Classifier",
+    "Fusion",
+    "GlyphSection",
+    "Labels",
+    "Manifest",
+    "NeuralRecord",
     "dataset_hash",
+    "listed_artifacts",
+    "load_manifest",
     "package_versions",
+    "readers_of",
+    "sha256_file",
+    "stamped",
+    "update_manifest",
+    "write_manifest",
 ]
 
-MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
-_PACKAGES = (
-    "numpy",
-    "opencv-python-headless",
-    "onnxruntime",
-    "scikit-learn",
-    "skl2onnx",
-    "onnx",
-    "catboost",
-    "pillow",
+#: The artifact that tells each reader is in a model folder.
+READER_ARTIFACTS = {"classical": GLYPH_MODEL, "neural": NEURAL_MODEL}
+
+
+# ------------------------------------------------------------------ sections
+class _Section:
+    """A manifest object: its known entries as fields (None: absent), any other entry kept in ``extra``."""
+
+    extra: dict
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Self:
+        known = {f.name for f in fields(cls)} - {"extra"}
+        return cls(
+            **{k: v for k, v in data.items() if k in known},
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict:
+        """The JSON object (a deep copy): the entries that are not None, then ``extra``."""
+        doc = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        return copy.deepcopy({**{k: v for k, v in doc.items() if v is not None}, **self.extra})
+
+
+@dataclass(frozen=True)
+class GlyphSection:
+    """What the classical reader is built from; stored flat at the manifest's top level.
+
+    ``class_columns[c]`` is the class of the classifier's output column ``c``:
+    a character of ``charset`` by its index, or ``len(charset)`` for garbage.
+    """
+
+    charset: str
+    class_columns: tuple[int, ...]
+    segmentation: dict
+    features: dict
+    decoding: dict
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy({**self.__dict__, "class_columns": list(self.class_columns)})
+
+
+@dataclass(frozen=True)
+class Labels(_Section):
+    """What the training labels were: their characters and ``lengths`` (text length -> count)."""
+
+    charset: str | None = None
+    lengths: dict[int, int] | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Self:
+        labels = super().from_dict(data)
+        if labels.lengths is None:
+            return labels
+        return cls(labels.charset, {int(n): count for n, count in labels.lengths.items()}, labels.extra)
+
+    def to_dict(self) -> dict:
+        doc = super().to_dict()
+        if self.lengths is not None:
+            doc["lengths"] = {str(n): count for n, count in self.lengths.items()}
+        return doc
+
+
+@dataclass(frozen=True)
+class Fusion(_Section):
+    """How the two readers combine (None: not fitted, the reading defaults apply).
+
+    ``extra`` keeps the figures of the fit (``n``, ``ece``, ``val_exact``...,
+    ``weight_range``, ``best_range``, ``dataset``).
+    """
+
+    weight_classical: float | None = None
+    temperature: float | None = None
+    min_confidence: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Classifier(_Section):
+    """The glyph classifier training chose and the scores of every candidate."""
+
+    chosen: str | None = None
+    comparison: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NeuralRecord(_Section):
+    """How the neural reader trained: its final ``metrics`` and the per-epoch ``history``."""
+
+    metrics: dict | None = None
+    history: list | None = None
+    extra: dict = field(default_factory=dict)
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "labels": Labels,
+    "fusion": Fusion,
+    "classifier": Classifier,
+    "neural": NeuralRecord,
+}
+# Top-level entries kept as they are (None: absent).
+_PLAIN = (
+    "reader",
+    "metrics",
+    "verified",
+    "plan",
+    "training_data",
+    "config",
+    "versions",
+    "created",
+    "training_seconds",
+    "onnx_parity_max_abs_diff",
 )
 
 
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+# ------------------------------------------------------------------ manifest
+@dataclass(frozen=True, eq=False)
+class Manifest(Mapping):
+    """A checked model manifest, typed.
+
+    Read it with :meth:`from_dict` (checks and migrates) or
+    :func:`load_manifest`; :meth:`to_dict` gives the JSON layout back. As a
+    read-only mapping it *is* that JSON document (``dict(manifest)``,
+    ``GET /model``); code reads the typed fields.
+
+    Attributes
+    ----------
+    artifacts : dict
+        Artifact file name -> sha256.
+    glyph : GlyphSection or None
+        The classical reader's settings (when the folder holds it).
+    labels, fusion, classifier, neural : section or None
+    reader : str or None
+        The ``training.reader`` the model was trained with.
+    metrics, verified, plan, training_data, config, versions : dict or None
+        Figures and provenance, as training recorded them.
+    created : str or None
+    training_seconds, onnx_parity_max_abs_diff : float or None
+    extra : dict
+        Entries this version does not know: kept, so that nothing is lost on rewrite.
+    """
+
+    artifacts: dict[str, str] = field(default_factory=dict)
+    reader: str | None = None
+    glyph: GlyphSection | None = None
+    labels: Labels | None = None
+    fusion: Fusion | None = None
+    classifier: Classifier | None = None
+    neural: NeuralRecord | None = None
+    metrics: dict | None = None
+    verified: dict | None = None
+    plan: dict | None = None
+    training_data: dict | None = None
+    config: dict | None = None
+    versions: dict | None = None
+    created: str | None = None
+    training_seconds: float | None = None
+    onnx_parity_max_abs_diff: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any, model_dir: str | Path = ".", *, check_files: bool = False) -> Manifest:
+        """Check a manifest document, migrate it to :data:`FORMAT_VERSION` and type it.
+
+        Parameters
+        ----------
+        data : object
+            The parsed ``manifest.json``.
+        model_dir : path
+            Its folder: for messages, and where the artifacts are when ``check_files``.
+        check_files : bool
+            Also check that every listed artifact is a file of ``model_dir`` with its sha256.
+
+        Raises
+        ------
+        CorruptModelError
+            If it is not an object, lacks a key or holds the wrong kind of value
+            (the message names the key), lists no reader, or (``check_files``)
+            an artifact is missing or its sha256 differs.
+        ModelFolderError
+            If its format version is newer than this code (or unknown).
+        """
+        return cls._typed(checked_document(data, Path(model_dir), check_files=check_files))
+
+    @classmethod
+    def from_entries(
+        cls, entries: Mapping, files: Mapping[str, str | Path], model_dir: str | Path = "."
+    ) -> Manifest:
+        """The checked manifest of a model still being built: ``entries`` and the digests of its ``files``.
+
+        ``entries`` are top-level JSON entries (what a training run records);
+        ``files`` maps artifact names to their files. Raises as :meth:`from_dict`.
+        """
+        digests = {name: sha256_file(path) for name, path in files.items()}
+        return cls.from_dict({**entries, "format_version": FORMAT_VERSION, "artifacts": digests}, model_dir)
+
+    @classmethod
+    def _typed(cls, doc: dict) -> Manifest:
+        doc = dict(doc)
+        doc.pop("format_version")
+        typed: dict[str, Any] = {"artifacts": doc.pop("artifacts")}
+        if GLYPH_MODEL in typed["artifacts"]:
+            values = {f.name: doc.pop(f.name) for f in fields(GlyphSection)}
+            typed["glyph"] = GlyphSection(**dict(values, class_columns=tuple(values["class_columns"])))
+        typed.update(
+            {name: section.from_dict(doc.pop(name)) for name, section in _SECTIONS.items() if name in doc}
+        )
+        typed.update({name: doc.pop(name) for name in _PLAIN if name in doc})
+        return cls(**typed, extra=doc)
+
+    def to_dict(self) -> dict:
+        """The JSON document (a new deep copy), in the layout ``manifest.json`` holds."""
+        doc = dict(self.extra, format_version=FORMAT_VERSION, artifacts=self.artifacts)
+        if self.glyph is not None:
+            doc.update(self.glyph.to_dict())
+        for name in _SECTIONS:
+            section = getattr(self, name)
+            if section is not None:
+                doc[name] = section.to_dict()
+        doc.update({name: getattr(self, name) for name in _PLAIN if getattr(self, name) is not None})
+        return copy.deepcopy(doc)
+
+    @property
+    def readers(self) -> list[str]:
+        """The readers (``classical``, ``neural``) the artifacts hold, in that order."""
+        return readers_of(self)
+
+    @property
+    def chosen(self) -> str | None:
+        """The glyph classifier training chose, else the reader setting (what a run summary calls "chosen")."""
+        if self.classifier is not None and self.classifier.chosen is not None:
+            return self.classifier.chosen
+        return self.reader
+
+    # The JSON document as a read-only mapping (for JSON consumers such as ``GET /model``).
+    @cached_property
+    def _json(self) -> dict:
+        return self.to_dict()
+
+    def __getitem__(self, key: str) -> Any:
+        return self._json[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._json)
+
+    def __len__(self) -> int:
+        return len(self._json)
 
 
-def dataset_hash(paths: Iterable[str | Path]) -> str:
-    """One sha256 over the names and bytes of the training files (order-free)."""
-    digest = hashlib.sha256()
-    for path in sorted(str(p) for p in paths):
-        digest.update(Path(path).name.encode())
-        digest.update(sha256_file(path).encode())
-    return digest.hexdigest()
+# ------------------------------------------------------------------ folders
+def listed_artifacts(doc) -> list[str] | None:
+    """The artifact names of a manifest document, None if it is not a model's (no format_version and artifacts).
+
+    Nothing else is checked: a folder holding an older or broken model is still recognised as a model's.
+    """
+    if isinstance(doc, Manifest):
+        return list(doc.artifacts)
+    if isinstance(doc, Mapping) and "format_version" in doc and isinstance(doc.get("artifacts"), Mapping):
+        return list(doc["artifacts"])
+    return None
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of Python and of the packages that shape the model."""
-    versions = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return versions
+def readers_of(manifest: Mapping | None) -> list[str]:
+    """The readers (``classical``, ``neural``) a manifest's (or manifest document's) artifacts hold, in that order."""
+    if isinstance(manifest, Manifest):
+        artifacts = manifest.artifacts
+    else:
+        artifacts = (manifest or {}).get("artifacts", {})
+    return [reader for reader, name in READER_ARTIFACTS.items() if name in artifacts]
 
 
-def write_manifest(model_dir: str | Path, manifest: dict) -> Path:
+def stamped(manifest: Manifest | Mapping, digests: Mapping[str, str], created: str) -> dict:
+    """The document to publish: ``manifest`` with the current format version, these digests and a creation time."""
+    doc = manifest.to_dict() if isinstance(manifest, Manifest) else dict(manifest)
+    doc.update(format_version=FORMAT_VERSION, artifacts=dict(digests))
+    doc.setdefault("created", created)
+    return doc
+
+
+def write_manifest(model_dir: str | Path, manifest: Manifest | Mapping) -> Path:
     """Write ``manifest.json`` into ``model_dir`` atomically (sorted keys, indented)."""
-    return atomic_write_text(
-        Path(model_dir) / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    )
+    doc = manifest.to_dict() if isinstance(manifest, Manifest) else dict(manifest)
+    return atomic_write_text(Path(model_dir) / MANIFEST, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
-def update_manifest(model_dir: str | Path, changes: dict) -> dict:
-    """Merge top-level ``changes`` into a checked model folder's manifest, atomically.
+def update_manifest(model_dir: str | Path, changes: Mapping) -> Manifest:
+    """Merge top-level entries ``changes`` (JSON values) into a checked model folder's manifest, atomically.
 
     The artifacts are not touched (their digests still hold); only
-    ``manifest.json`` is replaced, in one rename.
+    ``manifest.json`` is replaced, in one rename, in the current format
+    version. The result is checked before it is written.
 
     Raises
     ------
     ModelFolderError
-        As :func:`load_manifest`, and if ``changes`` tries to rewrite the
-        artifact digests or the format version.
+        As :func:`load_manifest` (also when the changed manifest does not
+        pass the checks: the file is then untouched), and if ``changes``
+        tries to rewrite the artifact digests or the format version.
     """
     protected = {"artifacts", "format_version"} & set(changes)
     if protected:
         raise ModelFolderError(f"update_manifest cannot change {sorted(protected)}; retrain instead")
-    manifest = dict(load_manifest(model_dir), **changes)
+    manifest = Manifest.from_dict({**load_manifest(model_dir).to_dict(), **changes}, model_dir)
     write_manifest(model_dir, manifest)
     return manifest
 
 
-def load_manifest(model_dir: str | Path) -> dict:
-    """Read and check a model folder's manifest.
+def load_manifest(model_dir: str | Path) -> Manifest:
+    """Read and check a model folder's manifest (older format versions are migrated in memory).
 
     Raises
     ------
@@ -122,54 +391,7 @@ def load_manifest(model_dir: str | Path) -> dict:
             f"Run 'python model.py train --dataset DIR' or pass --model-dir with a trained model."
         )
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # a folder named manifest.json, bad UTF-8, bad JSON
         raise CorruptModelError(model_dir, f"unreadable {MANIFEST} ({exc})") from exc
-    if not isinstance(manifest, dict):
-        raise CorruptModelError(
-            model_dir,
-            f"{MANIFEST} holds {json_kind(manifest)}, expected an object with format_version, artifacts, ...",
-        )
-    if "format_version" not in manifest:
-        raise CorruptModelError(model_dir, f"{MANIFEST} lacks the key 'format_version'")
-    version = manifest["format_version"]
-    if version != FORMAT_VERSION:
-        raise ModelFolderError(
-            f"{path}: format_version {version!r}, this solver reads version {FORMAT_VERSION}"
-        )
-    _check_artifacts(manifest, model_dir)
-    check_contents(manifest, model_dir)
-    return manifest
-
-
-def _check_artifacts(manifest: dict, model_dir: Path) -> None:
-    """Every listed artifact is a file of the folder with the recorded sha256."""
-    artifacts = manifest.get("artifacts")
-    if not isinstance(artifacts, dict):
-        found = (
-            f"key 'artifacts' is {json_kind(artifacts)}"
-            if "artifacts" in manifest
-            else "lacks the key 'artifacts'"
-        )
-        raise CorruptModelError(model_dir, f"{MANIFEST} {found}, expected an object of file name -> sha256")
-    for name, expected in artifacts.items():
-        # A name such as "../x" would make the check (and the readers) open files outside the folder.
-        if Path(name).name != name or name in ("", ".", ".."):
-            raise CorruptModelError(
-                model_dir, f"{MANIFEST} lists artifact {name!r}, which is not a file name"
-            )
-        if not isinstance(expected, str):
-            raise CorruptModelError(
-                model_dir,
-                f"{MANIFEST} records {json_kind(expected)} as the sha256 of {name}, expected a hex string",
-            )
-        artifact = model_dir / name
-        if not artifact.is_file():
-            raise CorruptModelError(model_dir, f"{artifact}: listed in {MANIFEST} but missing")
-        actual = sha256_file(artifact)
-        if actual != expected:
-            raise CorruptModelError(
-                model_dir,
-                f"{artifact}: sha256 {actual[:12]}... does not match the manifest's {expected[:12]}...; "
-                f"the file changed after training. Retrain or restore the model folder.",
-            )
+    return Manifest.from_dict(data, model_dir, check_files=True)

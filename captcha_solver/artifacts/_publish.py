@@ -21,23 +21,25 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from captcha_solver.artifacts._contents import GLYPH_MODEL, NEURAL_MODEL
 from captcha_solver.artifacts._errors import CorruptModelError, ModelFolderError
 from captcha_solver.artifacts._manifest import (
-    FORMAT_VERSION,
     MANIFEST,
+    Manifest,
+    listed_artifacts,
     load_manifest,
+    readers_of,
     sha256_file,
+    stamped,
     write_manifest,
 )
 from captcha_solver.common import folder_lock, staging_dir, stale_staging
 
 __all__ = [
     "BACKUP_SUFFIX",
-    "READER_ARTIFACTS",
     "ModelTargetError",
     "backup_dir",
     "check_model_target",
@@ -45,12 +47,9 @@ __all__ = [
     "inspect_model_folder",
     "load_model_folder",
     "prepare_model_dir",
-    "readers_of",
     "save_model",
 ]
 
-#: The artifact that tells each reader is in a model folder.
-READER_ARTIFACTS = {"classical": GLYPH_MODEL, "neural": NEURAL_MODEL}
 #: The replaced model is kept next to the folder under its name plus this suffix.
 BACKUP_SUFFIX = ".prev"
 # Temporary names of atomic_write_text (a crash during update_manifest leaves one): ours too.
@@ -94,13 +93,7 @@ def _backup_or_none(model_dir: str | os.PathLike) -> Path | None:
         return None
 
 
-def readers_of(manifest: dict | None) -> list[str]:
-    """The readers (``classical``, ``neural``) a manifest's artifacts hold, in that order."""
-    artifacts = (manifest or {}).get("artifacts", {})
-    return [reader for reader, name in READER_ARTIFACTS.items() if name in artifacts]
-
-
-def _readers_text(manifest: dict | None) -> str:
+def _readers_text(manifest: Mapping | None) -> str:
     readers = readers_of(manifest)
     return " and ".join(readers) + (" readers" if len(readers) > 1 else " reader") if readers else "no reader"
 
@@ -146,17 +139,13 @@ def inspect_model_folder(folder: str | os.PathLike) -> dict | None:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelTargetError(f"{folder / MANIFEST} is not a model manifest ({exc}); {_ADVICE}") from exc
-    is_model = (
-        isinstance(manifest, dict)
-        and isinstance(manifest.get("artifacts"), dict)
-        and "format_version" in manifest
-    )
-    if not is_model:
+    artifacts = listed_artifacts(manifest)
+    if artifacts is None:
         raise ModelTargetError(
             f"{folder / MANIFEST} is not a model manifest (no 'format_version' and 'artifacts'); "
             f"{folder} holds {_listing(entries)}; {_ADVICE}"
         )
-    listed = set(manifest["artifacts"]) | {MANIFEST}
+    listed = set(artifacts) | {MANIFEST}
     foreign = [
         e
         for e in entries
@@ -194,7 +183,7 @@ def check_model_target(model_dir: str | os.PathLike) -> dict | None:
     return previous
 
 
-def _complete_model(folder: Path) -> dict | None:
+def _complete_model(folder: Path) -> Manifest | None:
     try:
         if inspect_model_folder(folder) is None:
             return None
@@ -203,7 +192,7 @@ def _complete_model(folder: Path) -> dict | None:
         return None
 
 
-def prepare_model_dir(model_dir: str | os.PathLike, *, logger=None) -> dict | None:
+def prepare_model_dir(model_dir: str | os.PathLike, *, logger=None) -> Mapping | None:
     """Check ``model_dir`` before training and tidy what an interrupted publication left.
 
     Call this before any training work: a folder that may not receive a
@@ -215,9 +204,10 @@ def prepare_model_dir(model_dir: str | os.PathLike, *, logger=None) -> dict | No
 
     Returns
     -------
-    manifest : dict or None
+    manifest : Mapping or None
         The manifest of the model in ``model_dir`` (the one the next
-        publication replaces), None if there is none.
+        publication replaces: its document, or a :class:`Manifest` when a
+        staged model was put in place), None if there is none.
 
     Raises
     ------
@@ -253,9 +243,13 @@ def prepare_model_dir(model_dir: str | os.PathLike, *, logger=None) -> dict | No
 
 
 def save_model(
-    model_dir: str | Path, files: dict[str, Path], manifest: dict, *, logger=None, verify=None
+    model_dir: str | Path, files: dict[str, Path], manifest: Manifest | Mapping, *, logger=None, verify=None
 ) -> Path:
     """Publish ``files`` (artifact name -> temporary path) and the manifest atomically.
+
+    ``manifest`` is a :class:`Manifest` (a model's, checked) or the entries of
+    one; either way its artifacts are the digests of ``files``, its format
+    version the current one, and ``created`` now unless it records a time.
 
     Everything is written (and synced) into a staging folder next to
     ``model_dir``, which is then swapped in; the model it replaces is kept as
@@ -289,8 +283,7 @@ def save_model(
                 with open(tmp / name, "rb+") as fh:  # on disk before the rename makes it the model
                     os.fsync(fh.fileno())
                 digests[name] = sha256_file(tmp / name)
-            full = dict(manifest, format_version=FORMAT_VERSION, artifacts=digests)
-            full.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
+            full = stamped(manifest, digests, datetime.now(UTC).isoformat(timespec="seconds"))
             write_manifest(tmp, full)
             changes = verify(tmp) if verify is not None else None
             if changes:
@@ -301,7 +294,7 @@ def save_model(
     return Path(model_dir)
 
 
-def _log_publication(logger, model_dir, manifest: dict, previous: dict | None) -> None:
+def _log_publication(logger, model_dir, manifest: Mapping, previous: Mapping | None) -> None:
     if previous is None:
         logger.info("published %s: it holds the %s", model_dir, _readers_text(manifest))
         return
@@ -329,7 +322,7 @@ def has_model(model_dir: str | os.PathLike) -> bool:
     return (Path(model_dir) / MANIFEST).is_file() or (backup is not None and (backup / MANIFEST).is_file())
 
 
-def load_model_folder(model_dir: str | os.PathLike, *, logger=None) -> tuple[Path, dict]:
+def load_model_folder(model_dir: str | os.PathLike, *, logger=None) -> tuple[Path, Manifest]:
     """Read and check the model in ``model_dir``, or else the one it replaced (``NAME.prev``).
 
     Returns
@@ -338,7 +331,7 @@ def load_model_folder(model_dir: str | os.PathLike, *, logger=None) -> tuple[Pat
         The folder the model was read from: ``model_dir``, or its backup with
         a logged warning when ``model_dir`` is missing or fails its checks
         (e.g. a crash between the two renames of a publication).
-    manifest : dict
+    manifest : Manifest
         Its checked manifest (see :func:`load_manifest`).
 
     Raises

@@ -1,4 +1,7 @@
-"""Progress shown to a person: one tqdm bar over a batch (:func:`progress`), one status bar over a training run (:class:`RunProgress`)."""
+"""Progress shown to a person: a tqdm bar over a batch (:func:`progress`), a status bar over a training run.
+
+:class:`RunProgress` is the one display of a whole training run.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +41,6 @@ def progress(
     from tqdm import tqdm
 
     return tqdm(iterable, total=total, desc=desc, unit="img", file=sys.stderr, leave=iterable is not None)
-
 
 
 class RunProgress:

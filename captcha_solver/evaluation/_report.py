@@ -79,7 +79,10 @@ def evaluation_report(rows: list[dict], model, config: Config) -> dict:
     report["per_character_accuracy"] = {
         c: round(ok / total, 4) for c, (ok, total) in sorted(per_character_accuracy(preds, labels).items())
     }
-    report["glyph_macro_roc_auc"], report["plain_segmentation_yield"] = glyph_report(labelled, getattr(model, "classical", None), config)
+    classical = getattr(model, "classical", None)
+    report["glyph_macro_roc_auc"], report["plain_segmentation_yield"] = glyph_report(
+        labelled, classical, config
+    )
     report["latency_ms_median"] = float(np.median([r["latency_ms"] for r in rows])) if rows else 0.0
     report["errors"] = sum(r["status"] == "error" for r in rows)
     correct = [p == t for p, t in zip(preds, labels)]

@@ -19,6 +19,9 @@ from captcha_solver.artifacts import (
     NEURAL_META,
     NEURAL_MODEL,
     CorruptModelError,
+    GlyphSection,
+    Labels,
+    Manifest,
     has_model,
     load_model_folder,
 )
@@ -48,15 +51,16 @@ def default_model_dir(config: Config) -> Path:
     return shipped_model_dir()
 
 
-def _classical(manifest: Mapping, path: Path, threads: int) -> GlyphReader:
-    charset = manifest["charset"]
-    classify = OnnxGlyphClassifier(path, manifest["class_columns"], len(charset) + 1, threads=threads)
+def _classical(glyph: GlyphSection | None, path: Path, threads: int) -> GlyphReader:
+    if glyph is None:
+        raise ValueError(f"{GLYPH_MODEL} is given but the manifest holds no settings of the classical reader")
+    classify = OnnxGlyphClassifier(path, list(glyph.class_columns), len(glyph.charset) + 1, threads=threads)
     return GlyphReader(
         classify,
-        charset,
-        SegmentationParams(**manifest["segmentation"]),
-        FeatureParams(**manifest["features"]),
-        DecodeParams(**manifest["decoding"]),
+        glyph.charset,
+        SegmentationParams(**glyph.segmentation),
+        FeatureParams(**glyph.features),
+        DecodeParams(**glyph.decoding),
     )
 
 
@@ -72,15 +76,15 @@ class Model:
     ----------
     folder : Path or None
         The folder it was loaded from (None for unpublished files).
-    manifest : dict
-        The model's checked ``manifest.json``.
+    manifest : artifacts.Manifest
+        The model's checked ``manifest.json``, typed.
     classical : GlyphReader or None
     neural : NeuralReader or None
     policy : ReadPolicy
         The fitted fusion and the label lengths, with ``routing.min_confidence`` applied.
     """
 
-    def __init__(self, manifest: dict, classical, neural, config: Config, folder: Path | None = None):
+    def __init__(self, manifest: Manifest, classical, neural, config: Config, folder: Path | None = None):
         if classical is None and neural is None:
             raise ValueError("a model needs at least one reader")
         self.manifest = manifest
@@ -106,7 +110,7 @@ class Model:
 
     @classmethod
     def from_files(
-        cls, manifest: dict, files: Mapping[str, Path], config: Config, *, folder: Path | None = None
+        cls, manifest: Manifest, files: Mapping[str, Path], config: Config, *, folder: Path | None = None
     ) -> Model:
         """Build the readers a manifest lists from files (``files`` maps artifact names to paths outside ``folder``).
 
@@ -116,11 +120,15 @@ class Model:
             If an ONNX file does not parse or the manifest's settings do not fit the readers.
         """
         base = Path(folder) if folder is not None else Path(".")
-        listed = set(manifest.get("artifacts", {})) | set(files)
-        where = {name: Path(files.get(name, base / name)) for name in (GLYPH_MODEL, NEURAL_MODEL, NEURAL_META)}
+        listed = set(manifest.artifacts) | set(files)
+        where = {
+            name: Path(files.get(name, base / name)) for name in (GLYPH_MODEL, NEURAL_MODEL, NEURAL_META)
+        }
         threads = config.classifier.threads
         try:
-            classical = _classical(manifest, where[GLYPH_MODEL], threads) if GLYPH_MODEL in listed else None
+            classical = (
+                _classical(manifest.glyph, where[GLYPH_MODEL], threads) if GLYPH_MODEL in listed else None
+            )
             neural = (
                 NeuralReader(where[NEURAL_MODEL], where[NEURAL_META], threads=threads)
                 if NEURAL_MODEL in listed
@@ -143,9 +151,9 @@ class Model:
         return "".join(sorted(chars))
 
     @property
-    def labels(self) -> dict:
-        """What the training labels were: ``charset`` and ``lengths`` (length -> count); empty if not recorded."""
-        return dict(self.manifest.get("labels") or {})
+    def labels(self) -> Labels | None:
+        """What the training labels were: ``charset`` and ``lengths`` (length -> count); None if not recorded."""
+        return self.manifest.labels
 
     # -------------------------------------------------------------- reading
     def decode(self, image: str | Path | bytes | np.ndarray, *, name: str | None = None) -> np.ndarray:
@@ -159,7 +167,8 @@ class Model:
         if isinstance(image, np.ndarray):
             if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
                 raise ImageDecodeError(
-                    name or "<array>", f"expected a (H, W, 3) uint8 RGB array, got {image.dtype} {image.shape}"
+                    name or "<array>",
+                    f"expected a (H, W, 3) uint8 RGB array, got {image.dtype} {image.shape}",
                 )
             return image
         return decode_image(image, limits=self.config.input, name=name or str(image))
@@ -197,5 +206,7 @@ class Model:
             If the model lacks one of the two readers.
         """
         if self.classical is None or self.neural is None:
-            raise ValueError(f"{self.folder or 'this model'}: fusion needs both readers; this model has only one")
+            raise ValueError(
+                f"{self.folder or 'this model'}: fusion needs both readers; this model has only one"
+            )
         return fusion_sample(self.classical, self.neural, rgb, self.policy)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from captcha_solver.artifacts import Fusion, Manifest
 from captcha_solver.fusion import candidate_probabilities, ctc_log_likelihood, fused_scores, keep_classical
 from captcha_solver.read_result import ReadResult
 from captcha_solver.settings import RoutingConfig
@@ -51,26 +52,29 @@ class ReadPolicy:
     candidates: int = 5
 
     @classmethod
-    def from_manifest(cls, manifest: dict | None, min_confidence: float = -1.0) -> ReadPolicy:
-        """The policy a manifest records (``fusion``, ``labels``); a model trained before fusion gets the defaults.
+    def from_manifest(cls, manifest: Manifest | None, min_confidence: float = -1.0) -> ReadPolicy:
+        """The policy a manifest records (``fusion``, ``labels``); what it does not record gets the defaults.
 
-        ``min_confidence >= 0`` (``routing.min_confidence``) overrides the fitted threshold.
+        ``min_confidence >= 0`` (``routing.min_confidence``) overrides the fitted threshold. (The
+        top-level ``routing`` threshold of a version 1 manifest was moved into ``fusion`` when it was read.)
         """
-        manifest = manifest or {}
-        fusion = manifest.get("fusion") or {}
-        legacy = manifest.get("routing") or {}
-        threshold = fusion.get("min_confidence", legacy.get("min_confidence", DEFAULT_MIN_CONFIDENCE))
-        lengths = (manifest.get("labels") or {}).get("lengths") or {}
+        fusion = (manifest.fusion if manifest is not None else None) or Fusion()
+        labels = manifest.labels if manifest is not None else None
+        threshold = _or(fusion.min_confidence, DEFAULT_MIN_CONFIDENCE)
         return cls(
             min_confidence=float(min_confidence if min_confidence >= 0 else threshold),
-            weight_classical=float(fusion.get("weight_classical", 0.5)),
-            temperature=float(fusion.get("temperature", 1.0)),
-            lengths=frozenset(int(n) for n in lengths),
+            weight_classical=float(_or(fusion.weight_classical, 0.5)),
+            temperature=float(_or(fusion.temperature, 1.0)),
+            lengths=frozenset((labels.lengths if labels is not None else None) or ()),
         )
 
     def allows(self, text: str) -> bool:
         """Whether ``text`` has a length some training label had (any non-empty text when none are known)."""
         return bool(text) and (not self.lengths or len(text) in self.lengths)
+
+
+def _or(value, default):
+    return default if value is None else value
 
 
 def _constrained(classical: ReadResult, policy: ReadPolicy) -> ReadResult:

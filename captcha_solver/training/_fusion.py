@@ -192,7 +192,7 @@ def fit_fusion_on(model: Model, paths: Iterable[str | Path], *, show: bool = Fal
     """
     samples = fusion_samples(model, paths, show=show, skipped=skipped)
     if not samples:
-        raise ValueError("no labelled captcha could be read to fit the fusion on")
+        raise ValueError("no readable labelled captcha to fit the fusion on")
     return fit_fusion(samples)
 
 

@@ -22,6 +22,7 @@ from captcha_solver.artifacts import (
     GLYPH_MODEL,
     NEURAL_META,
     NEURAL_MODEL,
+    Manifest,
     dataset_hash,
     load_model_folder,
     package_versions,
@@ -136,10 +137,11 @@ def _classical_part(split, cfg: Config, *, logger, progress: bool) -> tuple[dict
     return entries, {GLYPH_MODEL: outcome.onnx_path}, outcome.skipped, outcome.cleanup
 
 
-def _fit_fusion(manifest: dict, files: dict, val_paths, cfg: Config, *, logger) -> None:
-    """Fit how the two readers combine on the validation captchas both held out (in place)."""
-    fusion = manifest["fusion"] = fit_fusion_on(Model.from_files(manifest, files, cfg), val_paths)
-    manifest["metrics"].update(
+def _fit_fusion(draft: dict, files: dict, val_paths, cfg: Config, *, logger) -> None:
+    """Fit how the two readers combine on the validation captchas both held out (in the draft manifest)."""
+    model = Model.from_files(Manifest.from_entries(draft, files), files, cfg)
+    fusion = draft["fusion"] = fit_fusion_on(model, val_paths)
+    draft["metrics"].update(
         val_exact=fusion["val_exact"],
         val_exact_fused=fusion["val_exact_fused"],
         val_exact_classical_alone=fusion["val_exact_classical"],
@@ -202,7 +204,7 @@ def train_model(
     work_dir: Path,
     reader: str | None = None,
     progress: bool = True,
-) -> tuple[dict, list[tuple[str, str]]]:
+) -> tuple[Manifest, list[tuple[str, str]]]:
     """Build the best model ``training.budget_minutes`` affords from a labelled folder and publish it.
 
     The run surveys the data, decides which readers pay off and with which
@@ -230,7 +232,8 @@ def train_model(
 
     Returns
     -------
-    manifest : dict
+    manifest : artifacts.Manifest
+        The manifest of the published model.
     skipped : list of (str, str)
         Files not trained on, with the reason.
 
@@ -262,7 +265,8 @@ def train_model(
             target,
             cfg.training.budget_minutes,
         )
-        manifest: dict[str, Any] = {
+        # The manifest's entries as the run learns them; checked and typed before publication.
+        draft: dict[str, Any] = {
             "reader": which,
             "plan": plan.to_dict(),
             "labels": {"charset": plan.survey["charset"], "lengths": plan.survey["lengths"]},
@@ -278,24 +282,24 @@ def train_model(
                 entries, artifacts, more_skipped, cleanup = _classical_part(
                     (train_paths, val_paths), cfg, logger=logger, progress=False
                 )
-                manifest.update(entries)
+                draft.update(entries)
                 files.update(artifacts)
                 skipped.extend(more_skipped)
                 cleanups.append(cleanup)
                 run.best("classical val exact", entries["metrics"].get("val_exact", 0.0))
             if plan.neural:
                 skipped.extend(
-                    _neural_part(manifest, files, cleanups, (train_paths, val_paths), cfg, run, logger, work_dir)
+                    _neural_part(draft, files, cleanups, (train_paths, val_paths), cfg, run, logger, work_dir)
                 )
             if plan.classical and plan.neural:
                 run.phase("fusion", f"scoring {len(val_paths)} validation captchas with both readers")
-                _fit_fusion(manifest, files, val_paths, cfg, logger=logger)
-                run.best("fused val exact", manifest["metrics"]["val_exact"])
+                _fit_fusion(draft, files, val_paths, cfg, logger=logger)
+                run.best("fused val exact", draft["metrics"]["val_exact"])
             # Each reader lists what it could not read; a file is reported once.
             skipped[:] = list(dict(skipped).items())
             for path, reason in skipped:
                 logger.warning("skipped %s: %s", path, reason)
-            manifest.update(
+            draft.update(
                 training_data={
                     "folder": str(dataset_dir),
                     "images": len(labelled),
@@ -307,7 +311,8 @@ def train_model(
                 training_seconds=round(time.perf_counter() - started, 1),
             )
             run.phase("verify", "reading the validation captchas back from the staged model folder")
-            trained = float(manifest["metrics"].get("val_exact", float("nan")))
+            manifest = Manifest.from_entries(draft, files, target)
+            trained = _val_exact(manifest.metrics)
             save_model(
                 target, files, manifest, logger=logger, verify=verifier(val_paths, cfg, trained, logger)
             )
@@ -321,8 +326,8 @@ def train_model(
         "skipped, %.1f s",
         target,
         " + ".join(plan.readers),
-        manifest["metrics"].get("val_exact", float("nan")),
-        manifest.get("verified", {}).get("val_exact", float("nan")),
+        _val_exact(manifest.metrics),
+        _val_exact(manifest.verified),
         len(skipped),
         time.perf_counter() - started,
     )
@@ -330,8 +335,13 @@ def train_model(
     return manifest, skipped
 
 
-def _neural_part(manifest, files, cleanups, split, cfg: Config, run: RunProgress, logger, work_dir) -> list:
-    """Train the neural reader in what the budget leaves (in place: manifest entries, files, cleanups).
+def _val_exact(figures: dict | None) -> float:
+    """The exact accuracy of a manifest's figures (``metrics``, ``verified``); NaN if not measured."""
+    return float((figures or {}).get("val_exact", float("nan")))
+
+
+def _neural_part(draft, files, cleanups, split, cfg: Config, run: RunProgress, logger, work_dir) -> list:
+    """Train the neural reader in what the budget leaves (in place: draft manifest entries, files, cleanups).
 
     Returns the files it could not read, with the reason.
     """
@@ -344,7 +354,7 @@ def _neural_part(manifest, files, cleanups, split, cfg: Config, run: RunProgress
         minutes,
         "set in the configuration" if cfg.neural.max_minutes else "what the budget leaves",
     )
-    manifest["plan"]["chosen"]["neural.max_minutes"] = minutes
+    draft["plan"]["chosen"]["neural.max_minutes"] = minutes
     run.phase("neural", "decoding the captchas")
 
     def on_epoch(epoch, planned, val_exact, best_exact):
@@ -364,6 +374,6 @@ def _neural_part(manifest, files, cleanups, split, cfg: Config, run: RunProgress
     files.update({name: neural_dir / name for name in (NEURAL_MODEL, NEURAL_META)})
     # Per-epoch loss and validation figures: learning curves for the
     # tracker and for anyone asking why training stopped where it did.
-    manifest["neural"] = {"metrics": metrics, "history": history}
-    manifest.setdefault("metrics", {"val_exact": metrics.get("val_exact", float("nan"))})
+    draft["neural"] = {"metrics": metrics, "history": history}
+    draft.setdefault("metrics", {"val_exact": metrics.get("val_exact", float("nan"))})
     return skipped

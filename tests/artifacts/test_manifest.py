@@ -4,6 +4,7 @@ import re
 import pytest
 
 from captcha_solver.artifacts import (
+    FORMAT_VERSION,
     MANIFEST,
     CorruptModelError,
     ModelFolderError,
@@ -34,8 +35,9 @@ def _publish(model_dir, tmp_path, payload=b"onnx-bytes", **manifest):
 def test_save_then_load_round_trip(tmp_path):
     model_dir = _publish(tmp_path / "model", tmp_path)
     manifest = load_manifest(model_dir)
-    assert manifest["charset"] == "ab" and manifest["format_version"] == 1
-    assert manifest["artifacts"]["glyph_classifier.onnx"] == sha256_file(model_dir / "glyph_classifier.onnx")
+    assert manifest.glyph.charset == "ab" and manifest["format_version"] == FORMAT_VERSION == 2
+    assert manifest.artifacts["glyph_classifier.onnx"] == sha256_file(model_dir / "glyph_classifier.onnx")
+    assert json.loads((model_dir / MANIFEST).read_text())["format_version"] == FORMAT_VERSION
 
 
 def test_failed_publish_keeps_the_old_model(tmp_path, monkeypatch):
@@ -49,7 +51,7 @@ def test_failed_publish_keeps_the_old_model(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         _publish(model_dir, tmp_path, payload=b"new")
     assert (model_dir / "glyph_classifier.onnx").read_bytes() == b"old"
-    assert load_manifest(model_dir)["charset"] == "ab"
+    assert load_manifest(model_dir).glyph.charset == "ab"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "src.bin"]  # no staging folder left
 
 
@@ -88,13 +90,19 @@ def test_dataset_hash_depends_on_content_not_order(tmp_path):
 
 def test_update_manifest_merges_and_keeps_the_checks(tmp_path):
     model_dir = _publish(tmp_path / "model", tmp_path)
-    updated = update_manifest(model_dir, {"routing": {"min_confidence": 0.8}})
-    assert updated["routing"] == {"min_confidence": 0.8} and updated["charset"] == "ab"
-    assert load_manifest(model_dir)["routing"]["min_confidence"] == 0.8
+    updated = update_manifest(model_dir, {"fusion": {"min_confidence": 0.8, "n": 12}})
+    assert updated.fusion.min_confidence == 0.8 and updated.fusion.extra == {"n": 12}
+    assert updated.glyph.charset == "ab"
+    assert load_manifest(model_dir).fusion.min_confidence == 0.8
     with pytest.raises(ModelFolderError, match="cannot change"):
         update_manifest(model_dir, {"artifacts": {}})
     with pytest.raises(ModelFolderError, match="not found"):
-        update_manifest(tmp_path / "nowhere", {"routing": {}})
+        update_manifest(tmp_path / "nowhere", {"fusion": {}})
+    # A change that does not pass the checks is refused before anything is written.
+    before = (model_dir / MANIFEST).read_bytes()
+    with pytest.raises(CorruptModelError, match="'fusion.temperature' is a string, expected a number"):
+        update_manifest(model_dir, {"fusion": {"temperature": "warm"}})
+    assert (model_dir / MANIFEST).read_bytes() == before
 
 
 def _edit_manifest(model_dir, edit):
@@ -165,16 +173,32 @@ def test_manifest_that_lacks_a_key(tmp_path, drop, message):
         ({"charset": ""}, "key 'charset' is empty"),
         ({"segmentation": None}, "key 'segmentation' is null, expected an object"),
         ({"class_columns": [0, 1, 7]}, r"'class_columns' must list class indices 0..2 .*found \[7\]"),
-        ({"routing": [0.5]}, "key 'routing' is an array, expected an object"),
-        ({"routing": {"min_confidence": "high"}}, "'routing.min_confidence' is a string, expected a number"),
+        # The legacy threshold of format version 1 is checked when that version is migrated.
+        ({"format_version": 1, "routing": [0.5]}, "key 'routing' is an array, expected an object"),
+        (
+            {"format_version": 1, "routing": {"min_confidence": "high"}},
+            "'routing.min_confidence' is a string, expected a number",
+        ),
         ({"fusion": [1]}, "key 'fusion' is an array, expected an object"),
         ({"fusion": {"temperature": None}}, "'fusion.temperature' is null, expected a number"),
         (
             {"fusion": {"weight_classical": True}},
             "'fusion.weight_classical' is true or false, expected a number",
         ),
+        (
+            {"fusion": {"min_confidence": float("nan")}},
+            "'fusion.min_confidence' is a number, expected a number",
+        ),
         ({"labels": {"lengths": {"five": 3}}}, "'labels.lengths' must map text lengths to counts"),
         ({"labels": {"lengths": [5]}}, "'labels.lengths' must map text lengths to counts"),
+        ({"labels": {"lengths": {"5": "many"}}}, "'labels.lengths' must map text lengths to counts"),
+        ({"labels": {"charset": 5}}, "key 'labels.charset' is a number, expected a string"),
+        ({"reader": 3}, "key 'reader' is a number, expected a string"),
+        ({"metrics": [0.9]}, "key 'metrics' is an array, expected an object"),
+        ({"verified": "yes"}, "key 'verified' is a string, expected an object"),
+        ({"training_seconds": "long"}, "key 'training_seconds' is a string, expected a number"),
+        ({"classifier": {"chosen": ["logreg"]}}, "key 'classifier.chosen' is an array, expected a string"),
+        ({"neural": {"history": {}}}, "key 'neural.history' is an object, expected an array"),
     ],
 )
 def test_manifest_with_a_wrong_value(tmp_path, change, message):

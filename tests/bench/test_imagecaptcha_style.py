@@ -108,8 +108,8 @@ def test_benches_refuse_too_little_data_clearly(tmp_path):
     empty.mkdir()
     with pytest.raises(SystemExit, match="neural reader file not found"):
         crops.main(["--model-dir", str(tmp_path / "none"), "--train", str(empty), "--test", str(empty)])
-    from captcha_solver.neural import NeuralReader
     from captcha_solver.inference import shipped_model_dir
+    from captcha_solver.neural import NeuralReader
 
     shipped = NeuralReader.from_dir(shipped_model_dir(), threads=1)
     with pytest.raises(ValueError, match=f"{empty}: no 0 or O found in 0 captchas"):

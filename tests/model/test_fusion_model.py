@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from captcha_solver.artifacts import load_manifest
+from captcha_solver.artifacts import Manifest, NeuralRecord, load_manifest
 from captcha_solver.solver import My_CaptchaSolver_Model
 
 pytest.importorskip("torch", reason="training the neural reader needs torch (the 'train' extra)")
@@ -132,7 +132,9 @@ def test_auto_training_fits_and_records_the_fusion(hybrid_dir, tmp_path):
     assert 0.0 <= fusion["val_exact"] <= 1.0 and 0.0 <= fusion["neural_share"] <= 1.0
     assert 0.0 <= manifest["metrics"]["val_ece"] <= 1.0
     # config -1 (the default) takes the model's threshold; a value >= 0 overrides it.
-    assert _solver(hybrid_dir, tmp_path, "auto").load().model_.policy.min_confidence == fusion["min_confidence"]
+    assert (
+        _solver(hybrid_dir, tmp_path, "auto").load().model_.policy.min_confidence == fusion["min_confidence"]
+    )
     strict = _solver(hybrid_dir, tmp_path, "auto", **{"routing.min_confidence": 0.42}).load()
     assert strict.model_.policy.min_confidence == 0.42
 
@@ -185,12 +187,16 @@ def test_neural_only_model(captcha_dir, tmp_path):
     assert not any((tmp_path / "neural-runs").iterdir())  # a finished run leaves no checkpoint behind
     import json
 
-    # The neural settings of config.yaml reach the network and are stored with it.
+    # The neural settings of config.yaml reach the network: its architecture record is stored with
+    # it (and nothing of the schedule), the training settings with the run's config in the manifest.
     meta = json.loads((tmp_path / "model" / "neural_reader.json").read_text())
-    assert meta["config"]["frame_stride"] == 4 and meta["config"]["aug_affine"] is False
-    assert meta["config"]["channels"] == [8, 16, 16, 24] and meta["config"]["lr"] == 0.003
+    assert meta["format"] == "neural_reader/2"
+    assert meta["config"]["frame_stride"] == 4 and meta["config"]["channels"] == [8, 16, 16, 24]
     assert meta["config"]["stem"] == "strided"
-    assert meta["config"]["weight_decay"] == 0.01 and meta["config"]["dropout"] == 0.2
+    assert not {"lr", "weight_decay", "dropout", "aug_affine", "epochs"} & set(meta["config"])
+    neural = manifest["config"]["neural"]
+    assert neural["augment_geometry"] is False and neural["learning_rate"] == 0.003
+    assert neural["weight_decay"] == 0.01 and neural["dropout"] == 0.2
     row = solver.predict_row(np.zeros((300, 720, 3), np.uint8) + 20)
     assert row["reader"] in ("neural", "")  # a blank picture may read as nothing, but never crashes
 
@@ -199,8 +205,8 @@ def test_tracking_logs_every_neural_epoch(monkeypatch, tmp_path):
     import logging
 
     import captcha_solver.tracking as tracking
-    from captcha_solver.training import track as _track
     from captcha_solver.settings import Config
+    from captcha_solver.training import track as _track
 
     logged = []
 
@@ -221,19 +227,19 @@ def test_tracking_logs_every_neural_epoch(monkeypatch, tmp_path):
             pass
 
     monkeypatch.setattr(tracking, "start_run", lambda *a, **k: FakeRun())
-    manifest = {
-        "reader": "neural",
-        "config": {},
-        "training_seconds": 1.0,
-        "metrics": {"val_exact": 0.5},
-        "neural": {
-            "metrics": {"val_exact": 0.5},
-            "history": [
+    manifest = Manifest(
+        reader="neural",
+        config={},
+        training_seconds=1.0,
+        metrics={"val_exact": 0.5},
+        neural=NeuralRecord(
+            metrics={"val_exact": 0.5},
+            history=[
                 {"epoch": 1, "loss": 2.0, "val_exact": 0.1},
                 {"epoch": 2, "loss": 1.0, "val_exact": 0.5},
             ],
-        },
-    }
+        ),
+    )
     _track(Config(), manifest, tmp_path, logging.getLogger("test"))
     epochs = [m for m in logged if "neural_epoch/epoch" in m]
     assert [m["neural_epoch/loss"] for m in epochs] == [2.0, 1.0]
@@ -241,8 +247,8 @@ def test_tracking_logs_every_neural_epoch(monkeypatch, tmp_path):
 
 
 def test_a_killed_neural_training_resumes(captcha_dir, tmp_path):
-    from captcha_solver.training import train_neural_reader
     from captcha_solver.image_io import list_images, split_dataset
+    from captcha_solver.training import train_neural_reader
 
     def run(epochs):
         solver = My_CaptchaSolver_Model(

@@ -2,10 +2,10 @@
 
 import dataclasses
 
-from captcha_solver.training.neural import NeuralTrainingConfig as NeuralConfig
-from captcha_solver.training.neural import config_from_settings
 from captcha_solver.glyph_reader import DecodeParams
 from captcha_solver.settings import Config, apply_overrides
+from captcha_solver.training.neural import NeuralTrainingConfig as NeuralConfig
+from captcha_solver.training.neural import config_from_settings
 from features import FeatureParams
 from segmentation import SegmentationParams
 

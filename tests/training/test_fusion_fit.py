@@ -67,17 +67,26 @@ def test_middle_of_best_takes_the_widest_run():
 
 
 def test_policy_of_a_manifest_and_of_one_trained_before_fusion():
+    from captcha_solver.artifacts import NEURAL_META, NEURAL_MODEL, Fusion, Labels, Manifest
     from captcha_solver.inference import DEFAULT_MIN_CONFIDENCE, ReadPolicy
 
-    fused = {
-        "fusion": {"min_confidence": 0.7, "weight_classical": 0.3, "temperature": 0.5},
-        "labels": {"lengths": {"4": 10, "6": 2}},
-    }
+    fused = Manifest(
+        fusion=Fusion(min_confidence=0.7, weight_classical=0.3, temperature=0.5),
+        labels=Labels(lengths={4: 10, 6: 2}),
+    )
     policy = ReadPolicy.from_manifest(fused)
     assert (policy.min_confidence, policy.weight_classical, policy.temperature) == (0.7, 0.3, 0.5)
     assert policy.lengths == {4, 6} and policy.allows("abcd") and not policy.allows("abcde")
     assert ReadPolicy.from_manifest(fused, min_confidence=0.2).min_confidence == 0.2
-    legacy = ReadPolicy.from_manifest({"routing": {"min_confidence": 0.95}})
+    # A format version 1 manifest of a model fitted before the fusion: its routing threshold still holds.
+    version_1 = {
+        "format_version": 1,
+        "artifacts": {NEURAL_MODEL: "0" * 64, NEURAL_META: "1" * 64},
+        "routing": {"min_confidence": 0.95},
+    }
+    legacy = ReadPolicy.from_manifest(Manifest.from_dict(version_1))
     assert legacy.min_confidence == 0.95 and legacy.lengths == frozenset() and legacy.allows("anylength")
+    assert (legacy.weight_classical, legacy.temperature) == (0.5, 1.0)
+    assert ReadPolicy.from_manifest(Manifest()).min_confidence == DEFAULT_MIN_CONFIDENCE
     assert ReadPolicy.from_manifest(None).min_confidence == DEFAULT_MIN_CONFIDENCE
     assert not ReadPolicy().allows("")

@@ -6,8 +6,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from captcha_solver.training.neural import NeuralTrainingConfig as NeuralConfig  # noqa: E402 - after the torch skip
 from captcha_solver.neural import output_length  # noqa: E402
+from captcha_solver.training.neural import NeuralTrainingConfig as NeuralConfig  # noqa: E402 - after the torch skip
 from captcha_solver.training.neural._network import CRNN  # noqa: E402
 
 

@@ -9,8 +9,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from captcha_solver.image_io import decode_image, label_from_path, list_images
-from captcha_solver.image_io import split_dataset
+from captcha_solver.image_io import decode_image, label_from_path, list_images, split_dataset
 from captcha_solver.neural import META_NAME, ONNX_NAME, NeuralArch, NeuralReader
 from captcha_solver.training.neural import NeuralTrainingConfig as NeuralConfig
 from captcha_solver.training.neural import train_neural as _train_neural

@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 
 from captcha_solver.glyph_reader import OnnxGlyphClassifier
-from captcha_solver.training.classical import CANDIDATES, SklearnProba, export_onnx, fit_estimator, make_estimator
+from captcha_solver.training.classical import (
+    CANDIDATES,
+    SklearnProba,
+    export_onnx,
+    fit_estimator,
+    make_estimator,
+)
 
 PARAMS = {"catboost_iterations": 30, "catboost_depth": 3, "geometry_weight": 3.0, "svm_c": 5.0}
 

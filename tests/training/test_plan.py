@@ -2,9 +2,9 @@
 
 import pytest
 
-from captcha_solver.training.neural import config_from_settings
-from captcha_solver.training import MIN_SEGMENTATION_YIELD, plan_training
 from captcha_solver.settings import Config, apply_overrides
+from captcha_solver.training import MIN_SEGMENTATION_YIELD, plan_training
+from captcha_solver.training.neural import config_from_settings
 
 
 def _survey(**changes):

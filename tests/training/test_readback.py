@@ -50,9 +50,7 @@ def test_a_model_that_reads_worse_at_runtime_is_not_published(
     for p in sorted(captcha_dir.glob("*.png"))[:40]:
         shutil.copy(p, folder / p.name)
     # The runtime "reads" nothing right: what a preprocessing setting lost in export would do.
-    monkeypatch.setattr(
-        readback, "runtime_check", lambda *a, **k: {"val_exact": 0.0, "val_ece": 0.0, "n": 4}
-    )
+    monkeypatch.setattr(readback, "runtime_check", lambda *a, **k: {"val_exact": 0.0, "val_ece": 0.0, "n": 4})
     with pytest.raises(TrainingMismatchError, match="not published"):
         _solver(model, tmp_path).train(folder, progress=False)
     assert (model / "manifest.json").read_bytes() == before  # the live model is untouched

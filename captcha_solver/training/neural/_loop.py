@@ -115,7 +115,12 @@ def train_neural(
     out_dir.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()  # the time budget counts decoding too
     data = prepare(
-        paths, val_paths, config or NeuralTrainingConfig(), progress=progress, log=log, input_settings=input_settings
+        paths,
+        val_paths,
+        config or NeuralTrainingConfig(),
+        progress=progress,
+        log=log,
+        input_settings=input_settings,
     )
     cfg = data.config
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
