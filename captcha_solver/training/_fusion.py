@@ -1,13 +1,10 @@
 """Fitting how the two readers' evidence is fused: weights, temperature and fast path, on validation captchas.
 
-Every candidate text of a captcha (the classical reading, the neural
-reader's best beams) gets two log-probabilities: the neural reader's CTC
-probability of that text and the classical lattice's probability of it
-(the best segmentation path that reads it). The answer is the candidate
-with the best weighted sum; its confidence is its share of a softmax over
-the candidates at a fitted temperature. A classical reading that is
-plausible and already sure (the fast path) is kept without the neural pass.
-Pure functions over arrays: the training wing fits the rule that :mod:`captcha_solver.fusion` applies.
+:mod:`captcha_solver.fusion` scores each candidate text with both readers
+and applies the rule; this module chooses the rule's numbers on captchas
+neither reader trained on (:func:`fit_fusion`), gathers the evidence for it
+through the loaded model (:func:`fusion_samples`), and refits a published
+model (:func:`tune_fusion`).
 """
 
 from __future__ import annotations

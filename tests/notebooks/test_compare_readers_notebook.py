@@ -13,7 +13,7 @@ pytest.importorskip("matplotlib")
 pytest.importorskip("torch")
 
 from captcha_solver.image_io import list_images
-from captcha_solver.neural import NeuralConfig, train_neural
+from captcha_solver.training.neural import NeuralTrainingConfig, train_neural
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "compare_readers.ipynb"
 
@@ -22,15 +22,11 @@ def test_compare_readers_notebook_runs(tmp_path, captcha_dir, trained_model_dir)
     # A tiny neural model: 2 epochs of a narrow network on the first 80 captchas.
     neural_dir = tmp_path / "neural"
     paths = list_images(captcha_dir)[0]
-    tiny = NeuralConfig(
-        epochs=2, batch_size=16, threads=1, channels=(8, 16, 24, 32), rnn_hidden=24
-    )
-    train_neural(paths[:80], config=tiny, out_dir=neural_dir, progress=False)
+    tiny = NeuralTrainingConfig(epochs=2, batch_size=16, threads=1, channels=(8, 16, 24, 32), rnn_hidden=24)
+    train_neural(paths[:64], val_paths=paths[64:80], config=tiny, out_dir=neural_dir, progress=False)
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    params = [
-        c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])
-    ]
+    params = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(params) == 1, "the notebook needs exactly one cell tagged 'parameters'"
     params[0].source = "\n".join(
         [
@@ -66,6 +62,4 @@ def test_compare_readers_notebook_runs(tmp_path, captcha_dir, trained_model_dir)
         for out in cell.get("outputs", [])
         if "image/png" in out.get("data", {})
     ]
-    assert len(images) >= 2, (
-        "the reliability plot and the hardest cases should be drawn"
-    )
+    assert len(images) >= 2, "the reliability plot and the hardest cases should be drawn"
