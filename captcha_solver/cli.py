@@ -29,14 +29,22 @@ _INPUT_ERRORS = (OSError, ValueError, RuntimeError, ModelFolderError)
 
 
 class _LazyGroup(click.Group):
-    """A group whose shell commands (``serve``, ``ui``) are imported when asked for."""
+    """A group whose shell commands (``serve``, ``ui``) are imported when asked for, and old names still work."""
 
     lazy = {"serve": "captcha_solver.serving.cli:serve", "ui": "captcha_solver.ui.cli:ui"}
+    #: Old command names: they run the new command after a warning, and are not listed.
+    renamed = {"tune-routing": "tune-fusion"}
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))
 
     def get_command(self, ctx, name):
+        if name in self.renamed:
+            click.echo(
+                f"warning: '{name}' is now '{self.renamed[name]}'; the old name will go in a later release",
+                err=True,
+            )
+            name = self.renamed[name]
         if name in self.lazy:
             module, _, attr = self.lazy[name].partition(":")
             return getattr(importlib.import_module(module), attr)
@@ -223,50 +231,25 @@ def evaluate(ctx, dataset, model_dir, results, workers, json_out):
         atomic_write_text(json_out, text + "\n")
 
 
-_TUNE_OPTIONS = (
-    click.option(
-        "--dataset",
-        required=True,
-        type=click.Path(),
-        help="Folder of labelled captchas the model did not train on.",
-    ),
-    click.option(
-        "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
-    ),
-    click.pass_context,
+@cli.command("tune-fusion")
+@click.option(
+    "--dataset",
+    required=True,
+    type=click.Path(),
+    help="Folder of labelled captchas the model did not train on.",
 )
-
-
-def _tune(ctx, dataset, model_dir) -> None:
+@click.option(
+    "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
+)
+@click.pass_context
+def tune_fusion(ctx, dataset, model_dir):
+    """Refit how both readers combine (weights, temperature, fast-path threshold) on labelled captchas."""
     solver = _solver(ctx, model_dir=model_dir)
     try:
         picked = solver.tune_fusion(dataset)
     except _INPUT_ERRORS as exc:
         _fail(solver, exc)
     click.echo(json.dumps(picked, indent=2))
-
-
-def _with_tune_options(fn):
-    for option in reversed(_TUNE_OPTIONS):
-        fn = option(fn)
-    return fn
-
-
-@cli.command("tune-fusion")
-@_with_tune_options
-def tune_fusion(ctx, dataset, model_dir):
-    """Refit how both readers combine (weights, temperature, fast-path threshold) on labelled captchas."""
-    _tune(ctx, dataset, model_dir)
-
-
-@cli.command("tune-routing", hidden=True)
-@_with_tune_options
-def tune_routing(ctx, dataset, model_dir):
-    """Old name of tune-fusion (kept as an alias; it warns)."""
-    click.echo(
-        "warning: 'tune-routing' is now 'tune-fusion'; the old name will go in a later release", err=True
-    )
-    _tune(ctx, dataset, model_dir)
 
 
 def main() -> None:

@@ -287,8 +287,9 @@ class My_CaptchaSolver_Model:
         """
         from captcha_solver.training import tune_fusion
 
-        tune_fusion(self._check_loaded(), dataset_dir, logger=self.logger, show=progress)
-        self.load()
+        model = self._check_loaded()
+        # The readers stay as loaded: only the manifest (and the policy read from it) changed.
+        self.model_ = model.with_manifest(tune_fusion(model, dataset_dir, logger=self.logger, show=progress))
         return self.model_.manifest.fusion.to_dict()
 
     # --------------------------------------------------------------- evaluate

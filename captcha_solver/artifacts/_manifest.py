@@ -336,7 +336,7 @@ def readers_of(manifest: Mapping | None) -> list[str]:
 
 def stamped(manifest: Manifest | Mapping, digests: Mapping[str, str], created: str) -> dict:
     """The document to publish: ``manifest`` with the current format version, these digests and a creation time."""
-    doc = manifest.to_dict() if isinstance(manifest, Manifest) else dict(manifest)
+    doc = dict(manifest)  # a Manifest is its JSON document as a mapping
     doc.update(format_version=FORMAT_VERSION, artifacts=dict(digests))
     doc.setdefault("created", created)
     return doc
@@ -344,7 +344,7 @@ def stamped(manifest: Manifest | Mapping, digests: Mapping[str, str], created: s
 
 def write_manifest(model_dir: str | Path, manifest: Manifest | Mapping) -> Path:
     """Write ``manifest.json`` into ``model_dir`` atomically (sorted keys, indented)."""
-    doc = manifest.to_dict() if isinstance(manifest, Manifest) else dict(manifest)
+    doc = dict(manifest)  # a Manifest is its JSON document as a mapping
     return atomic_write_text(Path(model_dir) / MANIFEST, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 

@@ -35,7 +35,7 @@ NEURAL_MODEL = "neural_reader.onnx"
 NEURAL_META = "neural_reader.json"
 
 _NUMBER = "number"
-_EXPECTED = {dict: "an object", list: "an array", str: "a string", _NUMBER: "a number"}
+# How each JSON kind is named in messages: the kind found, and (with _NUMBER) the kind expected.
 _KINDS = {
     dict: "an object",
     list: "an array",
@@ -44,6 +44,7 @@ _KINDS = {
     type(None): "null",
     int: "a number",
     float: "a number",
+    _NUMBER: "a number",
 }
 # The keys the classical reader is built from, and the JSON kind each must be.
 _GLYPH_KEYS = {
@@ -94,7 +95,7 @@ def _check_kind(doc: Mapping, key: str, kind, model_dir: Path, name: str | None 
     if not _is(doc[key], kind):
         raise CorruptModelError(
             model_dir,
-            f"manifest.json key '{name or key}' is {json_kind(doc[key])}, expected {_EXPECTED[kind]}",
+            f"manifest.json key '{name or key}' is {json_kind(doc[key])}, expected {_KINDS[kind]}",
         )
 
 

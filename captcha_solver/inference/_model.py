@@ -138,6 +138,10 @@ class Model:
             raise CorruptModelError(base, str(exc)) from exc
         return cls(manifest, classical, neural, config, folder=folder)
 
+    def with_manifest(self, manifest: Manifest) -> Model:
+        """The same readers under an updated manifest of the same artifacts (e.g. a refitted fusion)."""
+        return Model(manifest, self.classical, self.neural, self.config, folder=self.folder)
+
     # ---------------------------------------------------------------- facts
     @property
     def readers(self) -> list[str]:
@@ -171,7 +175,7 @@ class Model:
                     f"expected a (H, W, 3) uint8 RGB array, got {image.dtype} {image.shape}",
                 )
             return image
-        return decode_image(image, limits=self.config.input, name=name or str(image))
+        return decode_image(image, limits=self.config.input, name=name)  # None: the decoder names it
 
     def read(self, image: str | Path | bytes | np.ndarray, *, name: str | None = None) -> ReadResult:
         """Read one captcha (a path, encoded bytes or an RGB array) as ``routing`` says.

@@ -1,14 +1,21 @@
-"""The API key clients must send, read from the environment variable the settings name."""
+"""The API key: read from the environment variable the settings name, and checked on the protected routes."""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
 
+from fastapi import Request
+
+from captcha_solver.serving._errors import ApiError
 from captcha_solver.settings import ConfigError, ServingConfig
 
-__all__ = ["DEFAULT_API_KEY_ENV", "api_key_from_env"]
+__all__ = ["API_KEY_HEADER", "DEFAULT_API_KEY_ENV", "api_key_from_env", "key_check"]
+
+#: The request header that carries the key.
+API_KEY_HEADER = "X-API-Key"
 
 #: The one key variable whose absence runs the API without a key (with a warning).
 DEFAULT_API_KEY_ENV = ServingConfig().api_key_env
@@ -64,3 +71,22 @@ def api_key_from_env(
             name,
         )
     return ""
+
+
+def key_check(api_key: str | None) -> Callable[[Request], Awaitable[None]]:
+    """The dependency that refuses a request without ``api_key`` in :data:`API_KEY_HEADER` (401).
+
+    With no key (None or empty) every request passes.
+    """
+
+    async def check_key(request: Request) -> None:
+        if not api_key:
+            return
+        given = request.headers.get(API_KEY_HEADER, "")
+        if not secrets.compare_digest(given.encode(), api_key.encode()):
+            what = "missing" if not given else "wrong"
+            raise ApiError(
+                401, "unauthorized", f"{what} API key: send the key in the {API_KEY_HEADER} header"
+            )
+
+    return check_key

@@ -24,8 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import captcha_solver
-from captcha_solver.serving._api_key import api_key_from_env
-from captcha_solver.serving._auth import API_KEY_HEADER, key_check
+from captcha_solver.serving._api_key import API_KEY_HEADER, api_key_from_env, key_check
 from captcha_solver.serving._budget import MemoryBudget
 from captcha_solver.serving._errors import ApiError
 from captcha_solver.serving._limits import BODY_FACTOR, BodyLimit, BodyLimitMiddleware

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from captcha_solver.artifacts import update_manifest
+from captcha_solver.artifacts import Manifest, update_manifest
 from captcha_solver.common import progress
 from captcha_solver.fusion import candidate_probabilities, fused_scores, keep_classical
 from captcha_solver.image_io import list_dataset, read_labelled
@@ -193,8 +193,10 @@ def fit_fusion_on(model: Model, paths: Iterable[str | Path], *, show: bool = Fal
     return fit_fusion(samples)
 
 
-def tune_fusion(model: Model, dataset_dir: str | Path, *, logger, show: bool = False) -> dict:
+def tune_fusion(model: Model, dataset_dir: str | Path, *, logger, show: bool = False) -> Manifest:
     """Refit a published model's fusion on a labelled folder and record it in its manifest (``fusion``).
+
+    Returns the updated manifest.
 
     Raises
     ------
@@ -212,7 +214,7 @@ def tune_fusion(model: Model, dataset_dir: str | Path, *, logger, show: bool = F
     finally:
         for path, reason in skipped:
             logger.warning("skipped %s: %s", path, reason)
-    update_manifest(model.folder, {"fusion": picked})
+    manifest = update_manifest(model.folder, {"fusion": picked})
     logger.info(
         "fusion: classical weight %.2f, temperature %.3f, fast path from %.2f, fitted on %d captchas of %s "
         "(exact %.4f, ECE %.4f)",
@@ -224,4 +226,4 @@ def tune_fusion(model: Model, dataset_dir: str | Path, *, logger, show: bool = F
         picked["val_exact"],
         picked["ece"],
     )
-    return picked
+    return manifest

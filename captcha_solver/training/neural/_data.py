@@ -176,21 +176,22 @@ def prepare(
     del sample
     all_paths = train_paths + given_val
     shown = tqdm(all_paths, desc="decode", disable=not progress, leave=False)
-    read = list(read_labelled(shown, input_settings, skipped=skipped))
-    kept = [Path(p) for p, _, _ in read]
+    # One image decoded at a time, preprocessed at once (preprocessing needs the scales, not the charset).
+    kept, labels, arrays = [], [], []
+    for path, label, rgb in read_labelled(shown, input_settings, skipped=skipped):
+        kept.append(Path(path))
+        labels.append(label)
+        arrays.append(preprocess_config(rgb, cfg))
     if len(kept) < cfg.min_images:
         raise ValueError(
             f"neural training needs at least {cfg.min_images} labelled images, could read {len(kept)} "
             f"of {len(all_paths)}; add images or lower training.min_images"
         )
-    labels = [label for _, label, _ in read]
     charset = learn_charset(labels, kept, cfg.charset)
     lengths = [len(s) for s in labels]
     cfg = cfg.replace(charset=charset, min_length=min(lengths), max_length=max(lengths))
     in_train = set(train_paths)
     n_train = sum(1 for p in kept if p in in_train)
-    arrays = [preprocess_config(rgb, cfg) for _, _, rgb in read]
-    del read
     log.info(
         "neural: %d images (%d train, %d val, %d unreadable skipped), charset %r (%d), lengths %d-%d, "
         "window_ratio %.3f, ink_scale %.1f",
