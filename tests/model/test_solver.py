@@ -274,3 +274,12 @@ def test_train_refuses_too_few_images(captcha_dir, tmp_path):
     with pytest.raises(ValueError, match="5 labelled images, training needs at least 20"):
         solver.train(folder, progress=False)
     assert not (tmp_path / "model").exists()
+
+
+def test_the_old_tune_routing_name_runs_tune_fusion_with_a_warning():
+    old = CliRunner().invoke(cli, ["tune-routing", "--help"])
+    new = CliRunner().invoke(cli, ["tune-fusion", "--help"])
+    assert old.exit_code == new.exit_code == 0
+    assert "'tune-routing' is now 'tune-fusion'" in old.stderr
+    assert "tune-routing" not in CliRunner().invoke(cli, ["--help"]).stdout  # not listed
+    assert old.stdout.replace("tune-routing", "tune-fusion") == new.stdout
