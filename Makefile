@@ -13,7 +13,7 @@ install: $(STAMP)
 # pip, not poetry, installs: poetry.lock records the resolution, pip needs nothing else.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e ".[train,serve,ui,dev]"
+	$(BIN)/python -m pip install -e ".[train,serve,ui,dev,ray]"
 	touch $(STAMP)
 
 # Starts from an empty folder so that the 20 captchas of seed 123 are all there is.

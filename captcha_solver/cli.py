@@ -31,7 +31,11 @@ _INPUT_ERRORS = (OSError, ValueError, RuntimeError, ModelFolderError)
 class _LazyGroup(click.Group):
     """A group whose shell commands (``serve``, ``ui``) are imported when asked for, and old names still work."""
 
-    lazy = {"serve": "captcha_solver.serving.cli:serve", "ui": "captcha_solver.ui.cli:ui"}
+    lazy = {
+        "serve": "captcha_solver.serving.cli:serve",
+        "ui": "captcha_solver.ui.cli:ui",
+        "models": "captcha_solver.models_cli:models",
+    }
     #: Old command names: they run the new command after a warning, and are not listed.
     renamed = {"tune-routing": "tune-fusion"}
 
@@ -61,14 +65,32 @@ def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _solver(ctx, **kwargs):
+def _solver(ctx, model: str | None = None, **kwargs):
+    """The solver of a command; ``model`` is a ``--model`` value (registry reference, version or folder)."""
     from captcha_solver.solver import My_CaptchaSolver_Model
 
+    if model and kwargs.get("model_dir"):
+        raise click.UsageError("give --model or --model-dir, not both")
     try:
         config, _ = resolve_config(ctx.obj["config"], ctx.obj["overrides"])
+        if model:
+            from captcha_solver.registry import model_argument
+
+            kwargs["model_dir"] = model_argument(model, config.registry.model_name)
         return My_CaptchaSolver_Model(config=config, **kwargs)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+#: ``--model`` of the commands that read: a registry reference, a version number or a folder.
+_MODEL_OPTION = click.option(
+    "--model",
+    "model",
+    default=None,
+    metavar="REF",
+    help="Registry model (models:/NAME@champion, models:/NAME/3, or a version number of "
+    "registry.model_name) or a model folder.",
+)
 
 
 def _fail(solver, exc: Exception):
@@ -160,6 +182,8 @@ def train(ctx, dataset, model_dir, workers, reader, budget):
         _fail(solver, exc)
     manifest = solver.model_.manifest
     summary = {"model_dir": str(solver.model_dir), "readers": manifest.readers, "chosen": manifest.chosen}
+    if solver.registered_ is not None:
+        summary.update(registered=solver.registered_.label, aliases=list(solver.registered_.aliases))
     click.echo(json.dumps({**summary, **(manifest.metrics or {})}, indent=2))
 
 
@@ -169,20 +193,32 @@ def train(ctx, dataset, model_dir, workers, reader, budget):
 @click.option(
     "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
 )
+@_MODEL_OPTION
 @click.option("--results", type=click.Path(dir_okay=False), default=None, help="CSV to append rows to.")
 @click.option("--workers", default=0, type=click.IntRange(0), help="Processes (0 = all cores).")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Read a --dataset here (a process pool) or on Ray (needs the ray extra; .parquet results allowed).",
+)
+@click.option("--address", default=None, metavar="HOST:PORT", help="Ray cluster head (default: a local Ray).")
 @click.pass_context
-def predict(ctx, dataset, image, model_dir, results, workers):
+def predict(ctx, dataset, image, model_dir, model, results, workers, engine, address):
     """Read captchas; rows go to results.csv. Labelled folders also get accuracy figures."""
     from captcha_solver.evaluation import labelled_summary
 
     if bool(dataset) == bool(image):
         raise click.UsageError("give exactly one of --dataset DIR or --image FILE")
-    solver = _solver(ctx, model_dir=model_dir, results_csv=results)
+    _check_engine(engine, address, image, results)
+    solver = _solver(ctx, model, model_dir=model_dir, results_csv=results)
     try:
         if image:
             rows = [solver.predict_row(image)]
             solver.log_run("predict", image, rows)
+        elif engine == "ray":
+            rows = _predict_on_ray(solver, dataset, address, workers)
         else:
             rows = solver.predict_dataset(dataset, workers=workers)
     except _INPUT_ERRORS as exc:
@@ -205,20 +241,42 @@ def predict(ctx, dataset, image, model_dir, results, workers):
         sys.exit(1)
 
 
+def _check_engine(engine: str, address: str | None, image: str | None, results: str | None) -> None:
+    if engine == "ray" and image:
+        raise click.UsageError("--engine ray reads a --dataset folder; read an --image with the local engine")
+    if engine != "ray" and address:
+        raise click.UsageError("--address is the Ray cluster of --engine ray")
+    if engine != "ray" and results and results.lower().endswith(".parquet"):
+        raise click.UsageError(f"{results}: Parquet results are written by --engine ray; use a .csv here")
+
+
+def _predict_on_ray(solver, dataset: str, address: str | None, workers: int) -> list[dict]:
+    """``predict --dataset --engine ray``: the folder read on a Ray cluster, rows as a local run writes them."""
+    from captcha_solver.distributed import predict_on_ray
+
+    solver.load()
+    rows = predict_on_ray(
+        solver.model_, dataset, solver.results_csv, address=address, workers=workers, logger=solver.logger
+    )
+    solver.log_run("predict", dataset, rows)
+    return rows
+
+
 @cli.command()
 @click.option("--dataset", required=True, type=click.Path(), help="Folder of labelled captchas.")
 @click.option(
     "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
 )
+@_MODEL_OPTION
 @click.option("--results", type=click.Path(dir_okay=False), default=None, help="CSV to append rows to.")
 @click.option("--workers", default=0, type=click.IntRange(0), help="Processes (0 = all cores).")
 @click.option(
     "--json-out", type=click.Path(dir_okay=False), default=None, help="Also write the report as JSON."
 )
 @click.pass_context
-def evaluate(ctx, dataset, model_dir, results, workers, json_out):
+def evaluate(ctx, dataset, model_dir, model, results, workers, json_out):
     """Accuracy, per-character accuracy, confused pairs and glyph ROC AUC on a labelled folder."""
-    solver = _solver(ctx, model_dir=model_dir, results_csv=results)
+    solver = _solver(ctx, model, model_dir=model_dir, results_csv=results)
     try:
         report = solver.evaluate(dataset, workers=workers)
     except _INPUT_ERRORS as exc:

@@ -31,9 +31,10 @@ class My_CaptchaSolver_Model:
 
     Parameters
     ----------
-    model_dir : path, optional
-        Folder of the trained model. Default: ``paths.model_dir`` (``./model``)
-        if it holds a model, else the model shipped inside the package.
+    model_dir : path or str, optional
+        Folder of the trained model, or a registry reference (``models:/NAME@champion``,
+        ``models:/NAME/3``: the version is downloaded into ``registry.cache_dir``). Default:
+        ``paths.model_dir`` (``./model``) if it holds a model, else the model shipped inside the package.
     config : Config or path, optional
         Settings, or the path of a ``config.yaml``; by default
         ``$CAPTCHA_SOLVER_CONFIG``, else ``./config.yaml``, else the schema's
@@ -59,7 +60,14 @@ class My_CaptchaSolver_Model:
             from captcha_solver.settings import apply_overrides
 
             self.config = apply_overrides(config, overrides)
-        self.model_dir = Path(model_dir) if model_dir else None
+        from captcha_solver.registry import is_registry_ref
+
+        #: The registry reference given instead of a folder (resolved by the first load), or None.
+        self.model_ref = str(model_dir) if model_dir and is_registry_ref(str(model_dir)) else None
+        self.model_dir = Path(model_dir) if model_dir and not self.model_ref else None
+        #: What answers say read them: ``models:/NAME/VERSION``, or ``folder:<manifest sha256[:12]>``.
+        self.model_version = ""
+        self.registered_ = None
         self.results_csv = Path(results_csv or self.config.paths.results_csv)
         self.logger = get_logger(
             self.config.paths.log_file,
@@ -73,8 +81,18 @@ class My_CaptchaSolver_Model:
         """The model folder in use: ``model_dir``, else ``paths.model_dir``, else the shipped model.
 
         Training always writes to ``model_dir`` or ``paths.model_dir``, never
-        into the package.
+        into the package. A registry reference is resolved here (downloaded once).
+
+        Raises
+        ------
+        registry.RegistryError
+            If the reference names no version, or the version cannot be fetched or is broken.
         """
+        if self.model_ref is not None and not for_training and self.model_dir is None:
+            from captcha_solver.registry import Registry
+
+            self.model_dir, info = Registry(self.config.registry, logger=self.logger).resolve(self.model_ref)
+            self.model_version = info.label
         if self.model_dir is not None:
             return self.model_dir
         return Path(self.config.paths.model_dir) if for_training else default_model_dir(self.config)
@@ -95,8 +113,50 @@ class My_CaptchaSolver_Model:
             If the manifest or a file is broken (the message says which).
         """
         self.model_ = Model.load(self.resolved_model_dir(), self.config, logger=self.logger)
+        if self.model_ref is None:
+            from captcha_solver.registry import folder_label
+
+            self.model_version = folder_label(self.model_.folder)
         self.logger.debug("loaded model from %s (%s)", self.model_.folder, "+".join(self.model_.readers))
         return self
+
+    def follow(self, on_swap, *, on_failure=None, start: bool = True):
+        """Follow the registry alias this solver was made with; None for a folder or a fixed version.
+
+        Each new version the alias names is downloaded, loaded and checked into a new solver in a
+        background thread (polling every ``registry.poll_seconds``); ``on_swap(new_solver)`` then
+        installs it (one reference swap). A broken version is refused: ``on_failure(version, error)``.
+
+        Returns
+        -------
+        registry.AliasFollower or None
+            Started (unless ``start`` is False); call ``.stop()`` when done.
+        """
+        from captcha_solver.registry import AliasFollower, Registry, parse_ref
+
+        registry = Registry(self.config.registry, logger=self.logger)
+        ref = parse_ref(self.model_ref, registry.name) if self.model_ref else None
+        if ref is None or ref.alias is None:
+            return None
+        self._check_loaded()
+
+        def load(folder, info):
+            solver = My_CaptchaSolver_Model(folder, self.config, results_csv=self.results_csv)
+            solver.load().model_version = info.label
+            return solver
+
+        current = int(self.model_version.rpartition("/")[2])
+        follower = AliasFollower(
+            registry,
+            ref,
+            current=current,
+            load=load,
+            swap=on_swap,
+            poll_seconds=self.config.registry.poll_seconds,
+            logger=self.logger,
+            on_failure=on_failure,
+        )
+        return follower.start() if start else follower
 
     @property
     def loaded(self) -> bool:
@@ -242,6 +302,9 @@ class My_CaptchaSolver_Model:
         :func:`captcha_solver.training.train_model`. The model is written to
         ``model_dir`` (default ``paths.model_dir``, ``./model``); the model it
         replaces is kept as ``NAME.prev`` (``./model.prev``).
+        With ``registry.register_on_train`` the published folder is then registered
+        as a new version (:func:`captcha_solver.registry.register_trained`, in
+        :attr:`registered_`); a failed registration is logged and leaves the model published.
 
         Raises
         ------
@@ -256,8 +319,16 @@ class My_CaptchaSolver_Model:
             If the model read back from its folder reads the validation
             captchas worse than training measured (nothing is published).
         """
+        import time
+
         from captcha_solver.training import train_model
 
+        if self.model_ref is not None:
+            raise ValueError(
+                f"cannot train into the registry reference {self.model_ref}: train writes a model folder "
+                "(--model-dir) and registers it as a new version"
+            )
+        started = time.time()
         target = self.resolved_model_dir(for_training=True)
         _, skipped = train_model(
             dataset_dir,
@@ -271,6 +342,12 @@ class My_CaptchaSolver_Model:
         self.model_dir = target
         self.skipped_ = skipped
         self.load()
+        if self.config.registry.register_on_train:
+            from captcha_solver.registry import register_trained
+
+            self.registered_ = register_trained(
+                self.config, target, self.model_.manifest, logger=self.logger, started=started
+            )
         return self
 
     def tune_fusion(self, dataset_dir: str | Path, *, progress: bool = True) -> dict:

@@ -11,6 +11,26 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _registry_in_tmp(tmp_path_factory):
+    """Every training registers a version: keep the registry (and its cache) out of the repository's data/.
+
+    Relative ``registry.*`` paths resolve under ``$CAPTCHA_SOLVER_REGISTRY_HOME``, a session
+    temp folder here (subprocesses inherit it); tests of the registry set their own paths.
+    """
+    import os
+
+    from captcha_solver.registry import REGISTRY_HOME_ENV
+
+    saved = os.environ.get(REGISTRY_HOME_ENV)
+    os.environ[REGISTRY_HOME_ENV] = str(tmp_path_factory.mktemp("registry-home"))
+    yield
+    if saved is None:
+        os.environ.pop(REGISTRY_HOME_ENV, None)
+    else:
+        os.environ[REGISTRY_HOME_ENV] = saved
+
+
 @pytest.fixture(scope="session")
 def captcha_dir(tmp_path_factory) -> Path:
     """160 labelled captchas (``<text>.png``) from the project's generator."""

@@ -49,6 +49,7 @@ __all__ = [
     "GlyphSection",
     "Labels",
     "Manifest",
+    "Monitoring",
     "NeuralRecord",
     "dataset_hash",
     "listed_artifacts",
@@ -157,25 +158,26 @@ class NeuralRecord(_Section):
     extra: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Monitoring(_Section):
+    """What live readings are compared with: ``baseline``, a :class:`captcha_solver.monitoring.Baseline` as a dict."""
+
+    baseline: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+
 _SECTIONS: dict[str, type[_Section]] = {
     "labels": Labels,
     "fusion": Fusion,
     "classifier": Classifier,
     "neural": NeuralRecord,
+    "monitoring": Monitoring,
 }
 # Top-level entries kept as they are (None: absent).
 _PLAIN = (
-    "reader",
-    "metrics",
-    "verified",
-    "plan",
-    "training_data",
-    "config",
-    "versions",
-    "created",
-    "training_seconds",
-    "onnx_parity_max_abs_diff",
-)
+    "reader", "metrics", "verified", "plan", "training_data", "config", "versions", "created",
+    "training_seconds", "onnx_parity_max_abs_diff",
+)  # fmt: skip
 
 
 # ------------------------------------------------------------------ manifest
@@ -194,7 +196,7 @@ class Manifest(Mapping):
         Artifact file name -> sha256.
     glyph : GlyphSection or None
         The classical reader's settings (when the folder holds it).
-    labels, fusion, classifier, neural : section or None
+    labels, fusion, classifier, neural, monitoring : section or None
     reader : str or None
         The ``training.reader`` the model was trained with.
     metrics, verified, plan, training_data, config, versions : dict or None
@@ -212,6 +214,7 @@ class Manifest(Mapping):
     fusion: Fusion | None = None
     classifier: Classifier | None = None
     neural: NeuralRecord | None = None
+    monitoring: Monitoring | None = None
     metrics: dict | None = None
     verified: dict | None = None
     plan: dict | None = None

@@ -61,6 +61,7 @@ _OPTIONAL_KEYS = {
     "labels": dict,
     "classifier": dict,
     "neural": dict,
+    "monitoring": dict,
     "plan": dict,
     "metrics": dict,
     "verified": dict,
@@ -75,6 +76,7 @@ _SECTION_KEYS = {
     "labels": {"charset": str},
     "classifier": {"chosen": str, "comparison": dict},
     "neural": {"metrics": dict, "history": list},
+    "monitoring": {"baseline": dict},
 }
 _FUSION_NUMBERS = ("min_confidence", "weight_classical", "temperature")
 _LENGTHS_ERROR = "manifest.json key 'labels.lengths' must map text lengths to counts, e.g. {\"5\": 825}"

@@ -1,4 +1,8 @@
-"""The reading routes: ``POST /predict`` (one image) and ``POST /predict/batch`` (several)."""
+"""The reading routes: ``POST /predict`` (one image) and ``POST /predict/batch`` (several).
+
+Every answer read gets a ``request_id`` (for ``POST /feedback``) and is counted per model version
+(:class:`AnswerMonitor`: the confidence, length and drift metrics).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from captcha_solver.read_result import api_row, error_row
 from captcha_solver.serving._bodies import read_uploads
 from captcha_solver.serving._errors import ApiError
 from captcha_solver.serving._metrics import Metrics
+from captcha_solver.serving._monitor import AnswerMonitor
+from captcha_solver.serving._routes_feedback import Feedback
 from captcha_solver.serving._scheduling import ReadScheduler
 from captcha_solver.serving.schemas import (
     BATCH_BODY_DOC,
@@ -27,14 +33,37 @@ __all__ = ["predict_router"]
 _ERRORS = {status: {"model": ErrorResponse} for status in (400, 401, 413, 415, 422, 503)}
 
 
-def predict_router(cfg: Config, reads: ReadScheduler, metrics: Metrics, check_key: Callable) -> APIRouter:
-    """The two reading routes of one app, behind ``check_key``; every image read is counted in ``metrics``."""
+def _model_of(uploads, answer: dict):
+    """The loaded model that gave ``answer`` (the one serving now, unless a swap came in between)."""
+    solver = uploads.solver
+    return solver.model_ if getattr(solver, "model_version", None) == answer.get("model_version") else None
+
+
+def predict_router(
+    cfg: Config,
+    reads: ReadScheduler,
+    metrics: Metrics,
+    check_key: Callable,
+    answers: AnswerMonitor | None = None,
+    feedback: Feedback | None = None,
+) -> APIRouter:
+    """The two reading routes of one app, behind ``check_key``.
+
+    Every image read is counted in ``metrics``, watched by ``answers`` and remembered by ``feedback``
+    (its ``request_id``).
+    """
     router = APIRouter()
     serving = cfg.serving
 
     async def read(name: str, payload: bytes | str) -> dict:
         result = await reads.read(name, payload)
         metrics.count_prediction(result["status"])
+        model = _model_of(reads.uploads, result)
+        if answers is not None:
+            answers.observe(result, model)
+        if feedback is not None:
+            # A swap in between (rare): the charset and lengths of the model serving now are close enough.
+            feedback.remember(result, model or reads.uploads.solver.model_, payload)
         return result
 
     @router.post(

@@ -65,18 +65,22 @@ class UploadReader:
 
     Every method is thread-safe; :meth:`check` and :meth:`read` run in worker
     threads. A refused upload is logged and written to results.csv as an
-    ``error`` row before its :class:`ApiError` is raised.
+    ``error`` row before its :class:`ApiError` is raised. Started on a registry
+    alias, :meth:`follow` swaps :attr:`solver` when the alias moves; a request
+    takes the solver once, so it finishes on the model it started with.
 
     Parameters
     ----------
-    model_dir : path or None
-        Model folder (None: the default one).
+    model_dir : path, str or None
+        Model folder or registry reference (None: the default folder).
     config : Config
 
     Attributes
     ----------
     solver : My_CaptchaSolver_Model
-        The loaded model, its logger and its results.csv.
+        The loaded model, its logger and its results.csv (replaced whole by a swap).
+    follower : registry.AliasFollower or None
+        Set by :meth:`follow` when the model is a registry alias.
     config : Config
     limits : UploadLimits
     results : ResultsLog
@@ -87,6 +91,28 @@ class UploadReader:
         self.config = config
         self.limits = UploadLimits.from_config(config)
         self.results = ResultsLog(self.solver.results_csv)
+        self.follower = None
+
+    def follow(self, metrics=None) -> None:
+        """Export the serving version to ``metrics`` and, on a registry alias, follow it (poll, load, swap)."""
+
+        def swap(solver: My_CaptchaSolver_Model) -> None:
+            old, self.solver = self.solver, solver  # the one swap: requests take self.solver once
+            if metrics is not None:
+                metrics.set_model_version(solver.model_version, old.model_version)
+
+        def failed(version: int, exc: Exception) -> None:
+            if metrics is not None:
+                metrics.model_swap_failures.inc()
+
+        if metrics is not None:
+            metrics.set_model_version(self.solver.model_version)
+        self.follower = self.solver.follow(swap, on_failure=failed)
+
+    def close(self) -> None:
+        """Stop following the alias (if it was)."""
+        if self.follower is not None:
+            self.follower.stop()
 
     def _refuse(self, exc: ImageDecodeError, name: str, started: float) -> ApiError:
         error = decode_error(exc)
@@ -134,13 +160,14 @@ class UploadReader:
             If the decoder refuses the data (after a results row and a log line).
         """
         started = time.perf_counter()
+        solver = self.solver  # once: a swap meanwhile does not change the model of this request
         try:
             rgb = decode_image(data, limits=self.limits, name=name)
         except ImageDecodeError as exc:
             raise self._refuse(exc, name, started) from None
-        row = self.solver.predict_row(rgb, name=name)
+        row = solver.predict_row(rgb, name=name)
         row["latency_ms"] = (time.perf_counter() - started) * 1e3
-        self.solver.logger.info(
+        solver.logger.info(
             "predict %s: %r (confidence %.3f, %s) in %.1f ms",
             name,
             row["prediction"],
@@ -148,4 +175,4 @@ class UploadReader:
             row["status"],
             row["latency_ms"],
         )
-        return api_row(row)
+        return dict(api_row(row), model_version=solver.model_version)

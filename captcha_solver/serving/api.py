@@ -1,8 +1,10 @@
 """The HTTP API: a thin FastAPI shell around ``My_CaptchaSolver_Model``.
 
 Endpoints: ``POST /predict`` (multipart ``file``, JSON ``image_base64`` or a
-raw ``image/*`` body), ``POST /predict/batch``, ``GET /health``, ``GET /model``
-(the manifest) and ``GET /metrics`` (Prometheus). Every error is a JSON body
+raw ``image/*`` body), ``POST /predict/batch``, ``POST /feedback`` (the site's
+verdict on an answer, by its ``request_id``), ``GET /health``, ``GET /model``
+(the manifest), ``GET /metrics`` (Prometheus) and, with the admin token,
+``GET /admin/log`` and ``GET /admin/results``. Every error is a JSON body
 ``{"error": code, "detail": message}``; client mistakes are 4xx, never 500.
 Request bodies and decoded images reserve memory from two budgets
 (``serving.body_memory_mb``, ``serving.decode_memory_mb``) before they are
@@ -29,11 +31,14 @@ from captcha_solver.serving._budget import MemoryBudget
 from captcha_solver.serving._errors import ApiError
 from captcha_solver.serving._limits import BODY_FACTOR, BodyLimit, BodyLimitMiddleware
 from captcha_solver.serving._metrics import Metrics, MetricsMiddleware
+from captcha_solver.serving._monitor import AnswerMonitor
+from captcha_solver.serving._routes_feedback import Feedback, feedback_router
 from captcha_solver.serving._routes_ops import ops_router
 from captcha_solver.serving._routes_predict import predict_router
+from captcha_solver.serving._routes_records import records_router
 from captcha_solver.serving._scheduling import ReadScheduler
 from captcha_solver.serving._uploads import BYTES_PER_PIXEL, UploadReader
-from captcha_solver.serving.schemas import Base64Image, BatchRequest
+from captcha_solver.serving.schemas import Base64Image, BatchRequest, FeedbackRequest
 from captcha_solver.settings import Config, ServingConfig, load_config
 
 __all__ = ["API_KEY_HEADER", "create_app"]
@@ -41,6 +46,7 @@ __all__ = ["API_KEY_HEADER", "create_app"]
 # Multipart framing and JSON/base64 (4/3 of the bytes) on top of the image itself.
 _ENVELOPE_BYTES = 16 * 1024
 _MIB = 1024 * 1024
+_FEEDBACK_BYTES = 4096
 
 
 def _body_limits(serving: ServingConfig) -> dict[str, BodyLimit]:
@@ -52,6 +58,8 @@ def _body_limits(serving: ServingConfig) -> dict[str, BodyLimit]:
             single_limit, "serving.max_upload_bytes, plus room for base64 and multipart framing"
         ),
         "/predict/batch": BodyLimit(batch_limit, "serving.max_batch_bytes"),
+        # A verdict is an id, a bool and a short text.
+        "/feedback": BodyLimit(_FEEDBACK_BYTES, "a fixed 4 KiB: feedback bodies are small"),
     }
 
 
@@ -135,7 +143,7 @@ def _install_openapi(app: FastAPI) -> None:
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (Base64Image, BatchRequest):
+            for model in (Base64Image, BatchRequest, FeedbackRequest):
                 found = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(found.pop("$defs", {}))
                 components[model.__name__] = found
@@ -154,8 +162,10 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
 
     Parameters
     ----------
-    model_dir : path, optional
-        Model folder (default: ``./model`` if it holds a model, else the shipped one).
+    model_dir : path or str, optional
+        Model folder (default: ``./model`` if it holds a model, else the shipped one), or a
+        registry reference; on an alias (``models:/NAME@champion``) the app follows it
+        (``app.state.uploads.follower``; :meth:`UploadReader.close` stops it).
     config : Config or path, optional
         Settings or a ``config.yaml`` path (default: the one rule of
         :func:`captcha_solver.settings.resolve_config`).
@@ -170,6 +180,8 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     ------
     artifacts.ModelFolderError
         If the model folder is missing or fails its checks (the server does not start half-ready).
+    registry.RegistryError
+        If a registry reference names no version, or its version cannot be fetched or is broken.
     settings.ConfigError
         If the config file is invalid, or ``serving.api_key_env`` names a variable
         that is unset or empty (see :func:`captcha_solver.serving._api_key.api_key_from_env`).
@@ -193,8 +205,14 @@ def create_app(model_dir: str | Path | None = None, config: Config | str | Path 
     app.state.bodies_budget = bodies_budget
     _install_error_handlers(app, logger, metrics)
     check_key = key_check(api_key)
-    app.include_router(predict_router(cfg, ReadScheduler(uploads, images_budget), metrics, check_key))
-    app.include_router(ops_router(uploads.solver, metrics, check_key))
+    answers = AnswerMonitor(metrics, cfg.monitoring, logger=logger)
+    feedback = Feedback(cfg, metrics, logger)
+    reads = ReadScheduler(uploads, images_budget)
+    app.include_router(predict_router(cfg, reads, metrics, check_key, answers, feedback))
+    app.include_router(feedback_router(feedback, check_key))
+    app.include_router(ops_router(uploads, metrics, check_key))
+    app.include_router(records_router(cfg))  # GET /admin/log, /admin/results: admin token only
+    uploads.follow(metrics)  # on a registry alias: poll it and swap models in the background
     _install_openapi(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limits.get, budget=bodies_budget)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -40,20 +40,32 @@ def app_from_env():
 @click.option(
     "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
 )
+@click.option(
+    "--model",
+    default=None,
+    metavar="REF",
+    help="Registry model (models:/NAME@champion: followed as the alias moves; models:/NAME/3; a version "
+    "number) or a model folder.",
+)
 @click.pass_context
-def serve(ctx, host, port, workers, model_dir):
+def serve(ctx, host, port, workers, model_dir, model):
     """Serve the HTTP API (POST /predict, /predict/batch; GET /health, /model, /metrics, /docs)."""
     import uvicorn
 
+    from captcha_solver.registry import RegistryError, model_argument
     from captcha_solver.serving._api_key import api_key_from_env
     from captcha_solver.settings import CONFIG_ENV, ConfigError, resolve_config
 
     obj = ctx.obj or {}
+    if model and model_dir:
+        raise click.UsageError("give --model or --model-dir, not both")
     try:
         config, path = resolve_config(obj.get("config"), obj.get("overrides"))
         api_key_from_env(config.serving)  # checked here too: worker processes could only crash on it
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    if model:
+        model_dir = model_argument(model, config.registry.model_name)
     # Hand the choices to the factory (and to every worker process) through the environment.
     os.environ[CONFIG_ENV] = str(path)
     os.environ[_ENV_OVERRIDES] = json.dumps(obj.get("overrides") or {})
@@ -69,7 +81,7 @@ def serve(ctx, host, port, workers, model_dir):
 
         try:
             app = create_app(model_dir=model_dir, config=config)
-        except (ModelFolderError, ConfigError) as exc:
+        except (ModelFolderError, ConfigError, RegistryError) as exc:
             raise click.ClickException(str(exc)) from exc
         factory = False
     else:

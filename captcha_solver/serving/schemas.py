@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 __all__ = [
     "Base64Image",
@@ -12,6 +12,8 @@ __all__ = [
     "BatchRequest",
     "BatchResponse",
     "ErrorResponse",
+    "FeedbackRequest",
+    "FeedbackResponse",
     "HealthResponse",
     "PredictResponse",
 ]
@@ -59,6 +61,7 @@ class PredictResponse(BaseModel):
                     "status": "ok",
                     "error": "",
                     "latency_ms": 23.4,
+                    "model_version": "models:/captcha-solver/3",
                 }
             ]
         }
@@ -76,6 +79,51 @@ class PredictResponse(BaseModel):
     status: str = Field(description="'ok', or 'error' when no text was found (see error).")
     error: str = Field("", description="Why status is 'error'.")
     latency_ms: float = Field(description="Server-side time to decode and read the image, in milliseconds.")
+    model_version: str = Field(
+        "",
+        description="The model version that read it: 'models:/NAME/VERSION' from the registry, or "
+        "'folder:<first 12 hex of the manifest sha256>' for a model folder ('' when not read).",
+    )
+
+    request_id: str = Field(
+        "",
+        description="Id of this answer for POST /feedback (32 hex digits; '' when the image was not read). "
+        "Known to the replica that answered, for feedback.pending_ttl_s seconds.",
+    )
+
+
+class FeedbackRequest(BaseModel):
+    """The site's verdict on one answer."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"request_id": "3f2a9c0d4b5e6f708192a3b4c5d6e7f8", "accepted": False, "text": "x7k2"}
+            ]
+        },
+    )
+
+    request_id: str = Field(min_length=1, max_length=64, description="The answer's request_id.")
+    accepted: StrictBool = Field(description="Whether the site accepted the answer's text.")
+    text: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="The true text, when known (it must fit the model's charset and lengths).",
+    )
+
+
+class FeedbackResponse(BaseModel):
+    """What a verdict was recorded as."""
+
+    request_id: str
+    accepted: bool
+    model_version: str = Field(description="The model version that read the captcha.")
+    label: str = Field(description="The text the captcha is labelled with ('' when unknown).")
+    saved_as: str = Field(
+        description="Where the captcha was saved, relative to feedback.dir ('' unless feedback.keep_images)."
+    )
 
 
 class BatchItem(PredictResponse):
@@ -115,6 +163,7 @@ class HealthResponse(BaseModel):
     model_loaded: bool
     model_dir: str
     charset_size: int
+    model_version: str = Field("", description="The model version serving now (see PredictResponse).")
 
 
 #: OpenAPI request bodies of /predict and /predict/batch (FastAPI cannot infer them: the routes read the raw request).

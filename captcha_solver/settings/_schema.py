@@ -18,7 +18,10 @@ from typing import Any
 from captcha_solver.settings._checks import Choice, NonEmpty, Predicate, Range, Subset
 from captcha_solver.settings._errors import ConfigError
 from captcha_solver.settings._fields import Section, field
+from captcha_solver.settings._monitoring import FeedbackConfig, MonitoringConfig
 from captcha_solver.settings._neural import NeuralSettings
+from captcha_solver.settings._registry import RegistryConfig
+from captcha_solver.settings._ui import UiConfig
 
 __all__ = [
     "ClassifierConfig",
@@ -26,14 +29,18 @@ __all__ = [
     "RoutingConfig",
     "DecodingConfig",
     "Config",
+    "FeedbackConfig",
     "FeaturesConfig",
     "InputConfig",
     "LoggingConfig",
+    "MonitoringConfig",
     "PathsConfig",
+    "RegistryConfig",
     "SegmentationConfig",
     "ServingConfig",
     "TrackingConfig",
     "TrainingConfig",
+    "UiConfig",
 ]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -354,6 +361,10 @@ class Config:
     routing: RoutingConfig = _section(RoutingConfig)
     neural: NeuralSettings = _section(NeuralSettings)
     serving: ServingConfig = _section(ServingConfig)
+    registry: RegistryConfig = _section(RegistryConfig)
+    monitoring: MonitoringConfig = _section(MonitoringConfig)
+    feedback: FeedbackConfig = _section(FeedbackConfig)
+    ui: UiConfig = _section(UiConfig)
 
     @classmethod
     def sections(cls) -> dict[str, type[Section]]:

@@ -1,4 +1,4 @@
-"""Web UI of the captcha solver (Gradio): prediction with the segmentation drawn, and a settings editor."""
+"""Web UI of the captcha solver (Gradio): prediction (examples, batch, model card), records, monitoring, settings."""
 
 __all__ = ["build_ui"]
 

@@ -1,4 +1,5 @@
-"""The Gradio UI: a prediction page and a settings page over ``My_CaptchaSolver_Model``.
+"""The Gradio UI over ``My_CaptchaSolver_Model``: predict (examples, batch, model card), records,
+monitoring and settings pages; the pages are built in their own modules (``ui/_*_page.py``).
 
 Saving settings is allowed on the desktop. In a public deployment
 (``--public``, as the container runs it) it needs the admin token from the
@@ -7,7 +8,8 @@ variable the page is read-only, so a public page cannot reconfigure the server.
 A UI listening beyond this machine without ``--public`` is read-only too.
 Whoever saves, the page cannot change who may use the API or the UI, nor put
 files outside the project's data and model folders (:mod:`captcha_solver.ui._guard`), and a
-refused save changes nothing: no file, folder or logger.
+refused save changes nothing: no file, folder or logger. The records and monitoring pages
+follow the same rule for reading (:mod:`captcha_solver.ui._access`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,12 @@ from captcha_solver.settings import (
     save_config,
 )
 from captcha_solver.ui._draw import draw_segmentation
+from captcha_solver.ui._examples import make_examples
+from captcha_solver.ui._files import UiFiles
 from captcha_solver.ui._guard import AttemptLimiter, edit_problem, is_loopback
+from captcha_solver.ui._monitor_page import build_monitor_tab
+from captcha_solver.ui._predict_page import build_batch_tab, build_model_tab, build_predict_tab
+from captcha_solver.ui._records_page import build_records_tab
 
 __all__ = ["SolverSession", "build_ui", "launch"]
 
@@ -49,7 +56,8 @@ class SolverSession:
     config_path : Path
         Where saved settings go (created on the first save).
     model_dir : path, optional
-        Model folder (default: ``./model``, else the packaged one).
+        Model folder or registry reference (default: ``./model``, else the packaged one); on an
+        alias (``models:/NAME@champion``) the session follows it (:attr:`follower`).
     public : bool
         Public deployment: saving needs the admin token, and is refused when none is set.
     host : str
@@ -77,6 +85,12 @@ class SolverSession:
         self._lock = threading.Lock()
         self.solver = self._load(config)
         self.config = config
+        # Started on a registry alias: follow it (a new version is loaded aside, then swapped in).
+        self.follower = self.solver.follow(self._swap)
+
+    def _swap(self, solver) -> None:
+        with self._lock:  # not in the middle of a settings save
+            self.solver = solver
 
     def _load(self, config: Config):
         from captcha_solver.solver import My_CaptchaSolver_Model
@@ -219,7 +233,7 @@ class SolverSession:
         wait = self.token_limiter.retry_after()
         if wait > 0:
             return (
-                f"Refused: too many wrong admin tokens; saving is locked for another {math.ceil(wait)} s "
+                f"Refused: too many wrong admin tokens; the admin token is locked for another {math.ceil(wait)} s "
                 "(the right token is refused too until then)."
             )
         if secrets.compare_digest(token.encode(), self.admin_token.encode()):
@@ -228,7 +242,7 @@ class SolverSession:
         # An empty field is a slip, not a guess: it is refused without counting.
         if token and self.token_limiter.failed():
             self.solver.logger.warning(
-                "UI: %d wrong admin tokens within %.0f s; saving settings locked for %.0f s",
+                "UI: %d wrong admin tokens within %.0f s; admin token locked (settings, records) for %.0f s",
                 self.token_limiter.max_failures,
                 self.token_limiter.window_s,
                 self.token_limiter.lockout_s,
@@ -236,36 +250,30 @@ class SolverSession:
         return "Refused: wrong or missing admin token."
 
 
-def build_ui(session: SolverSession):
-    """The Gradio Blocks app (two tabs: Predict, Settings)."""
+def build_ui(session: SolverSession, files: UiFiles | None = None):
+    """The Gradio Blocks app: Predict (one captcha, a batch, the model card), Records, Monitoring, Settings.
+
+    ``files`` is the UI's temporary folder (examples, batches, downloads); a new one by default.
+    """
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     import gradio as gr
 
+    files = files or UiFiles()
+    ui = session.config.ui
+    examples = make_examples(files.folder("examples"), ui.examples, ui.examples_seed)
     with gr.Blocks(title="Captcha solver", analytics_enabled=False) as demo:
         gr.Markdown("# Captcha solver")
         with gr.Tab("Predict", id="predict"):
-            with gr.Row():
-                with gr.Column():
-                    # type="filepath" with no image_mode: Gradio hands over the uploaded file
-                    # untouched, so it is decoded by image_io like everywhere else.
-                    image = gr.Image(
-                        label="Captcha (upload or paste)",
-                        type="filepath",
-                        sources=["upload", "clipboard"],
-                        format="png",
-                        elem_id="captcha-input",
-                    )
-                    button = gr.Button("Read", variant="primary", elem_id="read-button")
-                with gr.Column():
-                    answer = gr.Textbox(label="Answer", interactive=False, elem_id="answer")
-                    confidence = gr.Textbox(label="Confidence", interactive=False, elem_id="confidence")
-            picture = gr.Image(
-                label="Segmentation", type="numpy", format="png", interactive=False, elem_id="segmentation"
-            )
-            details = gr.Markdown(elem_id="details")
-            button.click(session.predict, inputs=image, outputs=[answer, confidence, picture, details])
-            image.upload(session.predict, inputs=image, outputs=[answer, confidence, picture, details])
+            build_predict_tab(gr, session, examples)
+        with gr.Tab("Batch", id="batch"):
+            build_batch_tab(gr, session, files)
+        with gr.Tab("Model", id="model"):
+            build_model_tab(gr, session)
+        with gr.Tab("Records", id="records"):
+            build_records_tab(gr, session, files)
+        with gr.Tab("Monitoring", id="monitoring"):
+            build_monitor_tab(gr, session)
         with gr.Tab("Settings", id="settings"):
             gr.Markdown(session.access_note(), elem_id="settings-access")
             editor = gr.Code(

@@ -108,6 +108,7 @@ class Images:
     api: str
     ui: str
     proxy: str
+    prometheus: str
     base: str
     buildkit: dict  # {"tag", "returncode", "output"} once the BuildKit build ends
     build_seconds: dict
@@ -125,7 +126,7 @@ def _wait(process: subprocess.Popen, what: str) -> str:
 
 @pytest.fixture(scope="session")
 def images(docker) -> Images:
-    """The API, UI and proxy images built with the classic builder; the API also with BuildKit, alongside.
+    """The API, UI, proxy and Prometheus images built with the classic builder; the API also with BuildKit, alongside.
 
     The base is ``$CAPTCHA_BASE_IMAGE``, else the local Debian base if it exists,
     else the official ``python:3.11-slim`` (which needs a registry).
@@ -135,7 +136,8 @@ def images(docker) -> Images:
     )
     proxy_base = base if base != "python:3.11-slim" else "debian:bookworm-slim"
     revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    tags = {name: f"captcha-solver{suffix}:ci-test" for name, suffix in (("api", ""), ("ui", "-ui"), ("proxy", "-proxy"))}
+    suffixes = (("api", ""), ("ui", "-ui"), ("proxy", "-proxy"), ("prometheus", "-prometheus"))
+    tags = {name: f"captcha-solver{suffix}:ci-test" for name, suffix in suffixes}
     buildkit = {"tag": "captcha-solver:ci-test-buildkit"}
     seconds = {}
 
@@ -154,9 +156,13 @@ def images(docker) -> Images:
     _wait(docker.build(tags["api"], REPO, BASE_IMAGE=base, VERSION=VERSION, REVISION=revision, target="api"), "api build")
     _wait(docker.build(tags["ui"], REPO, BASE_IMAGE=base, VERSION=VERSION, REVISION=revision, target="ui"), "ui build")
     _wait(docker.build(tags["proxy"], REPO / "deploy" / "proxy", BASE_IMAGE=proxy_base, VERSION=VERSION), "proxy build")
-    seconds["classic api+ui+proxy"] = round(time.monotonic() - started, 1)
+    # Debian's prometheus on the same Debian base as the proxy.
+    _wait(docker.build(tags["prometheus"], REPO / "deploy" / "prometheus", BASE_IMAGE=proxy_base, VERSION=VERSION),
+          "prometheus build")
+    seconds["classic api+ui+proxy+prometheus"] = round(time.monotonic() - started, 1)
     thread.join(timeout=BUILD_TIMEOUT_S)
-    return Images(api=tags["api"], ui=tags["ui"], proxy=tags["proxy"], base=base, buildkit=buildkit, build_seconds=seconds)
+    return Images(api=tags["api"], ui=tags["ui"], proxy=tags["proxy"], prometheus=tags["prometheus"], base=base,
+                  buildkit=buildkit, build_seconds=seconds)
 
 
 class Containers:

@@ -18,6 +18,7 @@ TEST_OVERRIDE = REPO / "deploy" / "compose.test.yaml"
 TEST_ENV = {
     "SOLVER_IMAGE": "a", "UI_IMAGE": "b", "PROXY_IMAGE": "c", "API_PORT_A": "1", "API_PORT_B": "2", "PROXY_PORT": "3",
     "UI_PORT": "4", "DATA_DIR": "/tmp/d", "MODEL_DIR": "/tmp/m", "PROXY_CONF": "/tmp/p.conf", "SOLVER_UID": "5", "SOLVER_GID": "5",
+    "PROMETHEUS_IMAGE": "e", "PROMETHEUS_PORT": "6", "PROMETHEUS_CONF": "/tmp/prometheus.yml",
 }
 
 
@@ -86,3 +87,20 @@ def test_ui_is_public_and_read_only_without_token(compose):
     ui = compose["services"]["ui"]
     assert "--public" in ui["command"]
     assert ui["environment"]["CAPTCHA_ADMIN_TOKEN"] == "${CAPTCHA_ADMIN_TOKEN:-}"
+
+
+def test_prometheus_scrapes_every_replica_and_loads_the_rules(compose):
+    """The prometheus service: its config finds every api replica by DNS, and the mounted rules are the ones it loads."""
+    service = compose["services"]["prometheus"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in service["volumes"]}
+    config = yaml.safe_load((REPO / mounts["/etc/prometheus/prometheus.yml"]).read_text(encoding="utf-8"))
+    assert "/etc/prometheus/rules.yml" in config["rule_files"]
+    rules = yaml.safe_load((REPO / mounts["/etc/prometheus/rules.yml"]).read_text(encoding="utf-8"))
+    alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+    assert {"CaptchaDrift", "CaptchaLowAcceptRate", "CaptchaModelSwapFailed", "CaptchaServerErrors"} <= alerts
+    (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "captcha-api"]
+    (discovery,) = job["dns_sd_configs"]
+    assert discovery["names"] == ["api"] and discovery["type"] == "A" and discovery["port"] == 8000
+    assert service["build"]["context"] == "./deploy/prometheus"
+    dockerfile = (REPO / "deploy" / "prometheus" / "Dockerfile").read_text(encoding="utf-8")
+    assert "ARG BASE_IMAGE" in dockerfile and "install -y --no-install-recommends prometheus" in dockerfile

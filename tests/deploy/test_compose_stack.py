@@ -2,8 +2,9 @@
 
 Both API services, the proxy (Debian's nginx, deploy/nginx.conf with the two
 loopback addresses) and the UI run on the host network; requests through the
-proxy reach both replicas and land in the one shared results.csv; the batch
-service runs with ``run --rm``; ``down`` leaves nothing behind.
+proxy reach both replicas and land in the one shared results.csv; Prometheus
+(Debian's, deploy/prometheus/) scrapes both replicas and has loaded the alert
+rules; the batch service runs with ``run --rm``; ``down`` leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from docker_harness import LABEL, REPO, SESSION, TEST_GID, TEST_UID, free_port, shared_folder, wait_http
 
@@ -46,6 +49,16 @@ def proxy_site(api_ports: tuple[int, int], proxy_port: int) -> str:
     return conf
 
 
+def prometheus_config(api_ports: tuple[int, int]) -> str:
+    """deploy/prometheus/prometheus.yml with the two API services' loopback addresses (no DNS on the host network)."""
+    config = yaml.safe_load((REPO / "deploy" / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
+    config["global"] = {"scrape_interval": "2s", "evaluation_interval": "2s"}
+    (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "captcha-api"]
+    del job["dns_sd_configs"]
+    job["static_configs"] = [{"targets": [f"127.0.0.1:{port}" for port in api_ports]}]
+    return yaml.safe_dump(config)
+
+
 class Stack:
     def __init__(self, docker, images, root: Path, captcha_dir: Path):
         self.docker = docker
@@ -57,20 +70,27 @@ class Stack:
             shutil.copy(captcha_dir / name, self.data / "input" / name)
         shared_folder(self.data)
         model = shared_folder(root / "model")
-        self.ports = {"a": free_port(), "b": free_port(), "proxy": free_port(), "ui": free_port()}
+        self.ports = {"a": free_port(), "b": free_port(), "proxy": free_port(), "ui": free_port(),
+                      "prometheus": free_port()}
         conf = root / "proxy.conf"
         conf.write_text(proxy_site((self.ports["a"], self.ports["b"]), self.ports["proxy"]), encoding="utf-8")
         conf.chmod(0o644)
+        scrape = root / "prometheus.yml"
+        scrape.write_text(prometheus_config((self.ports["a"], self.ports["b"])), encoding="utf-8")
+        scrape.chmod(0o644)
         self.env = {
             "SOLVER_IMAGE": images.api, "UI_IMAGE": images.ui, "PROXY_IMAGE": images.proxy,
             "API_PORT_A": str(self.ports["a"]), "API_PORT_B": str(self.ports["b"]),
             "PROXY_PORT": str(self.ports["proxy"]), "UI_PORT": str(self.ports["ui"]),
             "DATA_DIR": str(self.data), "MODEL_DIR": str(model), "PROXY_CONF": str(conf),
             "SOLVER_UID": str(TEST_UID), "SOLVER_GID": str(TEST_GID), "CAPTCHA_API_KEY": "",
+            "PROMETHEUS_IMAGE": images.prometheus, "PROMETHEUS_PORT": str(self.ports["prometheus"]),
+            "PROMETHEUS_CONF": str(scrape),
         }
         self.command = [*_compose_command(docker), "-f", str(REPO / "docker-compose.yaml"),
                         "-f", str(REPO / "deploy" / "compose.test.yaml"), "-p", self.project]
         self.url = f"http://127.0.0.1:{self.ports['proxy']}"
+        self.prometheus = f"http://127.0.0.1:{self.ports['prometheus']}"
 
     def compose(self, *args, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run([*self.command, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO,
@@ -90,8 +110,9 @@ class Stack:
 def stack(docker, images, captcha_dir, tmp_path_factory):
     running = Stack(docker, images, tmp_path_factory.mktemp("stack"), captcha_dir)
     try:
-        running.compose("up", "-d", "--no-build", "api", "api-b", "proxy", "ui", timeout=600)
+        running.compose("up", "-d", "--no-build", "api", "api-b", "proxy", "ui", "prometheus", timeout=600)
         wait_http(running.url + "/health", timeout=120)
+        wait_http(running.prometheus + "/-/ready", timeout=120)
         wait_http(f"http://127.0.0.1:{running.ports['ui']}/", timeout=120)
         yield running
     finally:
@@ -135,8 +156,33 @@ def test_health_through_the_proxy_and_the_ui(stack):
     assert httpx.get(f"http://127.0.0.1:{stack.ports['ui']}/", timeout=10).status_code == 200
     states = stack.docker.run("ps", "--filter", f"label=com.docker.compose.project={stack.project}",
                               "--format", "{{.Label \"com.docker.compose.service\"}} {{.Status}}").stdout
-    for service in ("api", "api-b", "proxy"):
+    for service in ("api", "api-b", "proxy", "prometheus"):
         assert re.search(rf"^{service} Up .*\(healthy\)", states, flags=re.MULTILINE), states
+
+
+def _prometheus(stack, path: str, **params) -> dict:
+    answer = httpx.get(stack.prometheus + path, params=params, timeout=10).json()
+    assert answer["status"] == "success", answer
+    return answer["data"]
+
+
+def test_prometheus_scrapes_both_replicas_and_loads_the_rules(stack):
+    replicas = {f"127.0.0.1:{stack.ports[k]}" for k in ("a", "b")}
+    deadline = time.monotonic() + 60
+    while True:  # the first scrapes come within a few scrape intervals
+        targets = _prometheus(stack, "/api/v1/targets", state="active")["activeTargets"]
+        up = {t["labels"]["instance"] for t in targets if t["labels"]["job"] == "captcha-api" and t["health"] == "up"}
+        if up == replicas or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert up == replicas, targets
+    groups = _prometheus(stack, "/api/v1/rules")["groups"]
+    alerts = {rule["name"] for group in groups for rule in group["rules"] if rule["type"] == "alerting"}
+    assert {"CaptchaDrift", "CaptchaLowAcceptRate", "CaptchaModelSwapFailed", "CaptchaReplicaDown"} <= alerts
+    assert all(rule["health"] != "err" for group in groups for rule in group["rules"]), groups
+    # Both replicas' answer metrics are in Prometheus, by instance.
+    found = _prometheus(stack, "/api/v1/query", query="captcha_http_requests_total")["result"]
+    assert {series["metric"]["instance"] for series in found} == replicas
 
 
 def test_batch_service_runs_predict(stack):
@@ -145,8 +191,8 @@ def test_batch_service_runs_predict(stack):
     batch_rows = [r for r in _results(stack.data) if r["file"].startswith("/app/data/input/")]
     assert sorted(Path(r["file"]).name for r in batch_rows) == stack.batch
     assert (stack.data / "results.csv").stat().st_uid == TEST_UID
-    # run --rm removed its container: only the four services remain.
-    assert len(stack.leftovers()) == 4
+    # run --rm removed its container: only the five services remain.
+    assert len(stack.leftovers()) == 5
 
 
 def test_down_leaves_nothing_running(stack):

@@ -45,14 +45,18 @@ LAYERS: dict[str, tuple[str, ...]] = {
             "read_result",
             "generator",
             "tracking",
+            "registry",
+            "records",
+            "monitoring",
         )
     ),
     "inference wing": tuple(
-        f"{PACKAGE}.{name}" for name in ("glyph_reader", "neural", "fusion", "inference", "evaluation")
+        f"{PACKAGE}.{name}"
+        for name in ("glyph_reader", "neural", "fusion", "inference", "evaluation", "distributed")
     ),
     "training wing": (f"{PACKAGE}.training",),
     "solver": (f"{PACKAGE}.solver",),
-    "shells": (f"{PACKAGE}.cli", f"{PACKAGE}.serving", f"{PACKAGE}.ui"),
+    "shells": (f"{PACKAGE}.cli", f"{PACKAGE}.serving", f"{PACKAGE}.ui", f"{PACKAGE}.models_cli"),
 }
 RANK = {node: rank for rank, nodes in enumerate(LAYERS.values()) for node in nodes}
 LAYER_OF = {node: layer for layer, nodes in LAYERS.items() for node in nodes}

@@ -100,3 +100,55 @@ def test_public_ui_needs_the_admin_token(start_ui, page):
     page.locator("#save-button").click()
     page.get_by_text("model reloaded").wait_for()
     assert "max_batch: 5" in public.config.read_text(encoding="utf-8")
+
+
+def test_click_an_example_and_see_its_reading(desktop_ui, page, trained_model_dir, tmp_path):
+    from captcha_solver.settings import Config
+    from captcha_solver.solver import My_CaptchaSolver_Model
+    from captcha_solver.ui._examples import make_examples
+
+    # The UI draws its examples from ui.examples_seed: the same seed draws the same captchas here.
+    config = Config()
+    (first, _), *_ = make_examples(tmp_path, config.ui.examples, config.ui.examples_seed)
+    solver = My_CaptchaSolver_Model(model_dir=trained_model_dir, config=desktop_ui.config, quiet=True)
+    expected = solver.predict_row(first, log_result=False)["prediction"]
+    page.goto(desktop_ui.url)
+    examples = page.locator("#examples button.gallery-item")
+    examples.first.wait_for()
+    assert examples.count() == config.ui.examples
+    examples.first.click()
+    page.wait_for_function(
+        "() => { const e = document.querySelector('#answer textarea, #answer input'); return e && e.value !== ''; }"
+    )
+    assert _value(page, "answer") == expected
+    page.locator("#segmentation img").wait_for()
+
+
+def test_records_page_shows_the_log_and_the_results(desktop_ui, page, captcha_dir):
+    page.goto(desktop_ui.url)
+    # One reading, so that the results CSV and the log have something in them.
+    page.locator("#captcha-input input[type=file]").set_input_files(str(min(captcha_dir.glob("*.png"))))
+    page.wait_for_function(
+        "() => { const e = document.querySelector('#answer textarea, #answer input'); return e && e.value !== ''; }"
+    )
+    page.get_by_role("tab", name="Records").click()
+    page.get_by_role("tab", name="Results").click()
+    page.locator("#results-show").click()
+    page.locator("#results-message").get_by_text("row(s) of").wait_for()
+    assert min(captcha_dir.glob("*.png")).name in page.locator("#results-table").inner_text()
+    page.locator("#results-download a").first.wait_for()
+    page.get_by_role("tab", name="Log").click()
+    page.locator("#log-show").click()
+    page.locator("#log-message").get_by_text("record(s) of").wait_for()
+    page.get_by_role("tab", name="Monitoring").click()
+    page.locator("#monitor-refresh").click()
+    page.locator("#monitor-summary").get_by_text("no API or metrics server is needed").wait_for()
+
+
+def test_public_records_page_needs_the_token(start_ui, page):
+    public = start_ui(public=True)
+    page.goto(public.url)
+    page.get_by_role("tab", name="Records").click()
+    page.get_by_role("tab", name="Log").click()
+    page.locator("#log-show").click()
+    page.locator("#log-message").get_by_text("Refused").wait_for()
