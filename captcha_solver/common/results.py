@@ -53,16 +53,18 @@ class ResultsWriteError(OSError):
         return str(self.strerror)
 
 
-def _cell(value, column: str) -> str:
+def _cell(value, column: str, text_columns: frozenset) -> str:
     # Escaped first (one line, UTF-8-safe), then neutralised: the escape
     # never produces a leading = + - @ that was not already there.
     text = escape_text(_text(value))
-    return neutralise_formula(text) if column in TEXT_COLUMNS else text
+    return neutralise_formula(text) if column in text_columns else text
 
 
 def _text(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, (list, tuple)):
         # Per-character confidences: one cell, ';'-separated, so the column
         # count stays fixed whatever the captcha length.
@@ -97,27 +99,7 @@ def read_results(path: str | os.PathLike) -> list[dict[str, str]]:
         number of cells, or a cell holds an invalid escape; the message names
         the file and the line.
     """
-    path = Path(path)
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        if tuple(header) != RESULTS_COLUMNS:
-            raise ValueError(
-                f"{path}: expected the results header '{','.join(RESULTS_COLUMNS)}', found '{','.join(header)[:200]}'"
-            )
-        rows = []
-        for cells in reader:
-            where = f"{path}, line {reader.line_num}"
-            if len(cells) != len(RESULTS_COLUMNS):
-                raise ValueError(f"{where}: expected {len(RESULTS_COLUMNS)} cells, found {len(cells)}")
-            row = {}
-            for column, cell in zip(RESULTS_COLUMNS, cells):
-                try:
-                    row[column] = unescape_text(restore_formula(cell) if column in TEXT_COLUMNS else cell)
-                except ValueError as exc:
-                    raise ValueError(f"{where}, column {column}: {exc}") from None
-            rows.append(row)
-    return rows
+    return ResultsLog.read_rows(path)
 
 
 class ResultsLog:
@@ -145,7 +127,12 @@ class ResultsLog:
     >>> log.append({"file": "a.png", "prediction": "x7k2", "status": "ok"})  # doctest: +SKIP
     """
 
-    columns = RESULTS_COLUMNS
+    #: The columns, in file order; a subclass (another append-only log) sets its own.
+    columns: tuple[str, ...] = RESULTS_COLUMNS
+    #: Columns holding text: formula-neutralised when written, restored when read.
+    text_columns: frozenset = TEXT_COLUMNS
+    #: What a row is, in error messages.
+    kind = "results"
 
     def __init__(self, path: str | os.PathLike = DEFAULT_RESULTS_CSV):
         self.path = Path(path)
@@ -153,7 +140,41 @@ class ResultsLog:
         self.appended = 0
 
     def __repr__(self) -> str:
-        return f"ResultsLog({str(self.path)!r})"
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+    @classmethod
+    def read_rows(cls, path: str | os.PathLike) -> list[dict[str, str]]:
+        """The rows of a file this log writes, keyed by :attr:`columns`, with every cell's original text.
+
+        Raises
+        ------
+        ValueError
+            If the file does not start with the header, a row has another number of cells, or a
+            cell holds an invalid escape; the message names the file and the line.
+        """
+        path, columns = Path(path), cls.columns
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            if tuple(header) != columns:
+                raise ValueError(
+                    f"{path}: expected the {cls.kind} header '{','.join(columns)}', found '{','.join(header)[:200]}'"
+                )
+            rows = []
+            for cells in reader:
+                where = f"{path}, line {reader.line_num}"
+                if len(cells) != len(columns):
+                    raise ValueError(f"{where}: expected {len(columns)} cells, found {len(cells)}")
+                row = {}
+                for column, cell in zip(columns, cells):
+                    try:
+                        row[column] = unescape_text(
+                            restore_formula(cell) if column in cls.text_columns else cell
+                        )
+                    except ValueError as exc:
+                        raise ValueError(f"{where}, column {column}: {exc}") from None
+                rows.append(row)
+        return rows
 
     def _encode(self, rows: Iterable[Mapping]) -> bytes:
         buffer = io.StringIO()
@@ -161,27 +182,27 @@ class ResultsLog:
         count = 0
         for row in rows:
             if not isinstance(row, Mapping):
-                raise TypeError(f"{self.path}: a results row must be a dict, got {type(row).__name__}")
-            unknown = sorted(set(row) - set(RESULTS_COLUMNS), key=str)
+                raise TypeError(f"{self.path}: a {self.kind} row must be a dict, got {type(row).__name__}")
+            unknown = sorted(set(row) - set(self.columns), key=str)
             if unknown:
                 raise ValueError(
-                    f"{self.path}: unknown column(s) {', '.join(map(repr, unknown))}; "
-                    f"expected some of {', '.join(RESULTS_COLUMNS)}"
+                    f"{self.path}: unknown {self.kind} column(s) {', '.join(map(repr, unknown))}; "
+                    f"expected some of {', '.join(self.columns)}"
                 )
             values = dict(row)
             if not values.get("timestamp"):
                 values["timestamp"] = _dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
-            writer.writerow([_cell(values.get(column), column) for column in RESULTS_COLUMNS])
+            writer.writerow([_cell(values.get(column), column, self.text_columns) for column in self.columns])
             count += 1
         return buffer.getvalue().encode("utf-8") if count else b""
 
     def _check_header(self, fd: int) -> None:
-        header = ",".join(RESULTS_COLUMNS)
+        header = ",".join(self.columns)
         first = os.pread(fd, len(header) + 2, 0).decode("utf-8", "replace").splitlines()
         found = first[0] if first else ""
         if found != header:
             raise ValueError(
-                f"{self.path}: existing file does not start with the results header; "
+                f"{self.path}: existing file does not start with the {self.kind} header; "
                 f"expected '{header}', found '{found[:200]}'. Move it away or choose another results file."
             )
 
@@ -191,7 +212,7 @@ class ResultsLog:
         Parameters
         ----------
         rows : iterable of dict
-            Each maps column names (a subset of :data:`RESULTS_COLUMNS`) to
+            Each maps column names (a subset of :attr:`columns`) to
             values. Missing columns are left empty; a missing ``timestamp``
             is set to now.
 
@@ -244,7 +265,7 @@ class ResultsLog:
             if size == 0:
                 # Checked under the lock: of two writers creating the file,
                 # only the first sees it empty and writes the header.
-                payload = (",".join(RESULTS_COLUMNS) + "\n").encode("utf-8") + payload
+                payload = (",".join(self.columns) + "\n").encode("utf-8") + payload
             else:
                 self._check_header(fd)
             try:

@@ -147,7 +147,7 @@ def test_append_many(tmp_path):
 
 
 def test_unknown_column(tmp_path):
-    with pytest.raises(ValueError, match=r"unknown column\(s\) 'pred'; expected some of timestamp,"):
+    with pytest.raises(ValueError, match=r"unknown results column\(s\) 'pred'; expected some of timestamp,"):
         ResultsLog(tmp_path / "r.csv").append({"pred": "x"})
 
 

@@ -197,6 +197,8 @@ def test_api_uses_a_mounted_model(containers, images, trained_model_dir, tmp_pat
     # ./model, relative to the working directory /app (the mount), not the packaged model.
     assert httpx.get(mounted.url + "/health", timeout=10).json()["model_dir"] in ("model", "/app/model")
     served = httpx.get(mounted.url + "/model", timeout=10).json()
+    # The manifest, plus the label every answer carries (a plain folder: its manifest's hash).
+    assert served.pop("model_version").startswith("folder:")
     assert served == json.loads((model / "manifest.json").read_text(encoding="utf-8"))
     assert _post_captcha(mounted.url, _captcha(captcha_dir)).json()["status"] == "ok"
 
