@@ -166,9 +166,17 @@ def generate(out, count, seed, background, font, mix_builtin, workers):
     type=click.FloatRange(1, 10000),
     help="Wall-clock budget in minutes (default training.budget_minutes, 30).",
 )
+@click.option(
+    "--unlabelled",
+    type=click.Path(),
+    default=None,
+    help="Folder of unlabelled captchas of the same style to self-train on (default training.unlabelled).",
+)
 @click.pass_context
-def train(ctx, dataset, model_dir, workers, reader, budget):
+def train(ctx, dataset, model_dir, workers, reader, budget, unlabelled):
     """Train the best model the budget affords on a folder of labelled captchas (label = file name)."""
+    if unlabelled is not None:
+        ctx.obj["overrides"]["training.unlabelled"] = unlabelled
     if workers is not None:
         ctx.obj["overrides"]["training.workers"] = workers
     if budget is not None:

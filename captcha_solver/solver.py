@@ -291,7 +291,7 @@ class My_CaptchaSolver_Model:
 
     # ------------------------------------------------------------------ train
     def train(
-        self, dataset_dir: str | Path, *, reader: str | None = None, progress: bool = True
+        self, dataset_dir: str | Path, *, reader: str | None = None, progress: bool = True, unlabelled=None
     ) -> My_CaptchaSolver_Model:
         """Train on a folder of captchas named ``<label>.<ext>`` and publish the model atomically.
 
@@ -305,6 +305,10 @@ class My_CaptchaSolver_Model:
         With ``registry.register_on_train`` the published folder is then registered
         as a new version (:func:`captcha_solver.registry.register_trained`, in
         :attr:`registered_`); a failed registration is logged and leaves the model published.
+        ``unlabelled`` (default ``training.unlabelled``; empty or None: none) is a folder of
+        unlabelled captchas of the same style: the run then self-trains on the ones its model
+        reads surely enough (``training.pseudo_label_precision``); the manifest's
+        ``self_training`` section records each round.
 
         Raises
         ------
@@ -312,9 +316,10 @@ class My_CaptchaSolver_Model:
             Before any work, if the model folder (or ``NAME.prev``) holds
             anything but a model; nothing is then created or deleted.
         FileNotFoundError, NotADirectoryError, EmptyDatasetError
-            If the folder is missing or has no images.
+            If the folder (or the ``unlabelled`` one) is missing or has no images.
         ValueError
-            If fewer than ``training.min_images`` usable labelled images remain.
+            If fewer than ``training.min_images`` usable labelled images remain, or
+            ``training.device`` is ``cuda`` without a GPU (a ``ConfigError``).
         verification.TrainingMismatchError
             If the model read back from its folder reads the validation
             captchas worse than training measured (nothing is published).
@@ -338,6 +343,7 @@ class My_CaptchaSolver_Model:
             work_dir=self.results_csv.parent,
             reader=reader,
             progress=progress,
+            unlabelled=unlabelled,
         )
         self.model_dir = target
         self.skipped_ = skipped

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from captcha_solver.artifacts._errors import CorruptModelError, ModelFolderError, ModelNotFoundError
 from captcha_solver.artifacts._manifest_checks import (
@@ -35,6 +35,16 @@ from captcha_solver.artifacts._manifest_checks import (
     checked_document,
 )
 from captcha_solver.artifacts._provenance import dataset_hash, package_versions, sha256_file
+from captcha_solver.artifacts._sections import (
+    Classifier,
+    Fusion,
+    GlyphSection,
+    Labels,
+    Monitoring,
+    NeuralRecord,
+    SelfTraining,
+    _Section,
+)
 from captcha_solver.common import atomic_write_text
 
 __all__ = [
@@ -51,6 +61,7 @@ __all__ = [
     "Manifest",
     "Monitoring",
     "NeuralRecord",
+    "SelfTraining",
     "dataset_hash",
     "listed_artifacts",
     "load_manifest",
@@ -66,112 +77,13 @@ __all__ = [
 READER_ARTIFACTS = {"classical": GLYPH_MODEL, "neural": NEURAL_MODEL}
 
 
-# ------------------------------------------------------------------ sections
-class _Section:
-    """A manifest object: its known entries as fields (None: absent), any other entry kept in ``extra``."""
-
-    extra: dict
-
-    @classmethod
-    def from_dict(cls, data: Mapping) -> Self:
-        known = {f.name for f in fields(cls)} - {"extra"}
-        return cls(
-            **{k: v for k, v in data.items() if k in known},
-            extra={k: v for k, v in data.items() if k not in known},
-        )
-
-    def to_dict(self) -> dict:
-        """The JSON object (a deep copy): the entries that are not None, then ``extra``."""
-        doc = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
-        return copy.deepcopy({**{k: v for k, v in doc.items() if v is not None}, **self.extra})
-
-
-@dataclass(frozen=True)
-class GlyphSection:
-    """What the classical reader is built from; stored flat at the manifest's top level.
-
-    ``class_columns[c]`` is the class of the classifier's output column ``c``:
-    a character of ``charset`` by its index, or ``len(charset)`` for garbage.
-    """
-
-    charset: str
-    class_columns: tuple[int, ...]
-    segmentation: dict
-    features: dict
-    decoding: dict
-
-    def to_dict(self) -> dict:
-        return copy.deepcopy({**self.__dict__, "class_columns": list(self.class_columns)})
-
-
-@dataclass(frozen=True)
-class Labels(_Section):
-    """What the training labels were: their characters and ``lengths`` (text length -> count)."""
-
-    charset: str | None = None
-    lengths: dict[int, int] | None = None
-    extra: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, data: Mapping) -> Self:
-        labels = super().from_dict(data)
-        if labels.lengths is None:
-            return labels
-        return cls(labels.charset, {int(n): count for n, count in labels.lengths.items()}, labels.extra)
-
-    def to_dict(self) -> dict:
-        doc = super().to_dict()
-        if self.lengths is not None:
-            doc["lengths"] = {str(n): count for n, count in self.lengths.items()}
-        return doc
-
-
-@dataclass(frozen=True)
-class Fusion(_Section):
-    """How the two readers combine (None: not fitted, the reading defaults apply).
-
-    ``extra`` keeps the figures of the fit (``n``, ``ece``, ``val_exact``...,
-    ``weight_range``, ``best_range``, ``dataset``).
-    """
-
-    weight_classical: float | None = None
-    temperature: float | None = None
-    min_confidence: float | None = None
-    extra: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Classifier(_Section):
-    """The glyph classifier training chose and the scores of every candidate."""
-
-    chosen: str | None = None
-    comparison: dict | None = None
-    extra: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class NeuralRecord(_Section):
-    """How the neural reader trained: its final ``metrics`` and the per-epoch ``history``."""
-
-    metrics: dict | None = None
-    history: list | None = None
-    extra: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Monitoring(_Section):
-    """What live readings are compared with: ``baseline``, a :class:`captcha_solver.monitoring.Baseline` as a dict."""
-
-    baseline: dict | None = None
-    extra: dict = field(default_factory=dict)
-
-
 _SECTIONS: dict[str, type[_Section]] = {
     "labels": Labels,
     "fusion": Fusion,
     "classifier": Classifier,
     "neural": NeuralRecord,
     "monitoring": Monitoring,
+    "self_training": SelfTraining,
 }
 # Top-level entries kept as they are (None: absent).
 _PLAIN = (
@@ -196,7 +108,7 @@ class Manifest(Mapping):
         Artifact file name -> sha256.
     glyph : GlyphSection or None
         The classical reader's settings (when the folder holds it).
-    labels, fusion, classifier, neural, monitoring : section or None
+    labels, fusion, classifier, neural, monitoring, self_training : section or None
     reader : str or None
         The ``training.reader`` the model was trained with.
     metrics, verified, plan, training_data, config, versions : dict or None
@@ -215,6 +127,7 @@ class Manifest(Mapping):
     classifier: Classifier | None = None
     neural: NeuralRecord | None = None
     monitoring: Monitoring | None = None
+    self_training: SelfTraining | None = None
     metrics: dict | None = None
     verified: dict | None = None
     plan: dict | None = None

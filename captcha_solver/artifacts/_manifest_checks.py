@@ -62,6 +62,7 @@ _OPTIONAL_KEYS = {
     "classifier": dict,
     "neural": dict,
     "monitoring": dict,
+    "self_training": dict,
     "plan": dict,
     "metrics": dict,
     "verified": dict,
@@ -77,6 +78,7 @@ _SECTION_KEYS = {
     "classifier": {"chosen": str, "comparison": dict},
     "neural": {"metrics": dict, "history": list},
     "monitoring": {"baseline": dict},
+    "self_training": {"folder": str, "target_precision": _NUMBER, "rounds": list},
 }
 _FUSION_NUMBERS = ("min_confidence", "weight_classical", "temperature")
 _LENGTHS_ERROR = "manifest.json key 'labels.lengths' must map text lengths to counts, e.g. {\"5\": 825}"

@@ -1,4 +1,5 @@
-"""Image reading: the only place where image files are decoded (numpy + OpenCV, no Pillow)."""
+"""Image reading: the only place where image files are decoded (numpy + OpenCV, no Pillow); labelled folders
+and the one rule naming a labelled captcha's copy (:class:`LabelShelves`)."""
 
 from captcha_solver.image_io._dataset import (
     IMAGE_EXTENSIONS,
@@ -19,6 +20,7 @@ from captcha_solver.image_io._decode import (
 )
 from captcha_solver.image_io._errors import EmptyDatasetError, ImageDecodeError
 from captcha_solver.image_io._header import FORMATS, ImageHeader, sniff_format
+from captcha_solver.image_io._shelves import PNG_MAGIC, LabelShelves, png_bytes, shelf_name, write_new_file
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -26,17 +28,22 @@ __all__ = [
     "FORMATS",
     "IMAGE_EXTENSIONS",
     "MIN_SIDE",
+    "PNG_MAGIC",
     "EmptyDatasetError",
     "ImageDecodeError",
     "ImageHeader",
+    "LabelShelves",
     "charset_of",
     "decode_image",
     "label_from_path",
     "label_problem",
     "list_dataset",
     "list_images",
+    "png_bytes",
     "probe_image",
     "read_labelled",
+    "shelf_name",
     "sniff_format",
     "split_dataset",
+    "write_new_file",
 ]

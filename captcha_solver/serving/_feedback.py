@@ -10,9 +10,6 @@ verdict (``feedback.csv``) and the kept captcha, in a worker thread.
 from __future__ import annotations
 
 import base64
-import contextlib
-import os
-import tempfile
 import threading
 import time
 import uuid
@@ -20,15 +17,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-
-from captcha_solver.image_io import decode_image, label_problem
+from captcha_solver.image_io import LabelShelves, label_problem, png_bytes, write_new_file
 from captcha_solver.monitoring import FEEDBACK_CSV, FeedbackLog
 from captcha_solver.settings import FeedbackConfig
 
 __all__ = ["FeedbackStore", "Pending", "PendingAnswers", "new_request_id"]
-
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def new_request_id() -> str:
@@ -143,21 +136,18 @@ def _without_payload(pending: Pending) -> Pending:
 class FeedbackStore:
     """Where verdicts go: ``feedback.csv`` and, for kept uploads, ``labelled*/`` and ``unlabelled/``.
 
-    A labelled captcha is saved as ``labelled/<text>.png``. A name is never
-    reused: when ``<text>.png`` (in any letter case, for file systems that
-    ignore it) is taken, the captcha goes to ``labelled-2/<text>.png``, then
-    ``labelled-3/``..., so every copy keeps the name the label is read from
-    (``image_io.label_from_path``) and each folder is a flat folder ``train``
-    reads. A rejected captcha without a text goes to ``unlabelled/<request_id>.png``.
-    Files are written under a hidden temporary name and linked into place
-    (never overwriting); methods are thread-safe.
+    A labelled captcha is saved as ``labelled/<text>.png``, or ``labelled-2/<text>.png``... when the
+    text is taken: the project's one naming rule (:class:`captcha_solver.image_io.LabelShelves`, which
+    the UI's labelling page uses too). A rejected captcha without a text goes to
+    ``unlabelled/<request_id>.png``. Files are written under a hidden temporary name and linked into
+    place (never overwriting); methods are thread-safe.
     """
 
     def __init__(self, settings: FeedbackConfig, input_limits=None):
         self.root = Path(settings.dir)
         self.log = FeedbackLog(self.root / FEEDBACK_CSV)
         self.limits = input_limits
-        self._taken: dict[Path, set[str]] = {}
+        self.shelves = LabelShelves(self.root)
         self._lock = threading.Lock()
 
     def png(self, payload: bytes | str, name: str) -> bytes:
@@ -167,60 +157,18 @@ class FeedbackStore:
             if isinstance(payload, str)
             else payload
         )
-        if data.startswith(_PNG_MAGIC):
-            return bytes(data)
-        rgb = decode_image(data, limits=self.limits, name=name)
-        ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        if not ok:
-            raise OSError(f"{name}: the captcha could not be encoded as PNG")
-        return encoded.tobytes()
-
-    def _shelf(self, text: str) -> Path:
-        """The first ``labelled[-N]`` folder where ``<text>.png`` is free (any case); reserves the name."""
-        n = 1
-        while True:
-            folder = self.root / ("labelled" if n == 1 else f"labelled-{n}")
-            taken = self._taken.get(folder)
-            if taken is None:
-                taken = {p.stem.lower() for p in folder.glob("*")} if folder.is_dir() else set()
-                self._taken[folder] = taken
-            if text.lower() not in taken:
-                taken.add(text.lower())
-                return folder
-            n += 1
+        return png_bytes(data, limits=self.limits, name=name)
 
     def save_image(self, png: bytes, text: str | None, request_id: str) -> str:
         """Save a kept captcha; its path relative to the feedback folder."""
+        if text:
+            return str(self.shelves.save(text, png).relative_to(self.root))
         with self._lock:
-            while True:
-                if text:
-                    folder, name = self._shelf(text), f"{text}.png"
-                else:
-                    folder, name = self.root / "unlabelled", f"{request_id}.png"
-                folder.mkdir(parents=True, exist_ok=True)
-                try:
-                    _write_new(folder / name, png)
-                    return str((folder / name).relative_to(self.root))
-                except FileExistsError:  # another process (a replica on the same volume) took it
-                    if not text:
-                        raise
-                    self._taken.pop(folder, None)  # listed again: the next shelf is tried
+            folder = self.root / "unlabelled"
+            folder.mkdir(parents=True, exist_ok=True)
+            write_new_file(folder / f"{request_id}.png", png)
+            return str((folder / f"{request_id}.png").relative_to(self.root))
 
     def record(self, row: dict) -> None:
         """Append the verdict's row to ``feedback.csv``."""
         self.log.append(row)
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    """Write a new file atomically; ``FileExistsError`` if ``path`` exists (it is never replaced)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.link(tmp, path)  # fails if the name exists: what was there stays
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)

@@ -21,6 +21,7 @@ from captcha_solver.settings._fields import Section, field
 from captcha_solver.settings._monitoring import FeedbackConfig, MonitoringConfig
 from captcha_solver.settings._neural import NeuralSettings
 from captcha_solver.settings._registry import RegistryConfig
+from captcha_solver.settings._training import TrainingConfig
 from captcha_solver.settings._ui import UiConfig
 
 __all__ = [
@@ -205,41 +206,6 @@ class DecodingConfig(Section):
         Range(0, 1),
         doc="Components all this confident are read as they are; otherwise every split and merge is scored (1 = always).",
     )
-
-
-@dataclass(frozen=True)
-class TrainingConfig(Section):
-    """Reproducibility and resources of training."""
-
-    _section = "training"
-    seed: int = field(0, Range(0), doc="Random seed for splits and models.")
-    validation_fraction: float = field(
-        0.0,
-        Range(0, 0.5),
-        doc="Fraction of captchas held out for validation; 0 = from the data (10%, at least 30 or a fifth, "
-        "at most 300 captchas).",
-    )
-    workers: int = field(0, Range(0), doc="Worker processes; 0 = all cores.")
-    reader: str = field(
-        "auto",
-        Choice("classical", "neural", "auto"),
-        doc="What 'train' builds: the classical reader, the neural one, or auto: what the data says pays off "
-        "(the classical reader only where plain segmentation splits most captchas right), fused.",
-    )
-    budget_minutes: float = field(
-        30.0,
-        Range(1, 10000, inclusive=True),
-        doc="Wall-clock budget of a training run in minutes; the neural epochs are fitted to what the "
-        "classical reader leaves (train --budget).",
-    )
-    max_garbage: int = field(
-        3, Range(0, 50), doc="Garbage candidates (pieces, pairs) sampled per training captcha."
-    )
-    align_unsegmented: bool = field(
-        True,
-        doc="Recover captchas whose components do not match the label by forced alignment (second pass).",
-    )
-    min_images: int = field(20, Range(2), doc="Fewest labelled images training accepts.")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@
 ``python model.py train`` run: survey and plan (:func:`survey_dataset`,
 :func:`plan_training`), the classical fit (:mod:`.classical`), the neural
 torch code (:mod:`.neural`), the fusion fit (:func:`fit_fusion`), the
-read-back check (:func:`runtime_check`) and the publication. The
+read-back check (:func:`runtime_check`), self-training on unlabelled
+captchas (:func:`self_train`) and the publication. The
 inference wing never imports this package.
 """
 
@@ -16,6 +17,7 @@ from captcha_solver.training._fusion import (
     middle_of_best,
     tune_fusion,
 )
+from captcha_solver.training._neural_reader import train_neural_reader
 from captcha_solver.training._plan import (
     FROM_DATA,
     MIN_SEGMENTATION_YIELD,
@@ -23,8 +25,10 @@ from captcha_solver.training._plan import (
     plan_training,
     unresolved_settings,
 )
+from captcha_solver.training._pseudo import fits_labels, pick_threshold, unlabelled_files
 from captcha_solver.training._readback import TrainingMismatchError, runtime_check, verifier
-from captcha_solver.training._run import labelled_files, track, train_model, train_neural_reader
+from captcha_solver.training._run import labelled_files, track, train_model
+from captcha_solver.training._self_training import self_train
 from captcha_solver.training._survey import survey_dataset
 
 __all__ = [
@@ -35,16 +39,20 @@ __all__ = [
     "TrainingPlan",
     "fit_fusion",
     "fit_fusion_on",
+    "fits_labels",
     "fusion_samples",
     "labelled_files",
     "middle_of_best",
+    "pick_threshold",
     "plan_training",
     "runtime_check",
+    "self_train",
     "survey_dataset",
     "track",
     "tune_fusion",
     "train_model",
     "train_neural_reader",
+    "unlabelled_files",
     "unresolved_settings",
     "verifier",
 ]

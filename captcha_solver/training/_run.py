@@ -10,10 +10,10 @@ validation captchas back from the staged folder (:mod:`captcha_solver.training`)
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-import hashlib
-import json
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,8 +34,11 @@ from captcha_solver.image_io import label_from_path, label_problem, list_dataset
 from captcha_solver.inference import Model
 from captcha_solver.settings import Config, apply_overrides
 from captcha_solver.training._fusion import fit_fusion_on
+from captcha_solver.training._neural_reader import train_neural_reader
 from captcha_solver.training._plan import TrainingPlan, plan_training
+from captcha_solver.training._pseudo import unlabelled_files
 from captcha_solver.training._readback import verifier
+from captcha_solver.training._self_training import FIRST_SHARE, Round, self_train
 from captcha_solver.training._survey import survey_dataset
 from captcha_solver.training._track import track
 from captcha_solver.training.classical import remove_stale_training_dirs, stage_params
@@ -68,55 +71,6 @@ def labelled_files(dataset_dir: str | Path, cfg: Config) -> tuple[list[str], lis
             f"{cfg.training.min_images} (training.min_images); {len(skipped)} files were skipped"
         )
     return labelled, skipped
-
-
-def train_neural_reader(
-    paths, val_paths, cfg: Config, *, work_dir: Path, logger, progress: bool, on_epoch=None
-):
-    """Train the neural reader (needs torch: the ``train`` extra) in its checkpoint folder.
-
-    The folder, ``<work_dir>/neural-runs/<key>``, is named after the data and
-    the network's shape, so a killed run resumes. Returns the folder, the
-    scalar metrics, the per-epoch history and the files it could not read (with the reason).
-    """
-    try:
-        from captcha_solver.training.neural import train_neural
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ValueError(f"the neural reader needs torch ({exc}); install the 'train' extra") from exc
-    from captcha_solver.training.neural import config_from_settings
-
-    config = config_from_settings(cfg)
-    # A folder named after the data and the network's shape, not a temporary
-    # one: a run that is killed resumes from its last epoch when started again.
-    key = hashlib.sha256(
-        json.dumps(
-            [
-                sorted(map(str, paths)),
-                sorted(map(str, val_paths)),
-                config.height,
-                config.frame_stride,
-                config.width_dilation,
-                config.stem,
-                list(config.channels),
-                config.rnn_hidden,
-                config.seed,
-            ]
-        ).encode()
-    ).hexdigest()[:16]
-    out = work_dir / "neural-runs" / key
-    logger.info("neural training checkpoints in %s (a new run with the same data resumes from it)", out)
-    metrics = train_neural(
-        paths,
-        val_paths=val_paths,
-        config=config,
-        input_settings=cfg.input,
-        out_dir=out,
-        logger=logger,
-        progress=progress,
-        on_epoch=on_epoch,
-    )
-    scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))}
-    return out, scalars, metrics.get("history", []), metrics.get("skipped", [])
 
 
 def _classical_part(split, cfg: Config, *, logger, progress: bool) -> tuple[dict, dict, list, Any]:
@@ -204,6 +158,7 @@ def train_model(
     work_dir: Path,
     reader: str | None = None,
     progress: bool = True,
+    unlabelled: str | Path | None = None,
 ) -> tuple[Manifest, list[tuple[str, str]]]:
     """Build the best model ``training.budget_minutes`` affords from a labelled folder and publish it.
 
@@ -229,6 +184,9 @@ def train_model(
         Default ``training.reader``.
     progress : bool
         One progress display for the run.
+    unlabelled : path, optional
+        Folder of unlabelled captchas of the style to self-train on (default ``training.unlabelled``;
+        empty: none); see :mod:`captcha_solver.training._self_training`.
 
     Returns
     -------
@@ -251,11 +209,22 @@ def train_model(
     prepare_model_dir(target, logger=logger)
     remove_stale_training_dirs(logger)
     labelled, skipped = labelled_files(dataset_dir, cfg)
+    # The argument (train --unlabelled) overrides the setting, and the manifest's config says so.
+    if unlabelled:
+        cfg = apply_overrides(cfg, {"training.unlabelled": str(unlabelled)})
+    unlabelled = cfg.training.unlabelled
+    pool, left_out = unlabelled_files(unlabelled, labelled, cfg) if unlabelled else ([], [])
     budget = cfg.training.budget_minutes * 60
     with RunProgress(budget, enabled=progress) as run:
         run.phase("survey", f"{len(labelled)} captchas")
         plan = _plan(labelled, cfg, reader, logger=logger)
         cfg = plan.config
+        if plan.neural:  # a GPU asked for and missing is an error now, not after the classical reader
+            from captcha_solver.training.neural._device import resolve_device
+
+            logger.info(
+                "train: the neural reader trains on %s (training.device)", resolve_device(cfg.training.device)
+            )
         which = reader or cfg.training.reader
         logger.info(
             "train: %s on %d labelled images from %s into %s, budget %.0f min",
@@ -266,35 +235,55 @@ def train_model(
             cfg.training.budget_minutes,
         )
         # The manifest's entries as the run learns them; checked and typed before publication.
-        draft: dict[str, Any] = {
+        base: dict[str, Any] = {
             "reader": which,
             "plan": plan.to_dict(),
             "labels": {"charset": plan.survey["charset"], "lengths": plan.survey["lengths"]},
         }
-        files: dict[str, Path] = {}
-        cleanups = []
+        cleanups: list = []
         # One split for every reader: both are validated, and their fusion
         # fitted, on captchas neither trained on.
         train_paths, val_paths = split_dataset(labelled, cfg.training.validation_fraction, cfg.training.seed)
-        try:
+
+        def train_round(paths, share: float = 1.0, init_from=None) -> Round:
+            """The planned readers trained on ``paths`` with ``share`` of the budget left, and their fusion."""
+            got = Round(copy.deepcopy(base), {})
             if plan.classical:
                 run.phase("classical", "segmenting, aligning and fitting the glyph classifiers")
                 entries, artifacts, more_skipped, cleanup = _classical_part(
-                    (train_paths, val_paths), cfg, logger=logger, progress=False
+                    (paths, val_paths), cfg, logger=logger, progress=False
                 )
-                draft.update(entries)
-                files.update(artifacts)
+                got.draft.update(entries)
+                got.files.update(artifacts)
                 skipped.extend(more_skipped)
                 cleanups.append(cleanup)
                 run.best("classical val exact", entries["metrics"].get("val_exact", 0.0))
             if plan.neural:
-                skipped.extend(
-                    _neural_part(draft, files, cleanups, (train_paths, val_paths), cfg, run, logger, work_dir)
+                split = (paths, val_paths)
+                more = _neural_part(
+                    got.draft, got.files, cleanups, split, cfg, run, logger, work_dir, share, init_from
                 )
+                skipped.extend(more)
             if plan.classical and plan.neural:
                 run.phase("fusion", f"scoring {len(val_paths)} validation captchas with both readers")
-                _fit_fusion(draft, files, val_paths, cfg, logger=logger)
-                run.best("fused val exact", draft["metrics"]["val_exact"])
+                _fit_fusion(got.draft, got.files, val_paths, cfg, logger=logger)
+                run.best("fused val exact", got.draft["metrics"]["val_exact"])
+            return got
+
+        try:
+            if not pool:
+                done = train_round(train_paths)
+            else:
+                work = Path(tempfile.mkdtemp(prefix="self-training-", dir=_made(work_dir)))
+                cleanups.append(lambda: shutil.rmtree(work, ignore_errors=True))
+                first = train_round(train_paths, FIRST_SHARE)
+                done, section, unreadable = self_train(
+                    first, train_round, labelled_train=train_paths, val_paths=val_paths, unlabelled=pool, cfg=cfg,
+                    seconds_left=lambda: run.left - _reserve(run), work=work, logger=logger,
+                )  # fmt: skip
+                done.draft["self_training"] = {**section, "folder": unlabelled, "left_out": len(left_out)}
+                skipped.extend(left_out + unreadable)
+            draft, files = done.draft, done.files
             # Each reader lists what it could not read; a file is reported once.
             skipped[:] = list(dict(skipped).items())
             for path, reason in skipped:
@@ -340,15 +329,25 @@ def _val_exact(figures: dict | None) -> float:
     return float((figures or {}).get("val_exact", float("nan")))
 
 
-def _neural_part(draft, files, cleanups, split, cfg: Config, run: RunProgress, logger, work_dir) -> list:
-    """Train the neural reader in what the budget leaves (in place: draft manifest entries, files, cleanups).
+def _made(folder: Path) -> Path:
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder)
 
-    Returns the files it could not read, with the reason.
+
+def _reserve(run: RunProgress) -> float:
+    """Seconds of the budget kept for the fusion, the export and the runtime check."""
+    return 60 + 0.04 * run.budget
+
+
+def _neural_part(
+    draft, files, cleanups, split, cfg: Config, run: RunProgress, logger, work_dir, share=1.0, init_from=None
+) -> list:
+    """Train the neural reader in ``share`` of what the budget leaves (in place: draft entries, files, cleanups).
+
+    ``init_from`` is an earlier neural run's folder to start from. Returns the files it could not read, with the reason.
     """
     train_paths, val_paths = split
-    # What the budget leaves, less a reserve for the fusion, the export and the runtime check.
-    reserve = 60 + 0.04 * run.budget
-    minutes = cfg.neural.max_minutes or round(max(1.0, (run.left - reserve) / 60), 2)
+    minutes = cfg.neural.max_minutes or round(max(1.0, (run.left - _reserve(run)) * share / 60), 2)
     logger.info(
         "plan: neural.max_minutes = %.2f: %s",
         minutes,
@@ -369,6 +368,7 @@ def _neural_part(draft, files, cleanups, split, cfg: Config, run: RunProgress, l
         logger=logger,
         progress=False,
         on_epoch=on_epoch,
+        init_from=init_from,
     )
     cleanups.append(lambda: shutil.rmtree(neural_dir, ignore_errors=True))
     files.update({name: neural_dir / name for name in (NEURAL_MODEL, NEURAL_META)})

@@ -1,5 +1,5 @@
-"""The Gradio UI over ``My_CaptchaSolver_Model``: predict (examples, batch, model card), records,
-monitoring and settings pages; the pages are built in their own modules (``ui/_*_page.py``).
+"""The Gradio UI over ``My_CaptchaSolver_Model``: predict (examples, batch, model card), labelling,
+records, monitoring and settings pages; the pages are built in their own modules (``ui/_*_page.py``).
 
 Saving settings is allowed on the desktop. In a public deployment
 (``--public``, as the container runs it) it needs the admin token from the
@@ -36,6 +36,7 @@ from captcha_solver.ui._draw import draw_segmentation
 from captcha_solver.ui._examples import make_examples
 from captcha_solver.ui._files import UiFiles
 from captcha_solver.ui._guard import AttemptLimiter, edit_problem, is_loopback
+from captcha_solver.ui._label_page import build_label_tab
 from captcha_solver.ui._monitor_page import build_monitor_tab
 from captcha_solver.ui._predict_page import build_batch_tab, build_model_tab, build_predict_tab
 from captcha_solver.ui._records_page import build_records_tab
@@ -251,7 +252,8 @@ class SolverSession:
 
 
 def build_ui(session: SolverSession, files: UiFiles | None = None):
-    """The Gradio Blocks app: Predict (one captcha, a batch, the model card), Records, Monitoring, Settings.
+    """The Gradio Blocks app: Predict (one captcha, a batch, the model card), Label, Records, Monitoring,
+    Settings.
 
     ``files`` is the UI's temporary folder (examples, batches, downloads); a new one by default.
     """
@@ -270,6 +272,8 @@ def build_ui(session: SolverSession, files: UiFiles | None = None):
             build_batch_tab(gr, session, files)
         with gr.Tab("Model", id="model"):
             build_model_tab(gr, session)
+        with gr.Tab("Label", id="label"):
+            build_label_tab(gr, session)
         with gr.Tab("Records", id="records"):
             build_records_tab(gr, session, files)
         with gr.Tab("Monitoring", id="monitoring"):

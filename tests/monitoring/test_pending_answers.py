@@ -83,7 +83,9 @@ def test_store_never_replaces_a_file_and_keeps_every_copy_readable(tmp_path):
     # Another writer (a replica on the same volume) took the name meanwhile: the next shelf.
     (tmp_path / "labelled-4").mkdir()
     store2 = FeedbackStore(_settings(dir=str(tmp_path)))
-    store2._taken[tmp_path / "labelled-4"] = set()  # it listed the folder before the other writer wrote
+    store2.shelves.taken[tmp_path / "labelled-4"] = (
+        set()
+    )  # it listed the folder before the other writer wrote
     (tmp_path / "labelled-4" / "abc.png").write_bytes(b"other")
     assert store2.save_image(b"5", "abc", "r5") == "labelled-5/abc.png"
     assert (tmp_path / "labelled-4" / "abc.png").read_bytes() == b"other"

@@ -152,3 +152,71 @@ def test_public_records_page_needs_the_token(start_ui, page):
     page.get_by_role("tab", name="Log").click()
     page.locator("#log-show").click()
     page.locator("#log-message").get_by_text("Refused").wait_for()
+
+
+# ------------------------------------------------------------------ the labelling page
+def _label_counts(page) -> str:
+    return page.locator("#label-counts").inner_text()
+
+
+def test_label_twenty_captchas_by_keyboard_alone(desktop_ui, page, captcha_dir, tmp_path):
+    import hashlib
+    import json
+    import re
+    import shutil
+
+    from captcha_solver.image_io import label_from_path
+
+    source = tmp_path / "site-captchas"
+    source.mkdir()
+    truth = {}
+    for i, path in enumerate(sorted(captcha_dir.glob("*.png"))[:24]):
+        shutil.copyfile(path, source / f"c{i:03d}.png")
+        truth[f"c{i:03d}.png"] = label_from_path(path)
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in source.iterdir()}
+
+    page.goto(desktop_ui.url)
+    page.get_by_role("tab", name="Label").click()
+    page.locator("#label-folder input, #label-folder textarea").first.fill(str(source))
+    page.keyboard.press("Enter")  # Enter in the folder box opens it
+    page.locator("#label-counts").get_by_text("0 done, 24 left").wait_for()
+    expected, skipped = {}, set()
+    for step in range(20):
+        current = page.locator("#label-current").inner_text()
+        name = re.search(r"(c\d{3}\.png): the model reads", current).group(1)
+        box = page.locator("#label-text input, #label-text textarea").first
+        reading = box.input_value()
+        counts = _label_counts(page)
+        # The answer box has focus: every action below is a key press.
+        if step % 7 == 3:
+            page.keyboard.press("Escape")
+            skipped.add(name)
+        elif step % 4 == 0 and reading:
+            page.keyboard.press("Enter")  # the model's reading, as it is
+            expected[name] = reading
+        else:
+            page.keyboard.press("Control+A")
+            page.keyboard.type(truth[name])
+            page.keyboard.press("Enter")
+            expected[name] = truth[name]
+        page.wait_for_function(
+            "([old, name]) => document.querySelector('#label-counts').innerText !== old"
+            " && !document.querySelector('#label-current').innerText.includes(name + ': the model reads')",
+            arg=[counts, name],
+        )
+        shown = re.search(r"(c\d{3}\.png): the model reads", page.locator("#label-current").inner_text())
+        assert shown and shown.group(1) != name  # the next captcha is shown
+    assert len(skipped) == 3 and len(expected) == 17
+    assert "17 done, 4 left" in _label_counts(page) and "3 skipped" in _label_counts(page)
+
+    labelled = source.parent / "site-captchas-labelled"
+    record = json.loads((labelled / "labels.json").read_text())
+    assert set(record) == set(expected)
+    copies = sorted(labelled.glob("labelled*/*.png"))
+    assert len(copies) == 17
+    for name, text in expected.items():
+        copy = labelled / record[name]
+        assert label_from_path(copy) == text
+        assert copy.read_bytes() == (source / name).read_bytes()
+    # The originals: none moved, renamed, changed or deleted.
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in source.iterdir()} == before

@@ -4,9 +4,9 @@
 :class:`NeuralTrainingConfig`) does not import torch.
 """
 
-from captcha_solver.training.neural._config import NeuralTrainingConfig, config_from_settings
+from captcha_solver.training.neural._config import CHECKPOINT_NAME, NeuralTrainingConfig, config_from_settings
 
-__all__ = ["NeuralTrainingConfig", "config_from_settings", "train_neural"]
+__all__ = ["CHECKPOINT_NAME", "NeuralTrainingConfig", "config_from_settings", "train_neural"]
 
 
 def __getattr__(name):

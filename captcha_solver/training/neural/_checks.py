@@ -26,9 +26,10 @@ def predict_log_probs(model: CRNN, arrays: list[np.ndarray], cfg: NeuralTraining
     # Batches of one width only: no padding, so the BiGRU sees exactly what
     # the reader will (padding would change the backward direction).
     groups = [np.flatnonzero(widths == w) for w in np.unique(widths)]
+    device = next(model.parameters()).device  # training.device while training, the CPU for export
     for idx in (g[i : i + 64] for g in groups for i in range(0, len(g), 64)):
         batch, w = to_batch([arrays[i] for i in idx], mean=cfg.mean, std=cfg.std)
-        lp = model(torch.from_numpy(batch)).numpy()
+        lp = model(torch.from_numpy(batch).to(device)).cpu().numpy()
         for j, i in enumerate(idx):
             out[i] = lp[j, : max(output_length(int(w[j]), cfg.frame_stride), 1)]
     return out

@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from captcha_solver.neural import NeuralArch
 from captcha_solver.training._plan import unresolved_settings
 
-__all__ = ["NeuralTrainingConfig", "config_from_settings"]
+__all__ = ["CHECKPOINT_NAME", "NeuralTrainingConfig", "config_from_settings"]
+
+#: The training checkpoint in a neural run's folder (a killed run resumes from it; a next run may start from it).
+CHECKPOINT_NAME = "neural_checkpoint.pt"
 
 
 @dataclass
@@ -51,6 +54,8 @@ class NeuralTrainingConfig(NeuralArch):
         that is validated and exported (0: no averaging).
     threads : int
         Torch intra-op threads for training (0: all cores).
+    device : {"cpu", "cuda", "auto"}
+        Where the network trains (``training.device``); export and its checks run on the CPU.
     """
 
     dropout: float = 0.1
@@ -73,6 +78,7 @@ class NeuralTrainingConfig(NeuralArch):
     aug_contrast: bool = True
     ema_decay: float = 0.0
     threads: int = 0
+    device: str = "cpu"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -137,4 +143,5 @@ def config_from_settings(settings) -> NeuralTrainingConfig:
         val_fraction=tr.validation_fraction,
         min_images=tr.min_images,
         threads=tr.workers,
+        device=tr.device,
     )

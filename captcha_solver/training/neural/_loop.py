@@ -37,10 +37,12 @@ from captcha_solver.training.neural._checks import fit_calibration
 from captcha_solver.training.neural._checks import (
     onnx_parity as _parity,
 )
-from captcha_solver.training.neural._config import NeuralTrainingConfig
+from captcha_solver.training.neural._config import CHECKPOINT_NAME, NeuralTrainingConfig
 from captcha_solver.training.neural._data import TrainingSet, augment, batches, encode, learn_charset, prepare
+from captcha_solver.training.neural._device import resolve_device
 from captcha_solver.training.neural._network import CRNN
 from captcha_solver.training.neural._schedule import _lr_at, _WeightAverage, planned_epochs
+from captcha_solver.training.neural._warm import inherit_scales, warm_start
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -49,8 +51,6 @@ __all__ = [
     "learn_charset",
     "train_neural",
 ]
-
-CHECKPOINT_NAME = "neural_checkpoint.pt"
 
 
 def train_neural(
@@ -64,6 +64,7 @@ def train_neural(
     progress: bool = True,
     resume: bool = True,
     on_epoch=None,
+    init_from=None,
 ) -> dict:
     """Train the neural reader on labelled captchas and export it for onnxruntime.
 
@@ -94,6 +95,9 @@ def train_neural(
         Called after every epoch with ``epoch``, ``planned`` (epochs the
         budget affords), ``val_exact`` and ``best_exact`` (keywords): the
         run's one progress display.
+    init_from : path, optional
+        Checkpoint of an earlier run to start from (its best weights, charset
+        and preprocessing scales) instead of random weights, unless resuming.
 
     Returns
     -------
@@ -114,10 +118,13 @@ def train_neural(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()  # the time budget counts decoding too
+    config = config or NeuralTrainingConfig()
+    ckpt_path = out_dir / CHECKPOINT_NAME
+    warm = init_from is not None and not (resume and ckpt_path.is_file())
     data = prepare(
         paths,
         val_paths,
-        config or NeuralTrainingConfig(),
+        inherit_scales(config, Path(init_from)) if warm else config,
         progress=progress,
         log=log,
         input_settings=input_settings,
@@ -126,9 +133,12 @@ def train_neural(
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     torch.manual_seed(cfg.seed)
     run = _Run(cfg, np.random.default_rng(cfg.seed))
-    ckpt_path = out_dir / CHECKPOINT_NAME
     if resume and ckpt_path.is_file():
         run.resume(ckpt_path, len(data.paths), log)
+    elif warm:
+        warm_start(
+            [run.model] + ([run.average.model] if run.average is not None else []), Path(init_from), log
+        )
     tr_widths = np.array([a.shape[1] for a in data.train_arrays])
     while run.state["epoch"] < run.state["planned_epochs"] and run.state["stale"] < cfg.patience:
         loss, seconds = run.epoch(data, tr_widths, progress)
@@ -165,7 +175,9 @@ class _Run:
     def __init__(self, cfg: NeuralTrainingConfig, rng: np.random.Generator):
         self.cfg = cfg
         self.rng = rng
-        self.model = CRNN(cfg)
+        # Only the network and its batches live on the device; data, export and checks stay on the CPU.
+        self.device = resolve_device(cfg.device)
+        self.model = CRNN(cfg).to(self.device)
         self.average = _WeightAverage(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
         # What is validated, kept and exported: the averaged weights when averaging.
         self.judged = self.average.model if self.average is not None else self.model
@@ -235,11 +247,13 @@ class _Run:
                 xs = [augment(x, self.rng, cfg) for x in xs]
             batch, widths = to_batch(xs, mean=cfg.mean, std=cfg.std)
             targets, target_lengths = encode([data.train_labels[i] for i in idx], cfg.charset)
-            lp = model(torch.from_numpy(batch))  # (N, T, C)
+            lp = model(torch.from_numpy(batch).to(self.device))  # (N, T, C)
             input_lengths = torch.tensor(
                 [output_length(int(w), cfg.frame_stride) for w in widths],
                 dtype=torch.long,
+                device=self.device,
             )
+            targets, target_lengths = targets.to(self.device), target_lengths.to(self.device)
             loss = self.ctc(lp.permute(1, 0, 2), targets, input_lengths, target_lengths)
             for group in self.opt.param_groups:
                 group["lr"] = _lr_at(state["step"], total_steps, cfg.lr)
@@ -320,6 +334,7 @@ def _publish(run: _Run, data: TrainingSet, out_dir: Path, t_start: float, log: l
     )
     if state["best_state"] is not None:
         model.load_state_dict(state["best_state"])
+    model.to("cpu")  # export and its parity check run on the CPU, as the reader does
     ev = _evaluate(model, data.val_arrays, data.val_labels, cfg)
     power = fit_calibration(ev["raw_conf"], ev["correct"])
     calibrated = np.asarray(ev["raw_conf"]) ** power

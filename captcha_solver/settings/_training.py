@@ -1,0 +1,68 @@
+"""The ``training`` section of the settings schema: reproducibility, resources and data of a training run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from captcha_solver.settings._checks import Choice, Range
+from captcha_solver.settings._fields import Section, field
+
+__all__ = ["TrainingConfig"]
+
+
+@dataclass(frozen=True)
+class TrainingConfig(Section):
+    """Reproducibility and resources of training."""
+
+    _section = "training"
+    seed: int = field(0, Range(0), doc="Random seed for splits and models.")
+    validation_fraction: float = field(
+        0.0,
+        Range(0, 0.5),
+        doc="Fraction of captchas held out for validation; 0 = from the data (10%, at least 30 or a fifth, "
+        "at most 300 captchas).",
+    )
+    workers: int = field(0, Range(0), doc="Worker processes; 0 = all cores.")
+    reader: str = field(
+        "auto",
+        Choice("classical", "neural", "auto"),
+        doc="What 'train' builds: the classical reader, the neural one, or auto: what the data says pays off "
+        "(the classical reader only where plain segmentation splits most captchas right), fused.",
+    )
+    budget_minutes: float = field(
+        30.0,
+        Range(1, 10000, inclusive=True),
+        doc="Wall-clock budget of a training run in minutes; the neural epochs are fitted to what the "
+        "classical reader leaves (train --budget).",
+    )
+    max_garbage: int = field(
+        3, Range(0, 50), doc="Garbage candidates (pieces, pairs) sampled per training captcha."
+    )
+    align_unsegmented: bool = field(
+        True,
+        doc="Recover captchas whose components do not match the label by forced alignment (second pass).",
+    )
+    min_images: int = field(20, Range(2), doc="Fewest labelled images training accepts.")
+    unlabelled: str = field(
+        "",
+        doc="Folder of unlabelled captchas of the same style to self-train on (train --unlabelled, which "
+        "overrides it); empty = none.",
+    )
+    pseudo_label_precision: float = field(
+        0.99,
+        Range(0.5, 1),
+        doc="Self-training: a pseudo-label is kept only above the confidence threshold at which validation "
+        "readings are right at least this often.",
+    )
+    self_training_rounds: int = field(
+        3,
+        Range(1, 20),
+        doc="Self-training: most rounds of reading the unlabelled captchas and training again (fewer when the "
+        "budget runs out or a round keeps no pseudo-label).",
+    )
+    device: str = field(
+        "cpu",
+        Choice("auto", "cpu", "cuda"),
+        doc="Where the neural reader trains: cpu, cuda (a GPU; an error without one), or auto: cuda when "
+        "torch sees a GPU, else cpu. Export and its checks always run on the CPU.",
+    )

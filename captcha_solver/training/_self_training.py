@@ -1,0 +1,189 @@
+"""Self-training: read unlabelled captchas with the model trained so far, keep the sure readings, train again.
+
+After the first training on the labelled captchas, each round reads the
+validation captchas (the labelled hold-out) and the unlabelled ones with the
+model trained so far, through the same :class:`captcha_solver.inference.Model`
+that ``predict`` uses (fused when both readers are trained). A reading
+becomes a pseudo-label only if it could be a label of the style (a length
+and characters the labels have) and its confidence reaches the threshold at
+which validation readings are right at least ``training.pseudo_label_precision``
+of the time. The readers are then trained again on the labelled training
+captchas plus the pseudo-labelled ones (the neural reader starts from the
+last round's weights); pseudo-labelled captchas never enter validation.
+Rounds go on while the budget allows, up to ``training.self_training_rounds``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from captcha_solver.artifacts import NEURAL_MODEL, Manifest
+from captcha_solver.image_io import label_from_path
+from captcha_solver.inference import Model, read_files
+from captcha_solver.settings import Config
+from captcha_solver.training._pseudo import fits_labels, pick_threshold, pseudo_labelled
+
+__all__ = ["FIRST_SHARE", "Round", "self_train"]
+
+#: Fewest seconds of budget (beyond the reserve) worth another round of reading and training.
+MIN_ROUND_SECONDS = 90.0
+#: Part of the budget the first training (labelled captchas alone) gets: the model that reads first must
+#: be good, later rounds start from its weights and need less time each.
+FIRST_SHARE = 0.5
+#: Fewest validation readings a threshold is chosen on (see :func:`pick_threshold`).
+MIN_VAL_ABOVE = 5
+
+
+@dataclass
+class Round:
+    """One trained set of readers: its draft manifest entries and artifact files."""
+
+    draft: dict
+    files: dict
+    record: dict = field(default_factory=dict)
+
+    @property
+    def val_exact(self) -> float:
+        return float(self.draft.get("metrics", {}).get("val_exact", float("nan")))
+
+
+def _read(model: Model, paths: Sequence[str]) -> tuple[list[tuple[str, str, float]], list[tuple[str, str]]]:
+    """``(path, text, confidence)`` of each file the model reads, and the files it cannot decode with the reason.
+
+    A captcha in which the model finds no text is a reading (never kept), not an unreadable file.
+    """
+    readings, failed = [], []
+    for row in read_files(model, paths, workers=1):
+        if row["status"] == "ok" or row["reader"]:  # a reader ran: the file decoded
+            readings.append((row["file"], row["prediction"], row["confidence"]))
+        else:
+            failed.append((row["file"], row["error"]))
+    return readings, failed
+
+
+def self_train(
+    first: Round,
+    train_round: Callable[[list[str], float, Path | None], Round],
+    *,
+    labelled_train: Sequence[str],
+    val_paths: Sequence[str],
+    unlabelled: Sequence[str],
+    cfg: Config,
+    seconds_left: Callable[[], float],
+    work: Path,
+    logger,
+) -> tuple[Round, dict, list[tuple[str, str]]]:
+    """Rounds of pseudo-labelling and training after the first training; the best round and the record.
+
+    Parameters
+    ----------
+    first : Round
+        The readers trained on the labelled captchas alone.
+    train_round : callable
+        ``train_round(train_paths, share, init_from)`` trains the readers on
+        ``train_paths`` (validated on ``val_paths``) with ``share`` of the
+        budget left and returns the new :class:`Round`; ``init_from`` is the
+        folder of the previous neural run to start from (None: none).
+    labelled_train, val_paths : sequence of str
+        The run's split of the labelled captchas.
+    unlabelled : sequence of str
+        The unlabelled captchas (:func:`captcha_solver.training._pseudo.unlabelled_files`).
+    cfg : Config
+        The run's resolved settings (``training.pseudo_label_precision``, ``training.self_training_rounds``).
+    seconds_left : callable
+        Seconds of the budget left for training rounds (the reserve for publication taken off).
+    work : Path
+        Where the pseudo-labelled links are made (one sub-folder per round).
+    logger : logging.Logger
+
+    Returns
+    -------
+    best : Round
+        The round with the best validation exact accuracy (the later one on a tie: it saw more captchas).
+    record : dict
+        The manifest's ``self_training`` section.
+    unreadable : list of (str, str)
+        Unlabelled files the model could not read, each once, with the reason.
+    """
+    target = cfg.training.pseudo_label_precision
+    most = cfg.training.self_training_rounds
+    charset, lengths = first.draft["labels"]["charset"], first.draft["labels"]["lengths"]
+    rounds: list[dict] = []
+    unreadable: dict[str, str] = {}
+    best = current = first
+    chosen = 0
+    pool = list(unlabelled)
+    stopped = f"{most} rounds (training.self_training_rounds)"
+    for number in range(1, most + 1):
+        if seconds_left() < MIN_ROUND_SECONDS:
+            stopped = f"the budget: {max(seconds_left(), 0):.0f} s left before round {number}"
+            break
+        model = Model.from_files(Manifest.from_entries(current.draft, current.files), current.files, cfg)
+        val, _ = _read(model, val_paths)
+        truth = {p: label_from_path(p) for p in val_paths}
+        fitting = [(conf, text == truth[p]) for p, text, conf in val if fits_labels(text, charset, lengths)]
+        picked = pick_threshold(
+            [c for c, _ in fitting], [ok for _, ok in fitting], target, min_above=MIN_VAL_ABOVE
+        )
+        readings, failed = _read(model, pool)
+        unreadable.update((p, why) for p, why in failed if p not in unreadable)
+        pool = [p for p in pool if p not in unreadable]
+        kept = [
+            (p, text)
+            for p, text, conf in readings
+            if fits_labels(text, charset, lengths) and conf >= picked["threshold"]
+        ]
+        record = {
+            "round": number,
+            "target_precision": target,
+            **picked,
+            "threshold": picked["threshold"] if math.isfinite(picked["threshold"]) else None,
+            "read": len(readings),
+            "kept": len(kept),
+            "val_exact_before": current.val_exact,
+        }
+        logger.info(
+            "self-training round %d: threshold %s (validation readings at or above it right %.4f of %d), "
+            "kept %d of %d unlabelled captchas read",
+            number,
+            "none reaches the target" if record["threshold"] is None else f"{record['threshold']:.4f}",
+            picked["val_precision"],
+            picked["val_above"],
+            len(kept),
+            len(readings),
+        )
+        # Nothing kept: the round still trains (on the labelled captchas) so that the budget is used.
+        links = pseudo_labelled(kept, work / f"round-{number}")
+        init = current.files.get(NEURAL_MODEL)
+        # Equal shares of what is left for the rounds still allowed (the last one takes the rest).
+        share = 1.0 / (most - number + 1)  # of what is left (the first training took FIRST_SHARE)
+        if seconds_left() * (1 - share) < 2 * MIN_ROUND_SECONDS:
+            share = 1.0  # what would be left could not pay for another round: this one takes it
+        current = train_round(list(labelled_train) + links, share, Path(init).parent if init else None)
+        record["val_exact_after"] = current.val_exact
+        rounds.append(record)
+        logger.info(
+            "self-training round %d: trained on %d labelled + %d pseudo-labelled captchas, validation exact "
+            "%.4f (before %.4f)",
+            number,
+            len(labelled_train),
+            len(kept),
+            current.val_exact,
+            record["val_exact_before"],
+        )
+        if not current.val_exact < best.val_exact:
+            best, chosen = current, number
+    logger.info("self-training: stopped after %s; publishing round %d", stopped, chosen)
+    section = {
+        "folder": "",
+        "target_precision": target,
+        "unlabelled": len(unlabelled),
+        "unreadable": len(unreadable),
+        "rounds": rounds,
+        "published_round": chosen,
+        "stopped": stopped,
+    }
+    return best, section, list(unreadable.items())
