@@ -1,11 +1,15 @@
-"""The one error of the records package, and the check that a record file is there to read."""
+"""The one error of the records package, the check that a record file is there, and reading one."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-__all__ = ["RecordsError", "existing_file"]
+__all__ = ["RecordsError", "existing_file", "read_record_file"]
+
+_Rows = TypeVar("_Rows")
 
 
 class RecordsError(ValueError):
@@ -30,3 +34,13 @@ def existing_file(path: str | os.PathLike, what: str) -> Path:
     if not path.is_file():
         raise RecordsError(f"{path} is not a regular file")
     return path
+
+
+def read_record_file(read: Callable[[Path], _Rows], path: str | os.PathLike) -> _Rows:
+    """``read(path)``, its errors (a bad file, a failed read) as a :class:`RecordsError` naming the file."""
+    try:
+        return read(Path(path))
+    except ValueError as exc:
+        raise RecordsError(str(exc)) from exc
+    except OSError as exc:
+        raise RecordsError(f"{path} cannot be read: {exc.strerror or exc}") from exc

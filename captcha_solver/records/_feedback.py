@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from captcha_solver.monitoring import FEEDBACK_CSV, read_feedback
-from captcha_solver.records._errors import RecordsError
+from captcha_solver.records._errors import read_record_file
 
 __all__ = ["feedback_images", "load_feedback"]
 
@@ -24,12 +24,7 @@ def load_feedback(path: str | os.PathLike) -> list[dict]:
     RecordsError
         If the file is unreadable or not a feedback CSV (the message names the file and the line).
     """
-    try:
-        return read_feedback(path)
-    except ValueError as exc:
-        raise RecordsError(str(exc)) from exc
-    except OSError as exc:
-        raise RecordsError(f"{path} cannot be read: {exc.strerror or exc}") from exc
+    return read_record_file(read_feedback, path)
 
 
 def _inside(folder: Path, saved_as: str) -> Path | None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from captcha_solver.common import RESULTS_COLUMNS, ResultsLog, read_results
-from captcha_solver.records._errors import RecordsError, existing_file
+from captcha_solver.records._errors import RecordsError, existing_file, read_record_file
 
 __all__ = ["NUMERIC_COLUMNS", "filter_results", "load_results", "parse_time", "results_csv_bytes"]
 
@@ -28,12 +28,7 @@ def load_results(path: str | os.PathLike) -> list[dict[str, str]]:
         (the message names the file and the line).
     """
     path = existing_file(path, "read")
-    try:
-        return read_results(path)
-    except ValueError as exc:
-        raise RecordsError(str(exc)) from exc
-    except OSError as exc:
-        raise RecordsError(f"{path} cannot be read: {exc.strerror or exc}") from exc
+    return read_record_file(read_results, path)
 
 
 def parse_time(text: str) -> _dt.datetime | None:
