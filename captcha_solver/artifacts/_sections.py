@@ -114,9 +114,12 @@ class SelfTraining(_Section):
     """What self-training on unlabelled captchas did (``train --unlabelled``).
 
     ``rounds`` lists one object per round: the pseudo-labels kept, the
-    confidence threshold chosen on validation and the precision of the
-    validation readings above it (``val_precision``, over ``val_above``
-    readings), with the round's validation exact accuracy.
+    confidence threshold (the higher of the one chosen on validation,
+    ``val_threshold``, and the one at which the kept readings' mean
+    calibrated confidence still reaches the target, ``expected_threshold``),
+    the precision of the validation readings above the former
+    (``val_precision``, over ``val_above`` readings), the kept readings'
+    ``expected_precision``, and the round's validation exact accuracy.
     """
 
     folder: str | None = None

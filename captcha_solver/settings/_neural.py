@@ -108,3 +108,9 @@ class NeuralSettings(Section):
         True,
         doc="Part of augment_geometry: also stretch the width alone (by up to 8%), changing glyphs' aspect ratio.",
     )
+    splice: float = field(
+        -1.0,
+        Predicate(lambda v: v == -1 or 0 <= v <= 1, "-1 (from the data) or a value in [0, 1]"),
+        doc="Part of the training captchas replaced by splices (one cut between two characters, joined to another "
+        "captcha cut at the same place); -1 = from the data (0.5 below 4,000 captchas, else 0).",
+    )

@@ -25,7 +25,7 @@ from captcha_solver.training._plan import (
     plan_training,
     unresolved_settings,
 )
-from captcha_solver.training._pseudo import fits_labels, pick_threshold, unlabelled_files
+from captcha_solver.training._pseudo import expected_threshold, fits_labels, pick_threshold, unlabelled_files
 from captcha_solver.training._readback import TrainingMismatchError, runtime_check, verifier
 from captcha_solver.training._run import labelled_files, track, train_model
 from captcha_solver.training._self_training import self_train
@@ -43,6 +43,7 @@ __all__ = [
     "fusion_samples",
     "labelled_files",
     "middle_of_best",
+    "expected_threshold",
     "pick_threshold",
     "plan_training",
     "runtime_check",

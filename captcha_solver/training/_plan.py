@@ -27,6 +27,15 @@ MIN_SEGMENTATION_YIELD = 0.5
 LARGE_SET = 4000
 #: Captcha presentations a small set is trained for (epochs = this / training captchas, at least 30).
 PRESENTATIONS = 60_000
+#: With unlabelled captchas (self-training), the part of those presentations the first training gets: it
+#: only has to read well enough to pseudo-label; the rounds that follow see many more captchas.
+FIRST_PRESENTATIONS_SHARE = 0.6
+#: Captcha presentations of each self-training round (it starts from the last round's weights).
+ROUND_PRESENTATIONS = 20_000
+#: Fewest epochs of a self-training round.
+MIN_ROUND_EPOCHS = 10
+#: Part of a small set's training captchas replaced by splices (two captchas cut between the same characters).
+SPLICE_SMALL = 0.5
 #: Settings whose schema default (0, -1 or "auto") means "chosen from the data".
 _FROM_DATA_KEYS = (
     "neural.epochs",
@@ -38,6 +47,7 @@ _FROM_DATA_KEYS = (
     "neural.stem",
     "neural.weight_decay",
     "neural.dropout",
+    "neural.splice",
     "training.validation_fraction",
 )
 
@@ -80,6 +90,13 @@ class TrainingPlan:
     chosen: dict = field(default_factory=dict)
     reasons: dict = field(default_factory=dict)
     survey: dict = field(default_factory=dict)
+    round_presentations: int = 0
+
+    def round_epochs(self, n_train: int) -> int | None:
+        """Epochs of a self-training round on ``n_train`` captchas (None: the plan's ``neural.epochs``)."""
+        if not self.round_presentations:
+            return None
+        return max(MIN_ROUND_EPOCHS, math.ceil(self.round_presentations / max(n_train, 1)))
 
     @property
     def readers(self) -> list[str]:
@@ -170,13 +187,19 @@ def _neural_settings(
     pick("batch_size", 64 if large else 32, size)
     pick("weight_decay", 0.05 if large else 1e-4, size)
     pick("dropout", 0.3 if large else 0.1, size)
+    pick(
+        "splice",
+        0.0 if large else SPLICE_SMALL,
+        f"{size}: {'enough neighbourhoods per character' if large else 'few neighbourhoods per character'}"
+        f" ({SPLICE_SMALL} below {LARGE_SET})",
+    )
     epochs = min(1000, max(30, math.ceil(PRESENTATIONS / max(n_train, 1))))
     pick("epochs", epochs, f"{size}: at least 30 epochs, about {PRESENTATIONS:,} captchas seen")
     pick("patience", chosen["neural.epochs"], "no early stop: the schedule anneals to its last epoch")
 
 
 def plan_training(
-    survey: dict, cfg: Config, *, reader: str | None = None, torch_available: bool = True
+    survey: dict, cfg: Config, *, reader: str | None = None, torch_available: bool = True, unlabelled: int = 0
 ) -> TrainingPlan:
     """Decide the readers and resolve the "from the data" settings.
 
@@ -191,6 +214,10 @@ def plan_training(
         Default ``training.reader``.
     torch_available : bool
         Whether the neural reader can be trained in this install.
+    unlabelled : int
+        Unlabelled captchas given for self-training (0: none): the first
+        training is then shorter and each round sees ``ROUND_PRESENTATIONS``
+        captchas, so the whole run costs about what a set of that size would.
 
     Returns
     -------
@@ -213,7 +240,16 @@ def plan_training(
         chosen["training.validation_fraction"] = cfg.training.validation_fraction
         reasons["training.validation_fraction"] = "set in the configuration"
     n_train = images - round(images * chosen["training.validation_fraction"])
+    rounds = 0
     if neural:
         _neural_settings(survey, cfg, n_train, classical, chosen, reasons)
+        if unlabelled and reasons["neural.epochs"] != "set in the configuration":
+            chosen["neural.epochs"] = max(30, math.ceil(chosen["neural.epochs"] * FIRST_PRESENTATIONS_SHARE))
+            reasons["neural.epochs"] += (
+                f"; {FIRST_PRESENTATIONS_SHARE:.0%} of it before self-training on {unlabelled} unlabelled "
+                f"captchas, whose rounds see {ROUND_PRESENTATIONS:,} captchas each (at least "
+                f"{MIN_ROUND_EPOCHS} epochs)"
+            )
+            rounds = ROUND_PRESENTATIONS
     resolved = apply_overrides(cfg, {k: v for k, v in chosen.items()})
-    return TrainingPlan(classical, neural, resolved, chosen, reasons, survey)
+    return TrainingPlan(classical, neural, resolved, chosen, reasons, survey, rounds)

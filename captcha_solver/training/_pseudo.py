@@ -23,7 +23,7 @@ import numpy as np
 from captcha_solver.image_io import EmptyDatasetError, list_dataset
 from captcha_solver.settings import Config
 
-__all__ = ["fits_labels", "pick_threshold", "pseudo_labelled", "unlabelled_files"]
+__all__ = ["expected_threshold", "fits_labels", "pick_threshold", "pseudo_labelled", "unlabelled_files"]
 
 
 def _digest(path: str | Path) -> str:
@@ -119,6 +119,33 @@ def pick_threshold(confidences, correct, target: float, *, min_above: int = 1) -
         precision = float(ok[above].mean())
         if precision >= target:
             return {**best, "threshold": float(t), "val_precision": precision, "val_above": int(above.sum())}
+    return best
+
+
+def expected_threshold(confidences, target: float) -> dict:
+    """The lowest confidence above which the readings' mean confidence still reaches ``target``.
+
+    The confidences are calibrated on validation (a fitted power of the
+    per-character product), so their mean over the kept readings estimates
+    the share of them that is right. Unlike :func:`pick_threshold`, which a
+    handful of validation captchas decides, this estimate is taken over all
+    the unlabelled readings; self-training keeps a reading only above both.
+
+    Returns
+    -------
+    dict
+        ``threshold`` (``inf`` when even the surest reading is below ``target``)
+        and ``expected_precision`` (the mean confidence at or above it; NaN if none).
+    """
+    conf = np.asarray(confidences, dtype=np.float64)
+    best = {"threshold": math.inf, "expected_precision": float("nan")}
+    # Cut only between distinct confidences (as pick_threshold does); the mean over the readings at or above
+    # a cut only falls as the cut is lowered, so the last cut that reaches the target is the lowest.
+    for t in np.unique(conf)[::-1]:
+        mean = float(conf[conf >= t].mean())
+        if mean < target:
+            break
+        best = {"threshold": float(t), "expected_precision": mean}
     return best
 
 

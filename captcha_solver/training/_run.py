@@ -127,10 +127,12 @@ def _torch_available() -> bool:
     return True
 
 
-def _plan(labelled, cfg: Config, reader, *, logger) -> TrainingPlan:
+def _plan(labelled, cfg: Config, reader, *, logger, unlabelled: int = 0) -> TrainingPlan:
     """The run's one survey and plan (every decision and its reason logged)."""
     survey = survey_dataset(labelled, stage_params(cfg)[0], seed=cfg.training.seed, input_settings=cfg.input)
-    plan = plan_training(survey, cfg, reader=reader, torch_available=_torch_available())
+    plan = plan_training(
+        survey, cfg, reader=reader, torch_available=_torch_available(), unlabelled=unlabelled
+    )
     logger.info(
         "survey: %d captchas, lengths %s, charset %r, images %.0fx%.0f px, text lines %.0f px, plain "
         "segmentation right on %.1f%% of %d sampled",
@@ -217,7 +219,7 @@ def train_model(
     budget = cfg.training.budget_minutes * 60
     with RunProgress(budget, enabled=progress) as run:
         run.phase("survey", f"{len(labelled)} captchas")
-        plan = _plan(labelled, cfg, reader, logger=logger)
+        plan = _plan(labelled, cfg, reader, logger=logger, unlabelled=len(pool))
         cfg = plan.config
         if plan.neural:  # a GPU asked for and missing is an error now, not after the classical reader
             from captcha_solver.training.neural._device import resolve_device
@@ -260,8 +262,10 @@ def train_model(
                 run.best("classical val exact", entries["metrics"].get("val_exact", 0.0))
             if plan.neural:
                 split = (paths, val_paths)
+                epochs = plan.round_epochs(len(paths)) if init_from is not None else None
+                here = cfg if epochs is None else apply_overrides(cfg, {"neural.epochs": epochs})
                 more = _neural_part(
-                    got.draft, got.files, cleanups, split, cfg, run, logger, work_dir, share, init_from
+                    got.draft, got.files, cleanups, split, here, run, logger, work_dir, share, init_from
                 )
                 skipped.extend(more)
             if plan.classical and plan.neural:
@@ -354,6 +358,7 @@ def _neural_part(
         "set in the configuration" if cfg.neural.max_minutes else "what the budget leaves",
     )
     draft["plan"]["chosen"]["neural.max_minutes"] = minutes
+    draft["plan"]["chosen"]["neural.epochs"] = cfg.neural.epochs  # a self-training round's own, if it has one
     run.phase("neural", "decoding the captchas")
 
     def on_epoch(epoch, planned, val_exact, best_exact):

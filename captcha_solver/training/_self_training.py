@@ -24,7 +24,7 @@ from captcha_solver.artifacts import NEURAL_MODEL, Manifest
 from captcha_solver.image_io import label_from_path
 from captcha_solver.inference import Model, read_files
 from captcha_solver.settings import Config
-from captcha_solver.training._pseudo import fits_labels, pick_threshold, pseudo_labelled
+from captcha_solver.training._pseudo import expected_threshold, fits_labels, pick_threshold, pseudo_labelled
 
 __all__ = ["FIRST_SHARE", "Round", "self_train"]
 
@@ -62,6 +62,14 @@ def _read(model: Model, paths: Sequence[str]) -> tuple[list[tuple[str, str, floa
         else:
             failed.append((row["file"], row["error"]))
     return readings, failed
+
+
+def _mean(values: list[float]) -> float:
+    return float(sum(values) / len(values)) if values else float("nan")
+
+
+def _shown(threshold: float | None) -> str:
+    return "none" if threshold is None else f"{threshold:.4f}"
 
 
 def self_train(
@@ -131,27 +139,33 @@ def self_train(
         readings, failed = _read(model, pool)
         unreadable.update((p, why) for p, why in failed if p not in unreadable)
         pool = [p for p in pool if p not in unreadable]
-        kept = [
-            (p, text)
-            for p, text, conf in readings
-            if fits_labels(text, charset, lengths) and conf >= picked["threshold"]
-        ]
+        fitting = [(p, text, conf) for p, text, conf in readings if fits_labels(text, charset, lengths)]
+        expected = expected_threshold([conf for _, _, conf in fitting], target)
+        threshold = max(picked["threshold"], expected["threshold"])
+        kept = [(p, text) for p, text, conf in fitting if conf >= threshold]
         record = {
             "round": number,
             "target_precision": target,
             **picked,
-            "threshold": picked["threshold"] if math.isfinite(picked["threshold"]) else None,
+            "val_threshold": picked["threshold"] if math.isfinite(picked["threshold"]) else None,
+            "expected_threshold": expected["threshold"] if math.isfinite(expected["threshold"]) else None,
+            "threshold": threshold if math.isfinite(threshold) else None,
+            "expected_precision": _mean([conf for _, _, conf in fitting if conf >= threshold]),
             "read": len(readings),
             "kept": len(kept),
             "val_exact_before": current.val_exact,
         }
         logger.info(
-            "self-training round %d: threshold %s (validation readings at or above it right %.4f of %d), "
-            "kept %d of %d unlabelled captchas read",
+            "self-training round %d: threshold %s (validation readings at or above %s right %.4f of %d; "
+            "the kept readings' mean confidence %.4f reaches the target from %s), kept %d of %d unlabelled "
+            "captchas read",
             number,
             "none reaches the target" if record["threshold"] is None else f"{record['threshold']:.4f}",
+            _shown(record["val_threshold"]),
             picked["val_precision"],
             picked["val_above"],
+            record["expected_precision"],
+            _shown(record["expected_threshold"]),
             len(kept),
             len(readings),
         )

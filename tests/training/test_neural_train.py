@@ -279,3 +279,25 @@ def train_neural(paths, *, val_paths=None, config=None, **kwargs):
         cfg = config or NeuralConfig()
         paths, val_paths = split_dataset(list(map(str, paths)), cfg.val_fraction, cfg.seed)
     return _train_neural(paths, val_paths=val_paths, config=config, **kwargs)
+
+
+def test_splicing_aligns_the_training_captchas_and_trains(tmp_path, captch_paths, caplog):
+    # From a fifth of the planned epochs on (at least 5), every training captcha is aligned and half of the
+    # captchas drawn are splices; the run still exports a working reader.
+    caplog.set_level("INFO", logger="captcha_solver.neural")
+    metrics = train_neural(
+        captch_paths,
+        config=NeuralConfig(**{**TINY, "epochs": 7, "patience": 7, "aug_splice": 0.5}),
+        out_dir=tmp_path,
+        progress=False,
+        resume=False,
+    )
+    aligned = [r.getMessage() for r in caplog.records if "aligned for splicing" in r.getMessage()]
+    assert aligned and aligned[0].startswith("neural: epoch 5, ")
+    assert f"of {metrics['n_train']} training captchas" in aligned[0]
+    assert metrics["epochs_run"] == 7 and (tmp_path / ONNX_NAME).is_file()
+
+
+def test_splice_share_is_checked():
+    with pytest.raises(ValueError, match="aug_splice must be in"):
+        NeuralConfig(aug_splice=1.5)

@@ -92,3 +92,35 @@ def test_the_yield_threshold_is_the_boundary():
 def test_unresolved_settings_cannot_build_a_network():
     with pytest.raises(ValueError, match="neural.height.*from the data"):
         config_from_settings(Config())
+
+
+def test_small_sets_splice_and_large_ones_do_not():
+    small = plan_training(_survey(images=100), Config())
+    large = plan_training(_survey(images=10000), Config())
+    assert small.chosen["neural.splice"] == 0.5 and "few neighbourhoods" in small.reasons["neural.splice"]
+    assert large.chosen["neural.splice"] == 0.0
+    assert config_from_settings(small.config).aug_splice == 0.5
+    fixed = plan_training(_survey(images=100), apply_overrides(Config(), {"neural.splice": 0.2}))
+    assert (
+        fixed.chosen["neural.splice"] == 0.2 and fixed.reasons["neural.splice"] == "set in the configuration"
+    )
+
+
+def test_unlabelled_captchas_shorten_the_first_training_and_size_the_rounds():
+    alone = plan_training(_survey(images=100), Config())
+    assert alone.round_epochs(500) is None  # no self-training: the plan's epochs hold
+    with_pool = plan_training(_survey(images=100), Config(), unlabelled=536)
+    assert with_pool.chosen["neural.epochs"] == round(alone.chosen["neural.epochs"] * 0.6)
+    assert "536 unlabelled" in with_pool.reasons["neural.epochs"]
+    # Each round sees about 20,000 captchas, at least 10 epochs.
+    assert with_pool.round_epochs(580) == 35 and with_pool.round_epochs(10_000) == 10
+    # Epochs set in the configuration are kept for every round.
+    fixed = plan_training(
+        _survey(images=100), apply_overrides(Config(), {"neural.epochs": 40}), unlabelled=536
+    )
+    assert fixed.chosen["neural.epochs"] == 40 and fixed.round_epochs(580) is None
+
+
+def test_splice_setting_is_checked():
+    with pytest.raises(Exception, match="splice"):
+        apply_overrides(Config(), {"neural.splice": 1.5})

@@ -49,6 +49,11 @@ class NeuralTrainingConfig(NeuralArch):
         Also stretch the width alone, by up to 8% (part of ``aug_affine``):
         this changes the glyphs' aspect ratio, which some styles use to tell
         letters apart (``0`` and ``O`` in a monospaced font).
+    aug_splice : float
+        Part of the training captchas replaced, each time they are drawn, by
+        a splice: the captcha cut between two characters and joined to
+        another one cut at the same place (see
+        :mod:`captcha_solver.training.neural._splice`; 0: off).
     ema_decay : float
         Decay per step of the exponential moving average of the weights
         that is validated and exported (0: no averaging).
@@ -76,6 +81,7 @@ class NeuralTrainingConfig(NeuralArch):
     aug_noise: bool = True
     aug_blur: bool = True
     aug_contrast: bool = True
+    aug_splice: float = 0.0
     ema_decay: float = 0.0
     threads: int = 0
     device: str = "cpu"
@@ -89,6 +95,8 @@ class NeuralTrainingConfig(NeuralArch):
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not 0.0 <= self.aug_splice <= 1.0:
+            raise ValueError(f"aug_splice must be in [0, 1], got {self.aug_splice}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 0.0 < self.val_fraction < 0.9:
@@ -139,6 +147,7 @@ def config_from_settings(settings) -> NeuralTrainingConfig:
         stem=n.stem,
         aug_affine=n.augment_geometry,
         aug_stretch=n.augment_stretch,
+        aug_splice=n.splice,
         seed=tr.seed,
         val_fraction=tr.validation_fraction,
         min_images=tr.min_images,

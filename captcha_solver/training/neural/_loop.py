@@ -33,7 +33,7 @@ from captcha_solver.training.neural._checks import (
 from captcha_solver.training.neural._checks import (
     export_onnx as _export_onnx,
 )
-from captcha_solver.training.neural._checks import fit_calibration
+from captcha_solver.training.neural._checks import fit_calibration, predict_log_probs
 from captcha_solver.training.neural._checks import (
     onnx_parity as _parity,
 )
@@ -42,6 +42,7 @@ from captcha_solver.training.neural._data import TrainingSet, augment, batches, 
 from captcha_solver.training.neural._device import resolve_device
 from captcha_solver.training.neural._network import CRNN
 from captcha_solver.training.neural._schedule import _lr_at, _WeightAverage, planned_epochs
+from captcha_solver.training.neural._splice import SplicePool
 from captcha_solver.training.neural._warm import inherit_scales, warm_start
 
 __all__ = [
@@ -140,7 +141,11 @@ def train_neural(
             [run.model] + ([run.average.model] if run.average is not None else []), Path(init_from), log
         )
     tr_widths = np.array([a.shape[1] for a in data.train_arrays])
+    if cfg.aug_splice > 0:
+        run.splice = SplicePool(data.train_labels, cfg.charset, cfg.frame_stride, cfg.max_width)
+        run.splice_from = 0 if warm else None
     while run.state["epoch"] < run.state["planned_epochs"] and run.state["stale"] < cfg.patience:
+        run.align(data, tr_widths, log)
         loss, seconds = run.epoch(data, tr_widths, progress)
         ev = _evaluate(run.judged, data.val_arrays, data.val_labels, cfg)
         run.plan(seconds, time.perf_counter() - t_start, log)
@@ -196,6 +201,27 @@ class _Run:
         }
         self.history: list[dict] = []
         self.resumed_seconds = 0.0  # epochs of earlier runs count against the time budget
+        # Splicing (cfg.aug_splice): the cuts come from the network's own alignments, so they
+        # are made once it reads (a warm start at once) and refreshed as it improves.
+        self.splice: SplicePool | None = None
+        self.splice_from: int | None = None
+        self.aligned_at: int | None = None
+
+    def align(self, data: TrainingSet, tr_widths: np.ndarray, log: logging.Logger) -> None:
+        """Align the training captchas for splicing when it is due (a fifth of the planned epochs, then every tenth)."""
+        if self.splice is None:
+            return
+        epoch, planned = self.state["epoch"], self.state["planned_epochs"]
+        start = self.splice_from if self.splice_from is not None else max(5, planned // 5)
+        every = max(5, planned // 10)
+        if epoch < start or (self.aligned_at is not None and epoch - self.aligned_at < every):
+            return
+        lps = predict_log_probs(self.judged, data.train_arrays, self.cfg)
+        aligned = self.splice.refresh(lps, [int(w) for w in tr_widths])
+        self.aligned_at = epoch
+        log.info(
+            "neural: epoch %d, %d of %d training captchas aligned for splicing", epoch, aligned, len(lps)
+        )
 
     def resume(self, ckpt_path: Path, n_images: int, log: logging.Logger) -> None:
         """Continue from a checkpoint made with the same data settings.
@@ -243,10 +269,20 @@ class _Run:
         )
         for idx in bar:
             xs = [data.train_arrays[i] for i in idx]
+            ys = [data.train_labels[i] for i in idx]
+            if self.splice is not None and self.splice.cuts:
+                for n, i in enumerate(idx):
+                    made = (
+                        self.splice.draw(int(i), data.train_arrays, self.rng)
+                        if self.rng.random() < cfg.aug_splice
+                        else None
+                    )
+                    if made is not None:
+                        xs[n], ys[n] = made
             if cfg.augment:
                 xs = [augment(x, self.rng, cfg) for x in xs]
             batch, widths = to_batch(xs, mean=cfg.mean, std=cfg.std)
-            targets, target_lengths = encode([data.train_labels[i] for i in idx], cfg.charset)
+            targets, target_lengths = encode(ys, cfg.charset)
             lp = model(torch.from_numpy(batch).to(self.device))  # (N, T, C)
             input_lengths = torch.tensor(
                 [output_length(int(w), cfg.frame_stride) for w in widths],
