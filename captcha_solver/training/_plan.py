@@ -31,7 +31,7 @@ PRESENTATIONS = 60_000
 #: only has to read well enough to pseudo-label; the rounds that follow see many more captchas.
 FIRST_PRESENTATIONS_SHARE = 0.6
 #: Captcha presentations of each self-training round (it starts from the last round's weights).
-ROUND_PRESENTATIONS = 20_000
+ROUND_PRESENTATIONS = 12_000
 #: Fewest epochs of a self-training round.
 MIN_ROUND_EPOCHS = 10
 #: Part of a small set's training captchas replaced by splices (two captchas cut between the same characters).

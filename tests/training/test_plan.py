@@ -112,8 +112,8 @@ def test_unlabelled_captchas_shorten_the_first_training_and_size_the_rounds():
     with_pool = plan_training(_survey(images=100), Config(), unlabelled=536)
     assert with_pool.chosen["neural.epochs"] == round(alone.chosen["neural.epochs"] * 0.6)
     assert "536 unlabelled" in with_pool.reasons["neural.epochs"]
-    # Each round sees about 20,000 captchas, at least 10 epochs.
-    assert with_pool.round_epochs(580) == 35 and with_pool.round_epochs(10_000) == 10
+    # Each round sees about 12,000 captchas, at least 10 epochs.
+    assert with_pool.round_epochs(580) == 21 and with_pool.round_epochs(10_000) == 10
     # Epochs set in the configuration are kept for every round.
     fixed = plan_training(
         _survey(images=100), apply_overrides(Config(), {"neural.epochs": 40}), unlabelled=536
