@@ -201,7 +201,11 @@ def _neural_settings(
         # A large set is not learned by heart in 60,000 presentations: the seed style's 7,700 stopped after
         # 30 epochs with 17 of its 24 minutes unused, its neural reader 95.8% alone against 98.7% for one
         # trained longer. The schedule is planned over the epochs the budget affords instead.
-        pick("epochs", MAX_EPOCHS, f"{size}: as many epochs as the budget affords (the schedule is fitted to them)")
+        pick(
+            "epochs",
+            MAX_EPOCHS,
+            f"{size}: as many epochs as the budget affords (the schedule is fitted to them)",
+        )
     else:
         epochs = min(MAX_EPOCHS, max(30, math.ceil(PRESENTATIONS / max(n_train, 1))))
         pick("epochs", epochs, f"{size}: at least 30 epochs, about {PRESENTATIONS:,} captchas seen")

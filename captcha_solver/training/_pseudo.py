@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from captcha_solver.image_io import EmptyDatasetError, list_dataset
+from captcha_solver.metrics import wilson_interval
 from captcha_solver.settings import Config
 
 __all__ = ["expected_threshold", "fits_labels", "pick_threshold", "pseudo_labelled", "unlabelled_files"]
@@ -85,8 +86,14 @@ def fits_labels(text: str, charset: str, lengths: Iterable[int | str]) -> bool:
     return bool(text) and len(text) in {int(n) for n in lengths} and set(text) <= set(charset)
 
 
-def pick_threshold(confidences, correct, target: float, *, min_above: int = 1) -> dict:
+def pick_threshold(confidences, correct, target: float, *, min_above: int = 1, upper: bool = False) -> dict:
     """The lowest confidence above which validation readings are right at least ``target`` of the time.
+
+    With ``upper``, "at least ``target``" means that the validation readings
+    do not contradict it: the upper end of the 95% Wilson interval of their
+    precision reaches ``target``. A run of 100 labelled captchas validates on
+    20; one confident mistake among them would otherwise stop any reading
+    from being kept (19 of 20 right is 0.95, yet consistent with 0.99).
 
     Parameters
     ----------
@@ -117,7 +124,8 @@ def pick_threshold(confidences, correct, target: float, *, min_above: int = 1) -
         if above.sum() < min_above:
             break  # higher thresholds keep even fewer
         precision = float(ok[above].mean())
-        if precision >= target:
+        reach = wilson_interval(int(ok[above].sum()), int(above.sum()))[1] if upper else precision
+        if reach >= target:
             return {**best, "threshold": float(t), "val_precision": precision, "val_above": int(above.sum())}
     return best
 

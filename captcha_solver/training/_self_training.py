@@ -5,12 +5,17 @@ validation captchas (the labelled hold-out) and the unlabelled ones with the
 model trained so far, through the same :class:`captcha_solver.inference.Model`
 that ``predict`` uses (fused when both readers are trained). A reading
 becomes a pseudo-label only if it could be a label of the style (a length
-and characters the labels have) and its confidence reaches the threshold at
-which validation readings are right at least ``training.pseudo_label_precision``
-of the time. The readers are then trained again on the labelled training
+and characters the labels have) and its confidence reaches two thresholds:
+the one at which the validation readings do not contradict a precision of
+``training.pseudo_label_precision`` (the upper end of their 95% Wilson
+interval reaches it), and the one at which the kept readings' mean
+calibrated confidence, an estimate of their precision taken over all of
+them, still reaches it. The readers are then trained again on the labelled training
 captchas plus the pseudo-labelled ones (the neural reader starts from the
 last round's weights); pseudo-labelled captchas never enter validation.
-Rounds go on while the budget allows, up to ``training.self_training_rounds``.
+Rounds go on while the budget allows, up to ``training.self_training_rounds``;
+a round that keeps no reading ends them (training again on the same captchas
+would learn nothing new).
 """
 
 from __future__ import annotations
@@ -134,7 +139,7 @@ def self_train(
         truth = {p: label_from_path(p) for p in val_paths}
         fitting = [(conf, text == truth[p]) for p, text, conf in val if fits_labels(text, charset, lengths)]
         picked = pick_threshold(
-            [c for c, _ in fitting], [ok for _, ok in fitting], target, min_above=MIN_VAL_ABOVE
+            [c for c, _ in fitting], [ok for _, ok in fitting], target, min_above=MIN_VAL_ABOVE, upper=True
         )
         readings, failed = _read(model, pool)
         unreadable.update((p, why) for p, why in failed if p not in unreadable)
@@ -169,7 +174,10 @@ def self_train(
             len(kept),
             len(readings),
         )
-        # Nothing kept: the round still trains (on the labelled captchas) so that the budget is used.
+        if not kept:
+            rounds.append(record)
+            stopped = f"round {number} kept no pseudo-label"
+            break
         links = pseudo_labelled(kept, work / f"round-{number}")
         init = current.files.get(NEURAL_MODEL)
         # Equal shares of what is left for the rounds still allowed (the last one takes the rest).

@@ -208,6 +208,51 @@ def test_expected_threshold_keeps_the_surest_readings_whose_mean_confidence_reac
     assert tied["threshold"] == 1.0 and tied["expected_precision"] == 1.0
 
 
+def test_with_upper_a_precision_the_validation_readings_do_not_contradict_is_enough():
+    # 19 of 20 right at every cut that keeps 5 or more: 0.95, yet its Wilson interval (0.76-0.99) holds 0.99.
+    conf = [0.99 - 0.01 * i for i in range(20)]
+    right = [True] * 3 + [False] + [True] * 16
+    assert pick_threshold(conf, right, 0.99, min_above=5)["threshold"] == math.inf
+    loose = pick_threshold(conf, right, 0.99, min_above=5, upper=True)
+    assert (
+        loose["threshold"] == pytest.approx(0.8)
+        and loose["val_precision"] == 0.95
+        and loose["val_above"] == 20
+    )
+    # Two mistakes among the surest ten contradict 0.99 (upper end 0.94): only the cut above them is left.
+    two = [True, False, True, True, False] + [True] * 15
+    got = pick_threshold(conf, two, 0.99, min_above=1, upper=True)
+    assert got["threshold"] == 0.99 and got["val_above"] == 1
+
+
+@pytest.fixture(scope="module")
+def nothing_kept(folders, tmp_path_factory):
+    _, labelled, unlabelled, _, _ = folders
+    root = tmp_path_factory.mktemp("nothing-kept")
+    solver = My_CaptchaSolver_Model(
+        model_dir=root / "model",
+        overrides={
+            **QUIET,
+            "training.budget_minutes": 4,
+            "training.self_training_rounds": 3,
+            "training.pseudo_label_precision": 1.0,  # no mean confidence of a classical reader reaches 1
+            "paths.log_file": str(root / "log_file.log"),
+        },
+        results_csv=root / "results.csv",
+    )
+    solver.train(labelled, progress=False, unlabelled=unlabelled)
+    return load_manifest(root / "model")
+
+
+def test_a_round_that_keeps_nothing_ends_self_training(nothing_kept):
+    section = nothing_kept.self_training
+    (only,) = section.rounds
+    assert only["kept"] == 0 and only["threshold"] is None
+    assert (
+        section.extra["stopped"] == "round 1 kept no pseudo-label" and section.extra["published_round"] == 0
+    )
+
+
 def test_a_pseudo_label_must_fit_the_labels():
     assert fits_labels("ab12", "12ab", {"4": 10})
     assert not fits_labels("ab12", "12ab", {"5": 10})  # a length no label has
