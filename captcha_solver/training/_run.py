@@ -263,7 +263,11 @@ def train_model(
             if plan.neural:
                 split = (paths, val_paths)
                 epochs = plan.round_epochs(len(paths)) if init_from is not None else None
-                here = cfg if epochs is None else apply_overrides(cfg, {"neural.epochs": epochs})
+                here = cfg
+                if epochs is not None:  # a self-training round: fine-tuning, sized in captchas seen
+                    here = apply_overrides(
+                        cfg, {"neural.epochs": epochs, "neural.learning_rate": plan.round_learning_rate}
+                    )
                 more = _neural_part(
                     got.draft, got.files, cleanups, split, here, run, logger, work_dir, share, init_from
                 )

@@ -107,14 +107,16 @@ def test_small_sets_splice_and_large_ones_do_not():
     )
 
 
-def test_unlabelled_captchas_shorten_the_first_training_and_size_the_rounds():
+def test_unlabelled_captchas_size_the_self_training_rounds():
     alone = plan_training(_survey(images=100), Config())
     assert alone.round_epochs(500) is None  # no self-training: the plan's epochs hold
     with_pool = plan_training(_survey(images=100), Config(), unlabelled=536)
-    assert with_pool.chosen["neural.epochs"] == round(alone.chosen["neural.epochs"] * 0.6)
+    # The first training is the labelled set's own; each round sees about 8,000 captchas (at least 10
+    # epochs) at a quarter of the learning rate.
+    assert with_pool.chosen["neural.epochs"] == alone.chosen["neural.epochs"]
     assert "536 unlabelled" in with_pool.reasons["neural.epochs"]
-    # Each round sees about 12,000 captchas, at least 10 epochs.
-    assert with_pool.round_epochs(580) == 21 and with_pool.round_epochs(10_000) == 10
+    assert with_pool.round_epochs(580) == 14 and with_pool.round_epochs(10_000) == 10
+    assert with_pool.round_learning_rate == pytest.approx(Config().neural.learning_rate / 4)
     # Epochs set in the configuration are kept for every round.
     fixed = plan_training(
         _survey(images=100), apply_overrides(Config(), {"neural.epochs": 40}), unlabelled=536
