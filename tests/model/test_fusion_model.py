@@ -18,6 +18,7 @@ RESOLVED = {
     "neural.weight_decay": 0.0001,
     "neural.dropout": 0.1,
     "neural.patience": 5,
+    "neural.splice": 0.0,
     "training.validation_fraction": 0.2,
 }
 

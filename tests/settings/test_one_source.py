@@ -44,6 +44,7 @@ def test_neural_config_defaults_are_the_schema_values():
         "neural.stem": d.stem,
         "neural.weight_decay": d.weight_decay,
         "neural.dropout": d.dropout,
+        "neural.splice": d.aug_splice,
         "training.validation_fraction": d.val_fraction,
     }
     assert d == config_from_settings(apply_overrides(Config(), chosen))

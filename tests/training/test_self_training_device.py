@@ -65,6 +65,7 @@ def test_the_setting_reaches_the_training_config():
     resolved = {"neural.epochs": 3, "neural.patience": 3, "neural.batch_size": 16, "neural.height": 32}
     resolved.update({"neural.frame_stride": 2, "neural.channels": "8,16,24,32", "neural.stem": "pool"})
     resolved.update({"neural.weight_decay": 1e-4, "neural.dropout": 0.1, "training.validation_fraction": 0.2})
+    resolved["neural.splice"] = 0.0
     cfg = apply_overrides(Config(), {**resolved, "training.device": "auto"})
     assert config_from_settings(cfg).device == "auto"
 
