@@ -27,8 +27,8 @@ class NeuralSettings(Section):
     epochs: int = field(
         0,
         Range(0, 1000),
-        doc="Most training epochs; 0 = from the data (at least 30, more for small sets: about 60,000 "
-        "captchas seen), cut to what the time budget affords.",
+        doc="Most training epochs; 0 = from the data (below 4,000 captchas about 60,000 captchas seen, at "
+        "least 30; from 4,000 as many as the budget affords), cut to what the time budget affords.",
     )
     patience: int = field(
         0,

@@ -51,8 +51,8 @@ class TrainingConfig(Section):
     pseudo_label_precision: float = field(
         0.99,
         Range(0.5, 1),
-        doc="Self-training: a pseudo-label is kept only above the confidence threshold at which validation "
-        "readings are right at least this often.",
+        doc="Self-training: a pseudo-label is kept only where the kept readings' mean calibrated confidence "
+        "reaches this precision and the validation readings above it do not contradict it (Wilson upper bound).",
     )
     self_training_rounds: int = field(
         3,

@@ -130,6 +130,7 @@ class SplicePool:
         self.frame_stride = frame_stride
         self.max_width = max_width
         self.cuts: dict[int, list[int]] = {}
+        self._ready: list[int] = []  # the keys of ``cuts`` as a list, to draw a partner from
 
     def refresh(self, log_probs: list[np.ndarray], widths: list[int]) -> int:
         """Align every training captcha anew from the network's ``log_probs``; returns how many aligned."""
