@@ -94,7 +94,9 @@ def fit_fusion(samples: Sequence[FusionSample]) -> dict:
     """Fit the classical weight, the temperature and the fast-path threshold on validation captchas.
 
     The weight maximises the exact accuracy of the fused answer, the
-    temperature minimises the log loss of its confidence, and the threshold
+    temperature minimises the log loss of its confidence (against targets
+    ``1 - 1/(n+2)`` and ``1/(n+2)``, so that an all-right validation set
+    does not make it sure without limit), and the threshold
     maximises the accuracy of the whole rule (fast path, else fused); each
     is the middle of the widest run of best values.
 
@@ -118,11 +120,16 @@ def fit_fusion(samples: Sequence[FusionSample]) -> dict:
     w_at, w_lo, w_hi = middle_of_best(accuracy)
     weight = float(WEIGHTS[w_at])
     fused_ok, scores = _choices(samples, weight)
+    # Targets by the rule of succession, (k + 1) / (n + 2) for a right answer: when every validation
+    # captcha is right (300 of 300 on the seed style) the plain log loss falls for ever as the
+    # temperature rises, the fit ran to the top of the grid, and a wrong fused answer came out 0.999 sure.
+    eps = 1.0 / (len(samples) + 2)
+    target = np.where(fused_ok, 1.0 - eps, eps)
     losses = []
     for tau in TEMPERATURES:
         conf = np.array([candidate_probabilities(sc, tau).max() if len(sc) else 0.0 for sc in scores])
         conf = np.clip(conf, 1e-6, 1 - 1e-6)
-        losses.append(-np.mean(np.where(fused_ok, np.log(conf), np.log1p(-conf))))
+        losses.append(-np.mean(target * np.log(conf) + (1 - target) * np.log1p(-conf)))
     temperature = float(TEMPERATURES[int(np.argmin(losses))])
     fused_conf = np.array(
         [candidate_probabilities(sc, temperature).max() if len(sc) else 0.0 for sc in scores]

@@ -115,8 +115,11 @@ def self_train(
     Returns
     -------
     best : Round
-        The round with the best validation exact accuracy; a later round only when strictly better (with 20
-        or 30 validation captchas a tie says nothing, and the labelled-only model is the known one).
+        The round with the best validation exact accuracy; on a tie the later round, trained on more
+        captchas. With 20 validation captchas the labelled-only model often reads them all already, so
+        a rule of "strictly better" published it every time: on 200 real-site captchas kept apart from
+        the hold-out, 100 labels and 336 unlabelled, training seed 1, it read 96.0% where round 3,
+        equal on validation, read 99.5%.
     record : dict
         The manifest's ``self_training`` section.
     unreadable : list of (str, str)
@@ -197,7 +200,7 @@ def self_train(
             current.val_exact,
             record["val_exact_before"],
         )
-        if current.val_exact > best.val_exact:
+        if current.val_exact >= best.val_exact:
             best, chosen = current, number
     logger.info("self-training: stopped after %s; publishing round %d", stopped, chosen)
     section = {

@@ -5,6 +5,7 @@ import pytest
 
 from captcha_solver.fusion import candidate_probabilities, fused_scores, keep_classical
 from captcha_solver.training import FusionSample, fit_fusion, middle_of_best
+from captcha_solver.training._fusion import TEMPERATURES, _choices
 
 
 def _sample(label, classical, cconf, neural, cands, fn, fc, plausible=True):
@@ -40,6 +41,17 @@ def test_the_fitted_fusion_reads_what_neither_reader_reads_alone():
     # The unsure classical readings (0.4, 0.6) must go through the fusion.
     assert fit["min_confidence"] > 0.6 and fit["neural_share"] == pytest.approx(0.5)
     assert 0.0 <= fit["ece"] < 0.2 and fit["n"] == 40 and fit["temperature"] > 0
+
+
+def test_an_all_right_validation_set_does_not_make_the_confidence_certain():
+    # Every fused answer right: the plain log loss would pick the sharpest temperature tried.
+    fit = fit_fusion(_samples())
+    assert fit["val_exact_fused"] == 1.0
+    assert fit["temperature"] < TEMPERATURES.max()
+    # The mean confidence lands near the rule of succession's (n + 1) / (n + 2), not at 1.
+    fused_ok, scores = _choices(_samples(), fit["weight_classical"])
+    conf = [candidate_probabilities(sc, fit["temperature"]).max() for sc in scores]
+    assert np.mean(conf) == pytest.approx(41 / 42, abs=0.01)
 
 
 def test_fit_needs_samples():
