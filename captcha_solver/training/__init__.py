@@ -30,6 +30,7 @@ from captcha_solver.training._readback import TrainingMismatchError, runtime_che
 from captcha_solver.training._run import labelled_files, track, train_model
 from captcha_solver.training._self_training import self_train
 from captcha_solver.training._survey import survey_dataset
+from captcha_solver.training._views import augmented_views
 
 __all__ = [
     "FROM_DATA",
@@ -37,6 +38,7 @@ __all__ = [
     "FusionSample",
     "TrainingMismatchError",
     "TrainingPlan",
+    "augmented_views",
     "fit_fusion",
     "fit_fusion_on",
     "fits_labels",

@@ -5,7 +5,10 @@ validation captchas (the labelled hold-out) and the unlabelled ones with the
 model trained so far, through the same :class:`captcha_solver.inference.Model`
 that ``predict`` uses (fused when both readers are trained). A reading
 becomes a pseudo-label only if it could be a label of the style (a length
-and characters the labels have) and its confidence reaches two thresholds:
+and characters the labels have), the model reads the same text in four
+slightly shifted and scaled views of it (:mod:`._views`: confidence does not
+see a character dropped where two glyphs overlap), and its confidence
+reaches two thresholds:
 the one at which the validation readings do not contradict a precision of
 ``training.pseudo_label_precision`` (the upper end of their 95% Wilson
 interval reaches it), and the one at which the kept readings' mean
@@ -26,10 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from captcha_solver.artifacts import NEURAL_MODEL, Manifest
-from captcha_solver.image_io import label_from_path
-from captcha_solver.inference import Model, read_files
+from captcha_solver.image_io import ImageDecodeError, label_from_path
+from captcha_solver.inference import Model
 from captcha_solver.settings import Config
 from captcha_solver.training._pseudo import expected_threshold, fits_labels, pick_threshold, pseudo_labelled
+from captcha_solver.training._views import augmented_views
 
 __all__ = ["FIRST_SHARE", "Round", "self_train"]
 
@@ -55,17 +59,34 @@ class Round:
         return float(self.draft.get("metrics", {}).get("val_exact", float("nan")))
 
 
-def _read(model: Model, paths: Sequence[str]) -> tuple[list[tuple[str, str, float]], list[tuple[str, str]]]:
-    """``(path, text, confidence)`` of each file the model reads, and the files it cannot decode with the reason.
+@dataclass(frozen=True)
+class _Reading:
+    path: str
+    text: str
+    confidence: float
+    fits: bool  # a length and characters the labels have
+    steady: bool  # it fits and every augmented view reads the same text: a candidate pseudo-label
+
+
+def _read(
+    model: Model, paths: Sequence[str], charset: str, lengths
+) -> tuple[list[_Reading], list[tuple[str, str]]]:
+    """How the model reads each file (and its views), and the files it cannot decode with the reason.
 
     A captcha in which the model finds no text is a reading (never kept), not an unreadable file.
+    Views are read only for readings that fit the labels (the others are never kept).
     """
     readings, failed = [], []
-    for row in read_files(model, paths, workers=1):
-        if row["status"] == "ok" or row["reader"]:  # a reader ran: the file decoded
-            readings.append((row["file"], row["prediction"], row["confidence"]))
-        else:
-            failed.append((row["file"], row["error"]))
+    for path in paths:
+        try:
+            rgb = model.decode(path, name=path)
+        except (ImageDecodeError, OSError) as exc:
+            failed.append((path, str(exc)))
+            continue
+        result = model.read(rgb)
+        fits = fits_labels(result.text, charset, lengths)
+        steady = fits and all(model.read(view).text == result.text for view in augmented_views(rgb))
+        readings.append(_Reading(path, result.text, result.confidence, fits, steady))
     return readings, failed
 
 
@@ -139,16 +160,19 @@ def self_train(
             stopped = f"the budget: {max(seconds_left(), 0):.0f} s left before round {number}"
             break
         model = Model.from_files(Manifest.from_entries(current.draft, current.files), current.files, cfg)
-        val, _ = _read(model, val_paths)
-        truth = {p: label_from_path(p) for p in val_paths}
-        fitting = [(conf, text == truth[p]) for p, text, conf in val if fits_labels(text, charset, lengths)]
+        val, _ = _read(model, val_paths, charset, lengths)
+        steady = [r for r in val if r.steady]
         picked = pick_threshold(
-            [c for c, _ in fitting], [ok for _, ok in fitting], target, min_above=MIN_VAL_ABOVE, upper=True
+            [r.confidence for r in steady],
+            [r.text == label_from_path(r.path) for r in steady],
+            target,
+            min_above=MIN_VAL_ABOVE,
+            upper=True,
         )
-        readings, failed = _read(model, pool)
+        readings, failed = _read(model, pool, charset, lengths)
         unreadable.update((p, why) for p, why in failed if p not in unreadable)
         pool = [p for p in pool if p not in unreadable]
-        fitting = [(p, text, conf) for p, text, conf in readings if fits_labels(text, charset, lengths)]
+        fitting = [(r.path, r.text, r.confidence) for r in readings if r.steady]
         expected = expected_threshold([conf for _, _, conf in fitting], target)
         threshold = max(picked["threshold"], expected["threshold"])
         kept = [(p, text) for p, text, conf in fitting if conf >= threshold]
@@ -161,13 +185,14 @@ def self_train(
             "threshold": threshold if math.isfinite(threshold) else None,
             "expected_precision": _mean([conf for _, _, conf in fitting if conf >= threshold]),
             "read": len(readings),
+            "views_disagree": sum(r.fits and not r.steady for r in readings),
             "kept": len(kept),
             "val_exact_before": current.val_exact,
         }
         logger.info(
             "self-training round %d: threshold %s (validation readings at or above %s right %.4f of %d; "
             "the kept readings' mean confidence %.4f reaches the target from %s), kept %d of %d unlabelled "
-            "captchas read",
+            "captchas read (%d left out: their augmented views read another text)",
             number,
             "none reaches the target" if record["threshold"] is None else f"{record['threshold']:.4f}",
             _shown(record["val_threshold"]),
@@ -177,6 +202,7 @@ def self_train(
             _shown(record["expected_threshold"]),
             len(kept),
             len(readings),
+            record["views_disagree"],
         )
         if not kept:
             rounds.append(record)

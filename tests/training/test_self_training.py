@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -11,9 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from captcha_solver.artifacts import load_manifest
+from captcha_solver.image_io import ImageDecodeError
 from captcha_solver.metrics import wilson_interval
 from captcha_solver.settings import Config, apply_overrides
 from captcha_solver.training import expected_threshold, fits_labels, pick_threshold, unlabelled_files
+from captcha_solver.training._self_training import _read
+from captcha_solver.training._views import VIEWS, augmented_views
 from model import My_CaptchaSolver_Model, cli
 
 QUIET = {
@@ -102,6 +106,9 @@ def test_kept_pseudo_labels_are_recorded_with_their_threshold_and_precision(self
     assert manifest.verified["n"] == round(60 * manifest.plan["chosen"]["training.validation_fraction"])
     assert manifest.config["training"]["unlabelled"] == str(unlabelled)
     assert "self-training round 1: threshold" in log and f"kept {first['kept']} of 101" in log
+    # Readings whose augmented views read another text are counted and never kept.
+    assert 0 <= first["views_disagree"] <= first["read"] - first["kept"]
+    assert f"({first['views_disagree']} left out: their augmented views read another text)" in log
 
 
 def test_bad_unlabelled_files_are_skipped_once_with_their_reason(self_trained, folders):
@@ -270,3 +277,39 @@ def test_settings_default_to_no_self_training():
     assert cfg.training.unlabelled == "" and cfg.training.pseudo_label_precision == 0.99
     with pytest.raises(ValueError, match="pseudo_label_precision"):
         apply_overrides(cfg, {"training.pseudo_label_precision": 0.2})
+
+
+def test_views_shift_and_scale_the_captcha_and_keep_its_shape():
+    rgb = np.full((50, 200, 3), 255, np.uint8)
+    rgb[:, 150] = 0  # one dark column, 50 px right of the centre
+    views = augmented_views(rgb)
+    assert len(views) == VIEWS == 4
+    assert all(v.shape == rgb.shape and v.dtype == np.uint8 for v in views)
+    darkest = [int(np.argmin(v[25, :, 0])) for v in views]
+    # Shifted 3 px left and right; squeezed 8% towards the centre and stretched 8% away from it.
+    assert darkest[:2] == [147, 153] and darkest[2] == 146 and darkest[3] == 154
+
+
+class _ViewSensitiveModel:
+    """Reads ``ab12`` in every picture, except the views of a file named ``unsteady``, read ``ab1``."""
+
+    def decode(self, path, name=None):
+        if "broken" in path:
+            raise ImageDecodeError(path, "truncated")
+        self.picture, self.unsteady = np.zeros((50, 200, 3), np.uint8), "unsteady" in path
+        return self.picture
+
+    def read(self, rgb):
+        moved = rgb is not self.picture
+        return SimpleNamespace(text="ab1" if moved and self.unsteady else "ab12", confidence=0.999)
+
+
+def test_a_reading_that_its_views_contradict_is_not_a_candidate():
+    readings, failed = _read(
+        _ViewSensitiveModel(), ["steady.png", "unsteady.png", "broken.png"], "12ab", {"4": 1}
+    )
+    assert [(r.path, r.fits, r.steady) for r in readings] == [
+        ("steady.png", True, True),
+        ("unsteady.png", True, False),
+    ]
+    assert failed == [("broken.png", "broken.png: truncated")]  # named with the reason, not a reading
