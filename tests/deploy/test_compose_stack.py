@@ -154,10 +154,18 @@ def test_health_through_the_proxy_and_the_ui(stack):
     health = httpx.get(stack.url + "/health", timeout=10).json()
     assert health["status"] == "ok"
     assert httpx.get(f"http://127.0.0.1:{stack.ports['ui']}/", timeout=10).status_code == 200
-    states = stack.docker.run("ps", "--filter", f"label=com.docker.compose.project={stack.project}",
-                              "--format", "{{.Label \"com.docker.compose.service\"}} {{.Status}}").stdout
-    for service in ("api", "api-b", "proxy", "prometheus"):
-        assert re.search(rf"^{service} Up .*\(healthy\)", states, flags=re.MULTILINE), states
+    # Docker runs an image's first HEALTHCHECK one interval (15 s) after the container starts: a service
+    # that already answers is "(health: starting)" until then. Each must become healthy within a few probes.
+    services = ("api", "api-b", "proxy", "prometheus")
+    deadline = time.monotonic() + 90
+    while True:
+        states = stack.docker.run("ps", "--filter", f"label=com.docker.compose.project={stack.project}",
+                                  "--format", "{{.Label \"com.docker.compose.service\"}} {{.Status}}").stdout
+        healthy = [s for s in services if re.search(rf"^{s} Up .*\(healthy\)", states, flags=re.MULTILINE)]
+        if len(healthy) == len(services) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert healthy == list(services), states
 
 
 def _prometheus(stack, path: str, **params) -> dict:
