@@ -29,16 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from captcha_solver.image_io import label_from_path, list_images  # noqa: E402
 from captcha_solver.inference import Model  # noqa: E402
 from captcha_solver.settings import Config  # noqa: E402
-from captcha_solver.training import augmented_views  # noqa: E402
-
-
-def _fits(text: str, model: Model) -> bool:
-    """Whether a reading could be a label (the lengths and characters of the training labels)."""
-    labels = model.labels
-    if labels is None or not text:
-        return bool(text)
-    lengths = set(labels.lengths or {}) or {len(text)}
-    return len(text) in lengths and set(text) <= set(labels.charset or text)
+from captcha_solver.training import augmented_views, fits_labels  # noqa: E402
 
 
 def _kind(truth: str, text: str) -> str:
@@ -59,19 +50,24 @@ def main() -> None:
     files = sorted(files, key=lambda p: p.name)
     if args.sample:
         files = random.Random(0).sample(files, min(args.sample, len(files)))
-    rows = []  # (confidence, truth, text, views agreeing)
+    labels = model.labels  # None for a model whose manifest does not record them: every reading fits
+    rows = []  # (confidence, truth, text, every view reads the same text)
     for path in files:
         rgb = model.decode(path)
         result = model.read(rgb)
-        if not _fits(result.text, model):
+        if not result.text or (
+            labels is not None
+            and labels.lengths
+            and not fits_labels(result.text, labels.charset or model.charset, labels.lengths)
+        ):
             continue
-        agree = sum(model.read(v).text == result.text for v in augmented_views(rgb)) if args.views else 0
-        rows.append((result.confidence, label_from_path(path), result.text, agree))
+        steady = args.views and all(model.read(v).text == result.text for v in augmented_views(rgb))
+        rows.append((result.confidence, label_from_path(path), result.text, steady))
     rows.sort(key=lambda r: -r[0])
     print(f"{len(rows)} of {len(files)} readings fit the labels' lengths and characters")
     subsets = [("all readings", rows)]
     if args.views:
-        subsets.append(("the 4 views agree", [r for r in rows if r[3] == 4]))
+        subsets.append(("the 4 views agree", [r for r in rows if r[3]]))
     for title, chosen in subsets:
         print(f"\n{title}: {len(chosen)}")
         print(f"{'kept':>6} {'threshold':>10} {'right':>7} {'wrong: length':>14} {'character':>10}")

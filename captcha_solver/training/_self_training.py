@@ -172,10 +172,10 @@ def self_train(
         readings, failed = _read(model, pool, charset, lengths)
         unreadable.update((p, why) for p, why in failed if p not in unreadable)
         pool = [p for p in pool if p not in unreadable]
-        fitting = [(r.path, r.text, r.confidence) for r in readings if r.steady]
-        expected = expected_threshold([conf for _, _, conf in fitting], target)
+        candidates = [r for r in readings if r.steady]
+        expected = expected_threshold([r.confidence for r in candidates], target)
         threshold = max(picked["threshold"], expected["threshold"])
-        kept = [(p, text) for p, text, conf in fitting if conf >= threshold]
+        kept = [(r.path, r.text) for r in candidates if r.confidence >= threshold]
         record = {
             "round": number,
             "target_precision": target,
@@ -183,7 +183,7 @@ def self_train(
             "val_threshold": picked["threshold"] if math.isfinite(picked["threshold"]) else None,
             "expected_threshold": expected["threshold"] if math.isfinite(expected["threshold"]) else None,
             "threshold": threshold if math.isfinite(threshold) else None,
-            "expected_precision": _mean([conf for _, _, conf in fitting if conf >= threshold]),
+            "expected_precision": _mean([r.confidence for r in candidates if r.confidence >= threshold]),
             "read": len(readings),
             "views_disagree": sum(r.fits and not r.steady for r in readings),
             "kept": len(kept),
