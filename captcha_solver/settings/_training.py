@@ -60,6 +60,13 @@ class TrainingConfig(Section):
         doc="Self-training: most rounds of reading the unlabelled captchas and training again (fewer when the "
         "budget runs out or a round keeps no pseudo-label).",
     )
+    pseudo_label_merge: int = field(
+        2,
+        Range(0),
+        doc="Self-training: two characters the model reads as one another at least this many times on the "
+        "validation captchas (e.g. 0 and O) are one class in the pseudo-labels' loss, so a pseudo-label never "
+        "teaches which of the two it is (only the labels do); 0 = never.",
+    )
     device: str = field(
         "cpu",
         Choice("auto", "cpu", "cuda"),

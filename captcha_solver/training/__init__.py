@@ -25,7 +25,13 @@ from captcha_solver.training._plan import (
     plan_training,
     unresolved_settings,
 )
-from captcha_solver.training._pseudo import expected_threshold, fits_labels, pick_threshold, unlabelled_files
+from captcha_solver.training._pseudo import (
+    confused_groups,
+    expected_threshold,
+    fits_labels,
+    pick_threshold,
+    unlabelled_files,
+)
 from captcha_solver.training._readback import TrainingMismatchError, runtime_check, verifier
 from captcha_solver.training._run import labelled_files, track, train_model
 from captcha_solver.training._self_training import self_train
@@ -39,6 +45,7 @@ __all__ = [
     "TrainingMismatchError",
     "TrainingPlan",
     "augmented_views",
+    "confused_groups",
     "fit_fusion",
     "fit_fusion_on",
     "fits_labels",

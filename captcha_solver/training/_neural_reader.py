@@ -12,13 +12,24 @@ __all__ = ["train_neural_reader"]
 
 
 def train_neural_reader(
-    paths, val_paths, cfg: Config, *, work_dir: Path, logger, progress: bool, on_epoch=None, init_from=None
+    paths,
+    val_paths,
+    cfg: Config,
+    *,
+    work_dir: Path,
+    logger,
+    progress: bool,
+    on_epoch=None,
+    init_from=None,
+    merged=None,
 ):
     """Train the neural reader (needs torch: the ``train`` extra) in its checkpoint folder.
 
     The folder, ``<work_dir>/neural-runs/<key>``, is named after the data and
     the network's shape, so a killed run resumes. ``init_from`` is the folder
-    of an earlier neural run to start from (self-training). Returns the folder, the
+    of an earlier neural run to start from (self-training); ``merged`` is ``(paths, groups)``:
+    the captchas whose labels name each group's characters only as the group
+    (see :func:`captcha_solver.training.neural.train_neural`). Returns the folder, the
     scalar metrics, the per-epoch history and the files it could not read (with the reason).
     """
     try:
@@ -42,6 +53,8 @@ def train_neural_reader(
                 list(config.channels),
                 config.rnn_hidden,
                 config.seed,
+                sorted(map(str, merged[0])) if merged else [],
+                list(merged[1]) if merged else [],
             ]
         ).encode()
     ).hexdigest()[:16]
@@ -57,6 +70,7 @@ def train_neural_reader(
         progress=progress,
         on_epoch=on_epoch,
         init_from=Path(init_from) / CHECKPOINT_NAME if init_from is not None else None,
+        merged=merged,
     )
     scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, bool))}
     return out, scalars, metrics.get("history", []), metrics.get("skipped", [])

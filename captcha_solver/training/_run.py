@@ -247,8 +247,12 @@ def train_model(
         # fitted, on captchas neither trained on.
         train_paths, val_paths = split_dataset(labelled, cfg.training.validation_fraction, cfg.training.seed)
 
-        def train_round(paths, share: float = 1.0, init_from=None) -> Round:
-            """The planned readers trained on ``paths`` with ``share`` of the budget left, and their fusion."""
+        def train_round(paths, share: float = 1.0, init_from=None, merged=None) -> Round:
+            """The planned readers trained on ``paths`` with ``share`` of the budget left, and their fusion.
+
+            ``merged`` is ``(paths, groups)``: pseudo-labelled captchas whose labels the neural reader learns
+            with each group's characters as one class (the classical reader learns them as read).
+            """
             got = Round(copy.deepcopy(base), {})
             if plan.classical:
                 run.phase("classical", "segmenting, aligning and fitting the glyph classifiers")
@@ -269,7 +273,17 @@ def train_model(
                         cfg, {"neural.epochs": epochs, "neural.learning_rate": plan.round_learning_rate}
                     )
                 more = _neural_part(
-                    got.draft, got.files, cleanups, split, here, run, logger, work_dir, share, init_from
+                    got.draft,
+                    got.files,
+                    cleanups,
+                    split,
+                    here,
+                    run,
+                    logger,
+                    work_dir,
+                    share,
+                    init_from,
+                    merged,
                 )
                 skipped.extend(more)
             if plan.classical and plan.neural:
@@ -348,11 +362,22 @@ def _reserve(run: RunProgress) -> float:
 
 
 def _neural_part(
-    draft, files, cleanups, split, cfg: Config, run: RunProgress, logger, work_dir, share=1.0, init_from=None
+    draft,
+    files,
+    cleanups,
+    split,
+    cfg: Config,
+    run: RunProgress,
+    logger,
+    work_dir,
+    share=1.0,
+    init_from=None,
+    merged=None,
 ) -> list:
     """Train the neural reader in ``share`` of what the budget leaves (in place: draft entries, files, cleanups).
 
-    ``init_from`` is an earlier neural run's folder to start from. Returns the files it could not read, with the reason.
+    ``init_from`` is an earlier neural run's folder to start from; ``merged`` is passed to
+    :func:`train_neural_reader`. Returns the files it could not read, with the reason.
     """
     train_paths, val_paths = split
     minutes = cfg.neural.max_minutes or round(max(1.0, (run.left - _reserve(run)) * share / 60), 2)
@@ -378,6 +403,7 @@ def _neural_part(
         progress=False,
         on_epoch=on_epoch,
         init_from=init_from,
+        merged=merged,
     )
     cleanups.append(lambda: shutil.rmtree(neural_dir, ignore_errors=True))
     files.update({name: neural_dir / name for name in (NEURAL_MODEL, NEURAL_META)})

@@ -16,6 +16,10 @@ calibrated confidence, an estimate of their precision taken over all of
 them, still reaches it. The readers are then trained again on the labelled training
 captchas plus the pseudo-labelled ones (the neural reader starts from the
 last round's weights); pseudo-labelled captchas never enter validation.
+Characters the model reads as one another on the validation captchas
+(``training.pseudo_label_merge`` times or more, e.g. ImageCaptcha's 0 and O)
+are one class in the pseudo-labels' loss: the model's own guess between
+them is never taught back to it, only the labels tell them apart.
 Rounds go on while the budget allows, up to ``training.self_training_rounds``;
 a round that keeps no reading ends them (training again on the same captchas
 would learn nothing new).
@@ -32,7 +36,13 @@ from captcha_solver.artifacts import NEURAL_MODEL, Manifest
 from captcha_solver.image_io import ImageDecodeError, label_from_path
 from captcha_solver.inference import Model
 from captcha_solver.settings import Config
-from captcha_solver.training._pseudo import expected_threshold, fits_labels, pick_threshold, pseudo_labelled
+from captcha_solver.training._pseudo import (
+    confused_groups,
+    expected_threshold,
+    fits_labels,
+    pick_threshold,
+    pseudo_labelled,
+)
 from captcha_solver.training._views import augmented_views
 
 __all__ = ["FIRST_SHARE", "Round", "self_train"]
@@ -100,7 +110,7 @@ def _shown(threshold: float | None) -> str:
 
 def self_train(
     first: Round,
-    train_round: Callable[[list[str], float, Path | None], Round],
+    train_round: Callable[..., Round],
     *,
     labelled_train: Sequence[str],
     val_paths: Sequence[str],
@@ -117,10 +127,11 @@ def self_train(
     first : Round
         The readers trained on the labelled captchas alone.
     train_round : callable
-        ``train_round(train_paths, share, init_from)`` trains the readers on
+        ``train_round(train_paths, share, init_from, merged)`` trains the readers on
         ``train_paths`` (validated on ``val_paths``) with ``share`` of the
         budget left and returns the new :class:`Round`; ``init_from`` is the
-        folder of the previous neural run to start from (None: none).
+        folder of the previous neural run to start from (None: none);
+        ``merged`` is ``(pseudo-labelled paths, groups)`` or None (no group).
     labelled_train, val_paths : sequence of str
         The run's split of the labelled captchas.
     unlabelled : sequence of str
@@ -169,6 +180,9 @@ def self_train(
             min_above=MIN_VAL_ABOVE,
             upper=True,
         )
+        groups = confused_groups(
+            [(label_from_path(r.path), r.text) for r in val], cfg.training.pseudo_label_merge
+        )
         readings, failed = _read(model, pool, charset, lengths)
         unreadable.update((p, why) for p, why in failed if p not in unreadable)
         pool = [p for p in pool if p not in unreadable]
@@ -186,6 +200,7 @@ def self_train(
             "expected_precision": _mean([r.confidence for r in candidates if r.confidence >= threshold]),
             "read": len(readings),
             "views_disagree": sum(r.fits and not r.steady for r in readings),
+            "merged": list(groups),
             "kept": len(kept),
             "val_exact_before": current.val_exact,
         }
@@ -214,7 +229,20 @@ def self_train(
         share = 1.0 / (most - number + 1)  # of what is left (the first training took FIRST_SHARE)
         if seconds_left() * (1 - share) < 2 * MIN_ROUND_SECONDS:
             share = 1.0  # what would be left could not pay for another round: this one takes it
-        current = train_round(list(labelled_train) + links, share, Path(init).parent if init else None)
+        if groups:
+            logger.info(
+                "self-training round %d: the validation readings confuse %s (%d times or more): one class each "
+                "in the pseudo-labels' loss",
+                number,
+                ", ".join(groups),
+                cfg.training.pseudo_label_merge,
+            )
+        current = train_round(
+            list(labelled_train) + links,
+            share,
+            Path(init).parent if init else None,
+            (links, groups) if groups else None,
+        )
         record["val_exact_after"] = current.val_exact
         rounds.append(record)
         logger.info(

@@ -301,3 +301,34 @@ def test_splicing_aligns_the_training_captchas_and_trains(tmp_path, captch_paths
 def test_splice_share_is_checked():
     with pytest.raises(ValueError, match="aug_splice must be in"):
         NeuralConfig(aug_splice=1.5)
+
+
+def test_pseudo_labelled_captchas_learn_a_merged_group_as_one_class(tmp_path, captch_paths, caplog):
+    # Self-training passes its pseudo-labelled captchas and the groups its validation confuses: their labels
+    # are rewritten with the group's placeholder (splicing on, so splices carry it too) and the run exports
+    # a reader of the real charset, with no placeholder class.
+    caplog.set_level("INFO", logger="captcha_solver.neural")
+    paths, val_paths = split_dataset(list(map(str, captch_paths)), 0.2, 0)
+    seen = [c for c in dict.fromkeys("".join(label_from_path(p) for p in paths))]
+    group = "".join(sorted(seen[:2]))
+    pseudo = [p for p in paths if set(label_from_path(p)) & set(group)][:10]
+    metrics = _train_neural(
+        paths,
+        val_paths=val_paths,
+        config=NeuralConfig(**{**TINY, "epochs": 6, "patience": 6, "aug_splice": 0.5}),
+        out_dir=tmp_path,
+        progress=False,
+        resume=False,
+        merged=(pseudo, (group,)),
+    )
+    said = [r.getMessage() for r in caplog.records if "learned as one class" in r.getMessage()]
+    assert said == [
+        f"neural: {len(pseudo)} of {len(pseudo)} pseudo-labelled captchas have a character of {group}, "
+        "learned as one class per group (the labels alone tell its characters apart)"
+    ]
+    assert any("aligned for splicing" in r.getMessage() for r in caplog.records)
+    meta = json.loads((tmp_path / META_NAME).read_text())
+    assert not any(ord(c) >= 0xE000 for c in meta["config"]["charset"])
+    reader = NeuralReader.from_dir(tmp_path, threads=1)
+    assert reader.read(decode_image(val_paths[0])).text is not None
+    assert metrics["epochs_run"] == 6

@@ -109,6 +109,10 @@ def test_kept_pseudo_labels_are_recorded_with_their_threshold_and_precision(self
     # Readings whose augmented views read another text are counted and never kept.
     assert 0 <= first["views_disagree"] <= first["read"] - first["kept"]
     assert f"({first['views_disagree']} left out: their augmented views read another text)" in log
+    # The groups of characters validation confuses (pseudo_label_merge = 2 times or more) are recorded and
+    # named in the log when there are any.
+    assert all(isinstance(g, str) and len(g) >= 2 for g in first["merged"])
+    assert ("one class each in the pseudo-labels' loss" in log) == bool(first["merged"])
 
 
 def test_bad_unlabelled_files_are_skipped_once_with_their_reason(self_trained, folders):

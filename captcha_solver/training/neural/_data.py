@@ -121,6 +121,7 @@ def batches(widths: np.ndarray, batch_size: int, rng: np.random.Generator | None
 
 
 def encode(labels: list[str], charset: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """CTC targets (flat class indices, ``charset[i]`` is ``i + 1``) and their lengths."""
     index = {ch: i + 1 for i, ch in enumerate(charset)}
     flat = [index[ch] for label in labels for ch in label]
     return torch.tensor(flat, dtype=torch.long), torch.tensor([len(s) for s in labels], dtype=torch.long)

@@ -30,6 +30,7 @@ from captcha_solver.training.neural._checks import fit_calibration, predict_log_
 from captcha_solver.training.neural._config import CHECKPOINT_NAME, NeuralTrainingConfig
 from captcha_solver.training.neural._data import TrainingSet, augment, batches, encode, learn_charset, prepare
 from captcha_solver.training.neural._device import resolve_device
+from captcha_solver.training.neural._merge import fold, merged_label
 from captcha_solver.training.neural._network import CRNN
 from captcha_solver.training.neural._publish import publish_run
 from captcha_solver.training.neural._schedule import _lr_at, _WeightAverage, planned_epochs
@@ -57,6 +58,7 @@ def train_neural(
     resume: bool = True,
     on_epoch=None,
     init_from=None,
+    merged=None,
 ) -> dict:
     """Train the neural reader on labelled captchas and export it for onnxruntime.
 
@@ -90,6 +92,11 @@ def train_neural(
     init_from : path, optional
         Checkpoint of an earlier run to start from (its best weights, charset
         and preprocessing scales) instead of random weights, unless resuming.
+    merged : (collection of path, tuple of str), optional
+        Training captchas whose labels name the characters of each group
+        only as the group (self-training's pseudo-labels), and the groups
+        (e.g. ``("0O",)``): their loss asks for one of the group there, not
+        which one (:mod:`._merge`).
 
     Returns
     -------
@@ -122,9 +129,10 @@ def train_neural(
         input_settings=input_settings,
     )
     cfg = data.config
+    groups = _merge_labels(data, merged, log)
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     torch.manual_seed(cfg.seed)
-    run = _Run(cfg, np.random.default_rng(cfg.seed))
+    run = _Run(cfg, np.random.default_rng(cfg.seed), groups)
     if resume and ckpt_path.is_file():
         run.resume(ckpt_path, len(data.paths), log)
     elif warm:
@@ -133,7 +141,7 @@ def train_neural(
         )
     tr_widths = np.array([a.shape[1] for a in data.train_arrays])
     if cfg.aug_splice > 0:
-        run.splice = SplicePool(data.train_labels, cfg.charset, cfg.frame_stride, cfg.max_width)
+        run.splice = SplicePool(data.train_labels, cfg.charset, cfg.frame_stride, cfg.max_width, groups)
         run.splice_from = 0 if warm else None
     while run.state["epoch"] < run.state["planned_epochs"] and run.state["stale"] < cfg.patience:
         run.align(data, tr_widths, log)
@@ -162,14 +170,38 @@ def train_neural(
     return publish_run(run, data, out_dir, t_start, log)
 
 
+def _merge_labels(data: TrainingSet, merged, log: logging.Logger) -> tuple[str, ...]:
+    """Write the merged groups' placeholders into the labels of the captchas ``merged`` names; the groups in use."""
+    if not merged or not merged[1]:
+        return ()
+    flagged, groups = {Path(p) for p in merged[0]}, tuple(merged[1])
+    train_paths = data.paths[: len(data.train_labels)]
+    hits = marked = 0
+    for i, path in enumerate(train_paths):
+        if path in flagged:
+            label = merged_label(data.train_labels[i], groups)
+            marked += label != data.train_labels[i]
+            data.train_labels[i] = label
+            hits += 1
+    log.info(
+        "neural: %d of %d pseudo-labelled captchas have a character of %s, learned as one class per group "
+        "(the labels alone tell its characters apart)",
+        marked,
+        hits,
+        ", ".join(groups),
+    )
+    return groups
+
+
 class _Run:
     """The state of one training run: model, optimiser, weight average, schedule, best weights, history.
 
     Everything a checkpoint holds, so that a killed run resumes where it stopped.
     """
 
-    def __init__(self, cfg: NeuralTrainingConfig, rng: np.random.Generator):
+    def __init__(self, cfg: NeuralTrainingConfig, rng: np.random.Generator, groups: tuple[str, ...] = ()):
         self.cfg = cfg
+        self.groups = groups  # merged classes (see _merge): folded in the loss of the labels that mark them
         self.rng = rng
         # Only the network and its batches live on the device; data, export and checks stay on the CPU.
         self.device = resolve_device(cfg.device)
@@ -273,8 +305,9 @@ class _Run:
             if cfg.augment:
                 xs = [augment(x, self.rng, cfg) for x in xs]
             batch, widths = to_batch(xs, mean=cfg.mean, std=cfg.std)
-            targets, target_lengths = encode(ys, cfg.charset)
             lp = model(torch.from_numpy(batch).to(self.device))  # (N, T, C)
+            lp, ys = fold(lp, ys, cfg.charset, self.groups)  # a pseudo-label's merged group: one class
+            targets, target_lengths = encode(ys, cfg.charset)
             input_lengths = torch.tensor(
                 [output_length(int(w), cfg.frame_stride) for w in widths],
                 dtype=torch.long,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from captcha_solver.neural import BLANK
+from captcha_solver.training.neural._merge import class_index, with_merged_np
 
 __all__ = ["SplicePool", "ctc_align", "cut_columns", "splice"]
 
@@ -122,11 +123,16 @@ class SplicePool:
         Pixels per output frame.
     max_width : int
         Widest array a splice may give (wider ones are not made).
+    groups : tuple of str
+        Merged groups (:mod:`._merge`): a label's placeholder is aligned on its group's summed probability.
     """
 
-    def __init__(self, labels: list[str], charset: str, frame_stride: int, max_width: int):
+    def __init__(
+        self, labels: list[str], charset: str, frame_stride: int, max_width: int, groups: tuple[str, ...] = ()
+    ):
         self.labels = labels
-        self.index = {ch: i + 1 for i, ch in enumerate(charset)}
+        self.charset, self.groups = charset, groups
+        self.index = class_index(charset, groups)
         self.frame_stride = frame_stride
         self.max_width = max_width
         self.cuts: dict[int, list[int]] = {}
@@ -138,7 +144,7 @@ class SplicePool:
         for i, (lp, label, width) in enumerate(zip(log_probs, self.labels, widths)):
             if len(label) < 2:
                 continue
-            spans = ctc_align(lp, [self.index[ch] for ch in label])
+            spans = ctc_align(with_merged_np(lp, self.charset, self.groups), [self.index[ch] for ch in label])
             if spans is not None:
                 self.cuts[i] = cut_columns(spans, self.frame_stride, width)
         self._ready = list(self.cuts)
