@@ -273,18 +273,8 @@ def train_model(
                         cfg, {"neural.epochs": epochs, "neural.learning_rate": plan.round_learning_rate}
                     )
                 more = _neural_part(
-                    got.draft,
-                    got.files,
-                    cleanups,
-                    split,
-                    here,
-                    run,
-                    logger,
-                    work_dir,
-                    share,
-                    init_from,
-                    merged,
-                )
+                    got.draft, got.files, cleanups, split, here, run, logger, work_dir, share, init_from, merged
+                )  # fmt: skip
                 skipped.extend(more)
             if plan.classical and plan.neural:
                 run.phase("fusion", f"scoring {len(val_paths)} validation captchas with both readers")
@@ -362,18 +352,9 @@ def _reserve(run: RunProgress) -> float:
 
 
 def _neural_part(
-    draft,
-    files,
-    cleanups,
-    split,
-    cfg: Config,
-    run: RunProgress,
-    logger,
-    work_dir,
-    share=1.0,
-    init_from=None,
+    draft, files, cleanups, split, cfg: Config, run: RunProgress, logger, work_dir, share=1.0, init_from=None,
     merged=None,
-) -> list:
+) -> list:  # fmt: skip
     """Train the neural reader in ``share`` of what the budget leaves (in place: draft entries, files, cleanups).
 
     ``init_from`` is an earlier neural run's folder to start from; ``merged`` is passed to
