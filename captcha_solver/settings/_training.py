@@ -73,3 +73,11 @@ class TrainingConfig(Section):
         doc="Where the neural reader trains: cpu, cuda (a GPU; an error without one), or auto: cuda when "
         "torch sees a GPU, else cpu. Export and its checks always run on the CPU.",
     )
+    precision: str = field(
+        "auto",
+        Choice("auto", "fp32", "bf16"),
+        doc="Number format of the neural reader's convolutions and classifier while it trains: fp32, bf16 "
+        "(bfloat16 autocast; the weights, the recurrent layer, the loss and the exported model stay float32), or "
+        "auto: bf16 where the hardware computes it natively (a CPU with AMX or AVX-512 BF16, a GPU with bf16), "
+        "else fp32.",
+    )

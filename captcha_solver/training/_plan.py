@@ -102,9 +102,16 @@ class TrainingPlan:
         return self.config.neural.learning_rate * ROUND_LR_SHARE
 
     def round_epochs(self, n_train: int) -> int | None:
-        """Epochs of a self-training round on ``n_train`` captchas (None: the plan's ``neural.epochs``)."""
+        """Epochs of a self-training round on ``n_train`` captchas (None: the plan's ``neural.epochs``).
+
+        A round of a large set (``LARGE_SET`` captchas or more, pseudo-labels included) gets
+        ``MAX_EPOCHS``, cut by the training loop to what the round's share of the budget affords, as a
+        large labelled set's first training is; a smaller one sees ``round_presentations`` captchas.
+        """
         if not self.round_presentations:
             return None
+        if n_train >= LARGE_SET:
+            return MAX_EPOCHS
         return max(MIN_ROUND_EPOCHS, math.ceil(self.round_presentations / max(n_train, 1)))
 
     @property
@@ -267,7 +274,8 @@ def plan_training(
             # labelled, 95.8% against 98.4% of the hold-out); the rounds after it fine-tune.
             reasons["neural.epochs"] += (
                 f"; then self-training on {unlabelled} unlabelled captchas, whose rounds see "
-                f"{ROUND_PRESENTATIONS:,} captchas each (at least {MIN_ROUND_EPOCHS} epochs) at "
+                f"{ROUND_PRESENTATIONS:,} captchas each (at least {MIN_ROUND_EPOCHS} epochs; a round of "
+                f"{LARGE_SET} captchas or more trains for as many epochs as its share of the budget affords) at "
                 f"{ROUND_LR_SHARE:.0%} of the learning rate"
             )
             rounds = ROUND_PRESENTATIONS

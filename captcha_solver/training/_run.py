@@ -222,11 +222,14 @@ def train_model(
         plan = _plan(labelled, cfg, reader, logger=logger, unlabelled=len(pool))
         cfg = plan.config
         if plan.neural:  # a GPU asked for and missing is an error now, not after the classical reader
-            from captcha_solver.training.neural._device import resolve_device
+            from captcha_solver.training.neural._device import resolve_device, resolve_precision
 
+            where = resolve_device(cfg.training.device)
+            amp = resolve_precision(cfg.training.precision, where)
             logger.info(
-                "train: the neural reader trains on %s (training.device)", resolve_device(cfg.training.device)
-            )
+                "train: the neural reader trains on %s in %s (training.device %s, training.precision %s)",
+                where, "bf16" if amp is not None else "fp32", cfg.training.device, cfg.training.precision,
+            )  # fmt: skip
         which = reader or cfg.training.reader
         logger.info(
             "train: %s on %d labelled images from %s into %s, budget %.0f min",

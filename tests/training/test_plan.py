@@ -4,6 +4,7 @@ import pytest
 
 from captcha_solver.settings import Config, apply_overrides
 from captcha_solver.training import MIN_SEGMENTATION_YIELD, plan_training
+from captcha_solver.training._plan import MAX_EPOCHS
 from captcha_solver.training.neural import config_from_settings
 
 
@@ -115,7 +116,9 @@ def test_unlabelled_captchas_size_the_self_training_rounds():
     # epochs) at a quarter of the learning rate.
     assert with_pool.chosen["neural.epochs"] == alone.chosen["neural.epochs"]
     assert "536 unlabelled" in with_pool.reasons["neural.epochs"]
-    assert with_pool.round_epochs(580) == 14 and with_pool.round_epochs(10_000) == 10
+    assert with_pool.round_epochs(580) == 14 and with_pool.round_epochs(3_999) == 10
+    # A large round trains as long as its share of the budget affords, as a large labelled set does.
+    assert with_pool.round_epochs(4_000) == with_pool.round_epochs(10_000) == MAX_EPOCHS
     assert with_pool.round_learning_rate == pytest.approx(Config().neural.learning_rate / 4)
     # Epochs set in the configuration are kept for every round.
     fixed = plan_training(

@@ -61,6 +61,9 @@ class NeuralTrainingConfig(NeuralArch):
         Torch intra-op threads for training (0: all cores).
     device : {"cpu", "cuda", "auto"}
         Where the network trains (``training.device``); export and its checks run on the CPU.
+    precision : {"auto", "fp32", "bf16"}
+        Number format of the training steps (``training.precision``, see
+        :func:`~captcha_solver.training.neural._device.resolve_precision`).
     """
 
     dropout: float = 0.1
@@ -85,6 +88,7 @@ class NeuralTrainingConfig(NeuralArch):
     ema_decay: float = 0.0
     threads: int = 0
     device: str = "cpu"
+    precision: str = "auto"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -153,4 +157,5 @@ def config_from_settings(settings) -> NeuralTrainingConfig:
         min_images=tr.min_images,
         threads=tr.workers,
         device=tr.device,
+        precision=tr.precision,
     )

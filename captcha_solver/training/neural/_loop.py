@@ -29,7 +29,7 @@ from captcha_solver.training.neural._checks import (
 from captcha_solver.training.neural._checks import fit_calibration, predict_log_probs
 from captcha_solver.training.neural._config import CHECKPOINT_NAME, NeuralTrainingConfig
 from captcha_solver.training.neural._data import TrainingSet, augment, batches, encode, learn_charset, prepare
-from captcha_solver.training.neural._device import resolve_device
+from captcha_solver.training.neural._device import resolve_device, resolve_precision
 from captcha_solver.training.neural._merge import fold, merged_label
 from captcha_solver.training.neural._network import CRNN
 from captcha_solver.training.neural._publish import publish_run
@@ -205,6 +205,7 @@ class _Run:
         self.rng = rng
         # Only the network and its batches live on the device; data, export and checks stay on the CPU.
         self.device = resolve_device(cfg.device)
+        self.autocast = resolve_precision(cfg.precision, self.device)  # None: plain float32
         self.model = CRNN(cfg).to(self.device)
         self.average = _WeightAverage(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
         # What is validated, kept and exported: the averaged weights when averaging.
@@ -305,7 +306,12 @@ class _Run:
             if cfg.augment:
                 xs = [augment(x, self.rng, cfg) for x in xs]
             batch, widths = to_batch(xs, mean=cfg.mean, std=cfg.std)
-            lp = model(torch.from_numpy(batch).to(self.device))  # (N, T, C)
+            with torch.autocast(
+                self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None
+            ):
+                scores = model.logits(torch.from_numpy(batch).to(self.device))
+            # The softmax and the loss in float32: bf16's 8-bit mantissa would blur the log-probabilities CTC sums.
+            lp = torch.log_softmax(scores.float(), dim=-1)  # (N, T, C)
             lp, ys = fold(lp, ys, cfg.charset, self.groups)  # a pseudo-label's merged group: one class
             targets, target_lengths = encode(ys, cfg.charset)
             input_lengths = torch.tensor(

@@ -60,11 +60,15 @@ class CRNN(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(2 * config.rnn_hidden, config.num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-frame class scores ``(N, T, C)`` before the softmax (what a bf16 training step autocasts)."""
         f = self.features(x)  # (N, C, rows, T)
         n, c, _, t = f.shape
         # Keep the rows as features: where a stroke sits in height tells
         # lower from upper case.
         f = f.permute(0, 3, 1, 2).reshape(n, t, c * self.rows)
         y, _ = self.rnn(f)
-        return torch.log_softmax(self.classifier(self.dropout(y)), dim=-1)
+        return self.classifier(self.dropout(y))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(self.logits(x), dim=-1)
