@@ -13,16 +13,7 @@ from captcha_solver.image_io import decode_image, label_from_path, list_images, 
 from captcha_solver.neural import META_NAME, ONNX_NAME, NeuralArch, NeuralReader
 from captcha_solver.training.neural import NeuralTrainingConfig as NeuralConfig
 from captcha_solver.training.neural import train_neural as _train_neural
-
-TINY = {
-    "epochs": 2,
-    "batch_size": 16,
-    "patience": 5,
-    "threads": 1,
-    "min_images": 20,
-    "channels": (8, 16, 24, 32),
-    "rnn_hidden": 24,
-}
+from tests.tiny_neural import TINY
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,16 @@ torch = pytest.importorskip("torch")
 
 from captcha_solver.image_io import list_images  # noqa: E402
 from captcha_solver.settings import Config, ConfigError, apply_overrides  # noqa: E402
-from captcha_solver.training.neural import NeuralTrainingConfig, config_from_settings, train_neural  # noqa: E402
+from captcha_solver.training.neural import NeuralTrainingConfig, config_from_settings  # noqa: E402
 from captcha_solver.training.neural._device import native_bf16, resolve_precision  # noqa: E402
 from captcha_solver.training.neural._network import CRNN  # noqa: E402
+from tests.tiny_neural import (  # noqa: E402
+    RESOLVED,  # noqa: E402
+    TINY,
+    train_tiny,
+)
 
 CPU = torch.device("cpu")
-TINY = {
-    "epochs": 2,
-    "batch_size": 16,
-    "patience": 5,
-    "threads": 1,
-    "min_images": 20,
-    "channels": (8, 16, 24, 32),
-    "rnn_hidden": 24,
-}
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +28,7 @@ def paths(captcha_dir):
 
 
 def _run(paths, out, **changes):
-    return train_neural(
-        paths[:48],
-        val_paths=paths[48:],
-        config=NeuralTrainingConfig(**{**TINY, **changes}),
-        out_dir=out,
-        progress=False,
-    )
+    return train_tiny(paths, out, **changes)
 
 
 def test_each_name_resolves_to_its_number_format():
@@ -58,11 +48,7 @@ def test_an_unknown_precision_is_a_config_error_naming_the_setting():
 
 def test_the_setting_reaches_the_training_config():
     assert Config().training.precision == "auto" == NeuralTrainingConfig().precision
-    resolved = {"neural.epochs": 3, "neural.patience": 3, "neural.batch_size": 16, "neural.height": 32}
-    resolved.update({"neural.frame_stride": 2, "neural.channels": "8,16,24,32", "neural.stem": "pool"})
-    resolved.update({"neural.weight_decay": 1e-4, "neural.dropout": 0.1, "training.validation_fraction": 0.2})
-    resolved["neural.splice"] = 0.0
-    cfg = apply_overrides(Config(), {**resolved, "training.precision": "bf16"})
+    cfg = apply_overrides(Config(), {**RESOLVED, "training.precision": "bf16"})
     assert config_from_settings(cfg).precision == "bf16"
 
 

@@ -15,17 +15,11 @@ from captcha_solver.training.neural import NeuralTrainingConfig as NeuralConfig 
 from captcha_solver.training.neural._device import resolve_device  # noqa: E402
 from captcha_solver.training.neural._network import CRNN  # noqa: E402
 from captcha_solver.training.neural._warm import warm_start  # noqa: E402
+from tests.tiny_neural import RESOLVED, train_tiny  # noqa: E402
+from tests.tiny_neural import TINY as TINY_BASE  # noqa: E402
 
 NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
-TINY = {
-    "epochs": 1,
-    "batch_size": 16,
-    "patience": 5,
-    "threads": 1,
-    "min_images": 20,
-    "channels": (8, 16, 24, 32),
-    "rnn_hidden": 24,
-}
+TINY = {**TINY_BASE, "epochs": 1}
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +28,7 @@ def paths(captcha_dir):
 
 
 def _run(paths, out, **changes):
-    train, val = paths[:48], paths[48:]
-    return train_neural(
-        train, val_paths=val, config=NeuralConfig(**{**TINY, **changes}), out_dir=out, progress=False
-    )
+    return train_tiny(paths, out, **{"epochs": 1, **changes})
 
 
 @NO_GPU
@@ -62,11 +53,7 @@ def test_an_unknown_device_is_refused():
 
 def test_the_setting_reaches_the_training_config():
     assert Config().training.device == "cpu"
-    resolved = {"neural.epochs": 3, "neural.patience": 3, "neural.batch_size": 16, "neural.height": 32}
-    resolved.update({"neural.frame_stride": 2, "neural.channels": "8,16,24,32", "neural.stem": "pool"})
-    resolved.update({"neural.weight_decay": 1e-4, "neural.dropout": 0.1, "training.validation_fraction": 0.2})
-    resolved["neural.splice"] = 0.0
-    cfg = apply_overrides(Config(), {**resolved, "training.device": "auto"})
+    cfg = apply_overrides(Config(), {**RESOLVED, "training.device": "auto"})
     assert config_from_settings(cfg).device == "auto"
 
 
