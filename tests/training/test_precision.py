@@ -13,11 +13,7 @@ from captcha_solver.settings import Config, ConfigError, apply_overrides  # noqa
 from captcha_solver.training.neural import NeuralTrainingConfig, config_from_settings  # noqa: E402
 from captcha_solver.training.neural._device import native_bf16, resolve_precision  # noqa: E402
 from captcha_solver.training.neural._network import CRNN  # noqa: E402
-from tests.tiny_neural import (  # noqa: E402
-    RESOLVED,  # noqa: E402
-    TINY,
-    train_tiny,
-)
+from tests.tiny_neural import RESOLVED, TINY, train_tiny  # noqa: E402
 
 CPU = torch.device("cpu")
 
@@ -25,10 +21,6 @@ CPU = torch.device("cpu")
 @pytest.fixture(scope="module")
 def paths(captcha_dir):
     return list_images(captcha_dir)[0][:60]
-
-
-def _run(paths, out, **changes):
-    return train_tiny(paths, out, **changes)
 
 
 def test_each_name_resolves_to_its_number_format():
@@ -68,9 +60,9 @@ def test_a_bf16_run_autocasts_the_network_but_gives_the_loss_float32(paths, tmp_
         return ctc_forward(self, log_probs, *args)
 
     monkeypatch.setattr(torch.nn.CTCLoss, "forward", spy)
-    bf16 = _run(paths, tmp_path / "bf16", precision="bf16")
+    bf16 = train_tiny(paths, tmp_path / "bf16", precision="bf16")
     assert seen and set(seen) == {torch.float32}
-    fp32 = _run(paths, tmp_path / "fp32", precision="fp32")
+    fp32 = train_tiny(paths, tmp_path / "fp32", precision="fp32")
     # Same seed, data and batches: only the number format differs, and it shows in the losses.
     assert [h["loss"] for h in bf16["history"]] != [h["loss"] for h in fp32["history"]]
     assert all(math.isfinite(h["loss"]) for h in bf16["history"])
@@ -82,6 +74,6 @@ def test_a_bf16_run_autocasts_the_network_but_gives_the_loss_float32(paths, tmp_
 
 def test_a_bf16_checkpoint_resumes_in_fp32(paths, tmp_path):
     # The weights are float32 in either format, so a run may change its precision between calls.
-    _run(paths, tmp_path, precision="bf16", epochs=1)
-    again = _run(paths, tmp_path, precision="fp32", epochs=2)
+    train_tiny(paths, tmp_path, precision="bf16", epochs=1)
+    again = train_tiny(paths, tmp_path, precision="fp32", epochs=2)
     assert again["epochs_run"] == 2 and len(again["history"]) == 2
