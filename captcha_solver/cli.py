@@ -318,6 +318,28 @@ def tune_fusion(ctx, dataset, model_dir):
     click.echo(json.dumps(picked, indent=2))
 
 
+@cli.command("fit-bearings")
+@click.option(
+    "--dataset", required=True, type=click.Path(), help="Folder of the labelled captchas it trained on."
+)
+@click.option(
+    "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
+)
+@click.pass_context
+def fit_bearings(ctx, dataset, model_dir):
+    """Fit the side-bearing table (spacing evidence for fused readings) of a model trained without one."""
+    from captcha_solver.training import record_bearings
+
+    solver = _solver(ctx, model_dir=model_dir)
+    try:
+        manifest = record_bearings(solver.load().model_, dataset, logger=solver.logger)
+    except _INPUT_ERRORS as exc:
+        _fail(solver, exc)
+    click.echo(
+        f"side bearings fitted on {manifest.fusion.spacing['n_gaps']} gaps, recorded in {solver.model_dir}"
+    )
+
+
 def main() -> None:
     """Entry point of the ``captcha-solver`` console script."""
     cli()

@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from features._glyph import GEOMETRY_NAMES, FeatureParams, geometry_features, glyph_image, glyph_ink
+from features._glyph import (
+    GEOMETRY_NAMES,
+    FeatureParams,
+    geometry_features,
+    glyph_extent,
+    glyph_image,
+    glyph_ink,
+)
 from features._hog import hog_batch
 from segmentation import Segmentation
 
-__all__ = ["FeatureParams", "GEOMETRY_NAMES", "extract_features", "feature_count", "glyph_image", "hog_batch"]
+__all__ = [
+    "FeatureParams",
+    "GEOMETRY_NAMES",
+    "extract_features",
+    "feature_count",
+    "glyph_extent",
+    "glyph_image",
+    "hog_batch",
+]
 
 
 def feature_count(params: FeatureParams) -> int:

@@ -74,12 +74,14 @@ class Fusion(_Section):
     """How the two readers combine (None: not fitted, the reading defaults apply).
 
     ``extra`` keeps the figures of the fit (``n``, ``ece``, ``val_exact``...,
-    ``weight_range``, ``best_range``, ``dataset``).
+    ``weight_range``, ``best_range``, ``dataset``); ``spacing`` is the
+    side-bearing table (:class:`captcha_solver.fusion.Bearings` as a dict).
     """
 
     weight_classical: float | None = None
     temperature: float | None = None
     min_confidence: float | None = None
+    spacing: dict | None = None
     extra: dict = field(default_factory=dict)
 
 

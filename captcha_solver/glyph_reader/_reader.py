@@ -10,7 +10,7 @@ import numpy as np
 
 from captcha_solver.glyph_reader._decode import Reading, best_path, forced_alignment
 from captcha_solver.read_result import ReadResult, check_case
-from features import FeatureParams, extract_features
+from features import FeatureParams, extract_features, glyph_extent
 from segmentation import Segmentation, SegmentationParams, segment
 
 __all__ = ["DecodeParams", "GlyphReader", "lattice_proba", "restrict_proba"]
@@ -150,10 +150,23 @@ class GlyphReader:
         (len(texts),) ndarray of float
             ``-inf`` for a text with a character outside the charset or that no path reads.
         """
+        return self.text_evidence(seg, texts, allowed=allowed, case=case)[0]
+
+    def text_evidence(
+        self, seg: Segmentation, texts, *, bearings=None, allowed: str | None = None, case: str = "sensitive"
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`score_texts`, and each text's spacing log-likelihood along that same path.
+
+        ``bearings`` (a :class:`captcha_solver.fusion.Bearings`) scores the
+        gaps between the edges (:func:`features.glyph_extent`) of the glyphs
+        each text was aligned to; without it the
+        second array is None. Either array is ``-inf`` where no path reads the text.
+        """
         out = np.full(len(texts), -np.inf)
+        spacing = None if bearings is None else np.full(len(texts), -np.inf)
         index = {c: i for i, c in enumerate(self.charset)}
         if not seg.atoms or len(seg.atoms) > 4 * self.seg_params.max_glyphs:
-            return out
+            return out, spacing
         spans, proba, _ = lattice_proba(
             seg, self._classifier(allowed, case), self.seg_params, self.feat_params
         )
@@ -170,9 +183,13 @@ class GlyphReader:
                 skippable,
                 self.decode_params.skip_penalty,
             )
-            if reading is not None:
-                out[k] = reading.log_score
-        return out
+            if reading is None:
+                continue
+            out[k] = reading.log_score
+            if spacing is not None:
+                boxes = [glyph_extent(seg.text.ink, seg.span(a, b)) for a, b in reading.spans]
+                spacing[k] = bearings.log_likelihood(text, boxes, seg.line.height)
+        return out, spacing
 
     def analyse(
         self, image: np.ndarray, *, allowed: str | None = None, case: str = "sensitive"

@@ -92,7 +92,8 @@ class Model:
         self.neural = neural
         self.config = config
         self.folder = folder
-        self.policy = ReadPolicy.from_manifest(manifest, config.routing.min_confidence)
+        routing = config.routing
+        self.policy = ReadPolicy.from_manifest(manifest, routing.min_confidence, routing.spacing_weight)
 
     @classmethod
     def load(cls, folder: str | Path, config: Config, *, logger=None) -> Model:

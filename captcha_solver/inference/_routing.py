@@ -14,7 +14,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from captcha_solver.artifacts import Fusion, Manifest
-from captcha_solver.fusion import candidate_probabilities, ctc_log_likelihood, fused_scores, keep_classical
+from captcha_solver.fusion import (
+    Bearings,
+    candidate_probabilities,
+    ctc_log_likelihood,
+    fused_scores,
+    keep_classical,
+    relative_spacing,
+)
 from captcha_solver.read_result import ReadResult
 from captcha_solver.settings import RoutingConfig
 
@@ -43,6 +50,11 @@ class ReadPolicy:
         Text lengths of the training labels; empty: any length.
     candidates : int
         Neural beams scored besides the classical reading.
+    bearings : Bearings or None
+        The model's side-bearing table (``fusion.spacing``), if it has one.
+    spacing_weight : float
+        Weight of a candidate's spacing log-likelihood against the others of
+        its length (``routing.spacing_weight``; 0 or no table: not used).
     """
 
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
@@ -50,13 +62,23 @@ class ReadPolicy:
     temperature: float = 1.0
     lengths: frozenset = frozenset()
     candidates: int = 5
+    bearings: Bearings | None = None
+    spacing_weight: float = 0.0
 
     @classmethod
-    def from_manifest(cls, manifest: Manifest | None, min_confidence: float = -1.0) -> ReadPolicy:
+    def from_manifest(
+        cls, manifest: Manifest | None, min_confidence: float = -1.0, spacing_weight: float = 0.0
+    ) -> ReadPolicy:
         """The policy a manifest records (``fusion``, ``labels``); what it does not record gets the defaults.
 
         ``min_confidence >= 0`` (``routing.min_confidence``) overrides the fitted threshold. (The
         top-level ``routing`` threshold of a version 1 manifest was moved into ``fusion`` when it was read.)
+        ``spacing_weight`` (``routing.spacing_weight``) weighs the manifest's side bearings, if any.
+
+        Raises
+        ------
+        ValueError
+            If the manifest's ``fusion.spacing`` table is malformed.
         """
         fusion = (manifest.fusion if manifest is not None else None) or Fusion()
         labels = manifest.labels if manifest is not None else None
@@ -66,6 +88,8 @@ class ReadPolicy:
             weight_classical=float(_or(fusion.weight_classical, 0.5)),
             temperature=float(_or(fusion.temperature, 1.0)),
             lengths=frozenset((labels.lengths if labels is not None else None) or ()),
+            bearings=Bearings.from_dict(fusion.spacing) if fusion.spacing else None,
+            spacing_weight=float(spacing_weight),
         )
 
     def allows(self, text: str) -> bool:
@@ -83,7 +107,11 @@ def _constrained(classical: ReadResult, policy: ReadPolicy) -> ReadResult:
 
 
 def _evidence(reader, neural, rgb, seg, classical: ReadResult, policy: ReadPolicy, *, allowed, case, topk=0):
-    """The neural reading, the candidate texts and each candidate's log-probability under both readers."""
+    """The neural reading, the candidate texts, each one's log-probability under both readers, and its spacing.
+
+    The spacing (:func:`captcha_solver.fusion.relative_spacing`) is None
+    when the policy does not weigh it.
+    """
     answer, lp = neural.analyse(
         rgb, topk=max(policy.candidates, topk), allowed=allowed, case=case, lengths=policy.lengths or None
     )
@@ -95,8 +123,13 @@ def _evidence(reader, neural, rgb, seg, classical: ReadResult, policy: ReadPolic
     index = {c: i + 1 for i, c in enumerate(neural.charset)}
     labels = [[index.get(c, len(index) + 1) for c in text] for text in candidates]
     f_neural = ctc_log_likelihood(lp, labels)
-    f_classical = reader.score_texts(seg, candidates, allowed=allowed, case=case)
-    return replace(answer, topk=()), candidates, f_neural, f_classical
+    bearings = policy.bearings if policy.spacing_weight > 0 else None
+    f_classical, spacing = reader.text_evidence(
+        seg, candidates, bearings=bearings, allowed=allowed, case=case
+    )
+    if spacing is not None:
+        spacing = relative_spacing(candidates, spacing)
+    return replace(answer, topk=()), candidates, f_neural, f_classical, spacing
 
 
 def fusion_sample(reader, neural, rgb: np.ndarray, policy: ReadPolicy, *, allowed=None, case="sensitive"):
@@ -110,6 +143,10 @@ def fusion_sample(reader, neural, rgb: np.ndarray, policy: ReadPolicy, *, allowe
     candidates : list of str
     f_neural, f_classical : ndarray
         Each candidate's log-probability under each reader.
+    spacing : ndarray or None
+        Each candidate's spacing log-likelihood against the others of its
+        length (:func:`captcha_solver.fusion.relative_spacing`); None when
+        the policy does not weigh spacing.
     """
     classical, seg = reader.analyse(rgb, allowed=allowed, case=case)
     classical = _constrained(classical, policy)
@@ -122,8 +159,9 @@ def read_routed(reader, neural, rgb: np.ndarray, route: RoutingConfig, policy: R
     ``auto`` with both readers: a plausible classical reading at least
     ``policy.min_confidence`` sure is the answer (the fast path); otherwise
     every candidate (the classical reading, the neural reader's best texts)
-    is scored by both readers and the best weighted sum wins, with its
-    softmax share as the confidence. Every reader answers only with lengths
+    is scored by both readers (and, where the model has side bearings, by
+    its glyphs' spacing against the other candidates of its length) and
+    the best weighted sum wins, with its softmax share as the confidence. Every reader answers only with lengths
     the training labels had. ``classical`` and ``neural`` use that reader
     alone, or the other one when the model lacks it.
     """
@@ -139,12 +177,13 @@ def read_routed(reader, neural, rgb: np.ndarray, route: RoutingConfig, policy: R
     fast = bool(keep_classical(classical.plausible, classical.confidence, policy.min_confidence))
     if fast and not route.topk:
         return classical
-    answer, candidates, f_neural, f_classical = _evidence(
+    answer, candidates, f_neural, f_classical, spacing = _evidence(
         reader, neural, rgb, seg, classical, policy, allowed=allowed, case=route.case, topk=route.topk
     )
-    probs = candidate_probabilities(
-        fused_scores(f_neural, f_classical, policy.weight_classical), policy.temperature
-    )
+    scores = fused_scores(f_neural, f_classical, policy.weight_classical)
+    if spacing is not None:
+        scores = scores + policy.spacing_weight * spacing
+    probs = candidate_probabilities(scores, policy.temperature)
     if fast:
         chosen = classical  # the neural pass ran only for the alternatives
     elif not candidates:

@@ -244,6 +244,12 @@ class RoutingConfig(Section):
         doc="auto: a classical reading less confident than this is checked by the neural reader; "
         "-1 = the threshold the model picked on its validation data (manifest), 0.9 if it has none.",
     )
+    spacing_weight: float = field(
+        0.25,
+        Range(0, 10),
+        doc="auto, fused readings: weight of the glyphs' spacing (the model's side bearings) between "
+        "readings of the same length; 0 = not used. 0.25 was chosen on a held-out seed-style set.",
+    )
     topk: int = field(0, Range(0, 20), doc="Alternative readings returned by the neural reader (0 = none).")
     allowed_chars: str = field(
         "", doc="Characters a reading may use (e.g. 0123456789); empty = the model's whole charset."

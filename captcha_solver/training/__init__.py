@@ -15,6 +15,7 @@ from captcha_solver.training._fusion import (
     fit_fusion_on,
     fusion_samples,
     middle_of_best,
+    record_bearings,
     tune_fusion,
 )
 from captcha_solver.training._neural_reader import train_neural_reader
@@ -35,6 +36,7 @@ from captcha_solver.training._pseudo import (
 from captcha_solver.training._readback import TrainingMismatchError, runtime_check, verifier
 from captcha_solver.training._run import labelled_files, track, train_model
 from captcha_solver.training._self_training import self_train
+from captcha_solver.training._spacing import bearing_samples, fit_bearings
 from captcha_solver.training._survey import survey_dataset
 from captcha_solver.training._views import augmented_views
 
@@ -59,6 +61,9 @@ __all__ = [
     "self_train",
     "survey_dataset",
     "track",
+    "bearing_samples",
+    "fit_bearings",
+    "record_bearings",
     "tune_fusion",
     "train_model",
     "train_neural_reader",

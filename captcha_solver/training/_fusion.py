@@ -10,19 +10,28 @@ model (:func:`tune_fusion`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from captcha_solver.artifacts import Manifest, update_manifest
+from captcha_solver.artifacts import Fusion, Manifest, update_manifest
 from captcha_solver.common import progress
 from captcha_solver.fusion import candidate_probabilities, fused_scores, keep_classical
 from captcha_solver.image_io import list_dataset, read_labelled
 from captcha_solver.inference import Model
 from captcha_solver.metrics import expected_calibration_error
+from captcha_solver.training._spacing import bearing_samples, fit_bearings
 
-__all__ = ["FusionSample", "fit_fusion", "fit_fusion_on", "fusion_samples", "middle_of_best", "tune_fusion"]
+__all__ = [
+    "FusionSample",
+    "fit_fusion",
+    "fit_fusion_on",
+    "fusion_samples",
+    "middle_of_best",
+    "record_bearings",
+    "tune_fusion",
+]
 
 #: Weights of the classical evidence tried (the neural one gets ``1 - w``).
 WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 3)
@@ -50,6 +59,9 @@ class FusionSample:
     candidates : tuple of str
     f_neural, f_classical : tuple of float
         Each candidate's log-probability under each reader.
+    spacing : tuple of float
+        Each candidate's spacing log-likelihood against the others of its
+        length; empty when the model weighs no spacing.
     """
 
     label: str
@@ -60,6 +72,7 @@ class FusionSample:
     candidates: tuple[str, ...]
     f_neural: tuple[float, ...]
     f_classical: tuple[float, ...]
+    spacing: tuple[float, ...] = ()
 
 
 def middle_of_best(values) -> tuple[int, int, int]:
@@ -81,16 +94,20 @@ def middle_of_best(values) -> tuple[int, int, int]:
     return (lo + hi) // 2, lo, hi
 
 
-def _choices(samples: Sequence[FusionSample], weight: float) -> tuple[np.ndarray, list[np.ndarray]]:
+def _choices(
+    samples: Sequence[FusionSample], weight: float, spacing_weight: float = 0.0
+) -> tuple[np.ndarray, list[np.ndarray]]:
     correct, scores = [], []
     for s in samples:
         sc = fused_scores(s.f_neural, s.f_classical, weight)
+        if s.spacing:
+            sc = sc + spacing_weight * np.asarray(s.spacing)
         scores.append(sc)
         correct.append(bool(len(sc)) and s.candidates[int(np.argmax(sc))] == s.label)
     return np.array(correct, dtype=bool), scores
 
 
-def fit_fusion(samples: Sequence[FusionSample]) -> dict:
+def fit_fusion(samples: Sequence[FusionSample], spacing_weight: float = 0.0) -> dict:
     """Fit the classical weight, the temperature and the fast-path threshold on validation captchas.
 
     The weight maximises the exact accuracy of the fused answer, the
@@ -98,7 +115,9 @@ def fit_fusion(samples: Sequence[FusionSample]) -> dict:
     ``1 - 1/(n+2)`` and ``1/(n+2)``, so that an all-right validation set
     does not make it sure without limit), and the threshold
     maximises the accuracy of the whole rule (fast path, else fused); each
-    is the middle of the widest run of best values.
+    is the middle of the widest run of best values. Samples with spacing
+    evidence add ``spacing_weight`` times it to every fused score, as
+    reading does (``routing.spacing_weight``).
 
     Returns
     -------
@@ -116,10 +135,10 @@ def fit_fusion(samples: Sequence[FusionSample]) -> dict:
     """
     if not samples:
         raise ValueError("fusion needs at least one validation captcha read by both readers")
-    accuracy = [float(_choices(samples, w)[0].mean()) for w in WEIGHTS]
+    accuracy = [float(_choices(samples, w, spacing_weight)[0].mean()) for w in WEIGHTS]
     w_at, w_lo, w_hi = middle_of_best(accuracy)
     weight = float(WEIGHTS[w_at])
-    fused_ok, scores = _choices(samples, weight)
+    fused_ok, scores = _choices(samples, weight, spacing_weight)
     # Targets by the rule of succession, (k + 1) / (n + 2) for a right answer: when every validation
     # captcha is right (300 of 300 on the seed style) the plain log loss falls for ever as the
     # temperature rises, the fit ran to the top of the grid, and a wrong fused answer came out 0.999 sure.
@@ -170,7 +189,7 @@ def fusion_samples(model: Model, paths: Iterable[str | Path], *, show: bool = Fa
     paths = list(paths)
     shown = progress(paths, total=len(paths), desc="fusion", enabled=show)
     for _, label, rgb in read_labelled(shown, model.config.input, skipped=skipped):
-        classical, answer, candidates, f_neural, f_classical = model.evidence(rgb)
+        classical, answer, candidates, f_neural, f_classical, spacing = model.evidence(rgb)
         out.append(
             FusionSample(
                 label=label,
@@ -181,23 +200,46 @@ def fusion_samples(model: Model, paths: Iterable[str | Path], *, show: bool = Fa
                 candidates=tuple(candidates),
                 f_neural=tuple(float(v) for v in f_neural),
                 f_classical=tuple(float(v) for v in f_classical),
+                spacing=() if spacing is None else tuple(float(v) for v in spacing),
             )
         )
     return out
 
 
-def fit_fusion_on(model: Model, paths: Iterable[str | Path], *, show: bool = False, skipped=None) -> dict:
+def fit_fusion_on(
+    model: Model, paths: Iterable[str | Path], *, show: bool = False, skipped=None, spacing_paths=None
+) -> dict:
     """Fit the fusion of ``model``'s two readers on labelled captchas (:func:`fit_fusion` of their samples).
+
+    With ``spacing_paths`` (the training captchas) the result also holds
+    ``spacing``, the side-bearing table fitted on them (:func:`fit_bearings`),
+    when they have enough plainly segmented captchas.
 
     Raises
     ------
     ValueError
         If the model lacks a reader, or no captcha could be read.
     """
+    spacing = None
+    if spacing_paths is not None and model.classical is not None:
+        reader = model.classical
+        table = fit_bearings(
+            bearing_samples(spacing_paths, reader.seg_params, model.config.input), reader.charset
+        )
+        if table is not None:
+            # Fitted first, so that the weights are fitted on the evidence reading will weigh.
+            spacing = table.to_dict()
+            old = model.manifest.fusion or Fusion()
+            model = model.with_manifest(replace(model.manifest, fusion=replace(old, spacing=spacing)))
     samples = fusion_samples(model, paths, show=show, skipped=skipped)
     if not samples:
         raise ValueError("no readable labelled captcha to fit the fusion on")
-    return fit_fusion(samples)
+    fitted = fit_fusion(samples, model.policy.spacing_weight)
+    if spacing is not None:
+        fitted["spacing"] = spacing
+    if model.policy.bearings is not None:
+        fitted["spacing_weight"] = model.policy.spacing_weight
+    return fitted
 
 
 def tune_fusion(model: Model, dataset_dir: str | Path, *, logger, show: bool = False) -> Manifest:
@@ -221,6 +263,9 @@ def tune_fusion(model: Model, dataset_dir: str | Path, *, logger, show: bool = F
     finally:
         for path, reason in skipped:
             logger.warning("skipped %s: %s", path, reason)
+    old = model.manifest.fusion
+    if old is not None and old.spacing:  # the bearings came from the training captchas: keep them
+        picked["spacing"] = old.spacing
     manifest = update_manifest(model.folder, {"fusion": picked})
     logger.info(
         "fusion: classical weight %.2f, temperature %.3f, fast path from %.2f, fitted on %d captchas of %s "
@@ -233,4 +278,34 @@ def tune_fusion(model: Model, dataset_dir: str | Path, *, logger, show: bool = F
         picked["val_exact"],
         picked["ece"],
     )
+    return manifest
+
+
+def record_bearings(model: Model, dataset_dir: str | Path, *, logger) -> Manifest:
+    """Fit the side-bearing table on a labelled folder and record it in a published model (``fusion.spacing``).
+
+    For a model trained before training fitted the table: give it the
+    captchas it trained on (the table describes the style's font, and
+    the more plainly segmented captchas the better). The rest of the
+    manifest is kept. Returns the updated manifest.
+
+    Raises
+    ------
+    ValueError
+        If the model has no classical reader, or the folder has too few
+        plainly segmented captchas (fewer than ``MIN_GAPS`` gaps).
+    """
+    if model.classical is None:
+        raise ValueError(f"{model.folder}: side bearings need the classical reader; this model has none")
+    images, rejected = list_dataset(dataset_dir, model.config.input)
+    for path, reason in rejected:
+        logger.warning("skipped %s: %s", path, reason)
+    reader = model.classical
+    table = fit_bearings(bearing_samples(images, reader.seg_params, model.config.input), reader.charset)
+    if table is None:
+        raise ValueError(f"{dataset_dir}: too few plainly segmented captchas to fit side bearings")
+    old = model.manifest.fusion
+    fusion = dict(old.to_dict() if old is not None else {}, spacing=table.to_dict())
+    manifest = update_manifest(model.folder, {"fusion": fusion})
+    logger.info("fusion: side bearings fitted on %d gaps of %s", table.n_gaps, dataset_dir)
     return manifest

@@ -91,10 +91,10 @@ def _classical_part(split, cfg: Config, *, logger, progress: bool) -> tuple[dict
     return entries, {GLYPH_MODEL: outcome.onnx_path}, outcome.skipped, outcome.cleanup
 
 
-def _fit_fusion(draft: dict, files: dict, val_paths, cfg: Config, *, logger) -> None:
-    """Fit how the two readers combine on the validation captchas both held out (in the draft manifest)."""
+def _fit_fusion(draft: dict, files: dict, split, cfg: Config, *, logger) -> None:
+    """Fit how the two readers combine on the validation captchas both held out, bearings on the training ones."""
     model = Model.from_files(Manifest.from_entries(draft, files), files, cfg)
-    fusion = draft["fusion"] = fit_fusion_on(model, val_paths)
+    fusion = draft["fusion"] = fit_fusion_on(model, split[1], spacing_paths=split[0])
     draft["metrics"].update(
         val_exact=fusion["val_exact"],
         val_exact_fused=fusion["val_exact_fused"],
@@ -281,7 +281,7 @@ def train_model(
                 skipped.extend(more)
             if plan.classical and plan.neural:
                 run.phase("fusion", f"scoring {len(val_paths)} validation captchas with both readers")
-                _fit_fusion(got.draft, got.files, val_paths, cfg, logger=logger)
+                _fit_fusion(got.draft, got.files, (paths, val_paths), cfg, logger=logger)
                 run.best("fused val exact", got.draft["metrics"]["val_exact"])
             return got
 

@@ -59,3 +59,30 @@ def test_stroke_cue_tracks_stroke_width():
     stroke = X[:, -len(GEOMETRY_NAMES) + GEOMETRY_NAMES.index("stroke_px")]
     assert 0.4 < stroke[0] < 1.5  # an l is one stroke: about 8-10 px at size 95
     assert stroke[1] > stroke[0]  # W crosses a row several times
+
+
+def _bar(x0: float, x1: float, width: int = 40, height: int = 20) -> np.ndarray:
+    """A vertical bar of full ink over [x0, x1) with linear 2-px ramps, at sub-pixel positions."""
+    xs = np.arange(width) + 0.5
+    profile = np.clip(np.minimum(xs - (x0 - 2), (x1 + 2) - xs) / 4, 0, 1)
+    return np.tile(profile.astype(np.float32), (height, 1))
+
+
+def test_glyph_extent_reads_edges_between_pixels():
+    from features import glyph_extent
+    from segmentation import Blob
+
+    edges = []
+    for shift in (0.0, 0.25, 0.5):
+        ink = _bar(12.0 + shift, 20.0 + shift)
+        mask = ink[2:18, 11:23] > 0.6
+        blob = Blob(x0=11, y0=2, x1=23, y1=18, mask=mask)
+        edges.append(glyph_extent(ink, blob))
+    # The edges follow the bar by the fraction of a pixel it moved, which the mask cannot.
+    for (left, right), shift in zip(edges, (0.0, 0.25, 0.5)):
+        assert left - edges[0][0] == pytest.approx(shift, abs=0.05)
+        assert right - edges[0][1] == pytest.approx(shift, abs=0.05)
+        assert right - left == pytest.approx(edges[0][1] - edges[0][0], abs=0.05)
+    # No column reaches the level: the blob's own columns.
+    blob = Blob(x0=11, y0=2, x1=23, y1=18, mask=np.ones((16, 12), bool))
+    assert glyph_extent(np.zeros((20, 40), np.float32), blob) == (11.0, 22.0)

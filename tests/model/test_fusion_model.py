@@ -153,6 +153,84 @@ def test_tune_fusion_rewrites_only_the_manifest(hybrid_dir, captcha_dir, tmp_pat
     assert picked["n"] == len(list(captcha_dir.glob("*.png")))
     assert after["artifacts"] == before["artifacts"]
     assert solver.model_.policy.min_confidence == picked["min_confidence"]
+    # The side bearings came from the training captchas: a refit on other ones keeps them.
+    assert after["fusion"]["spacing"] == before["fusion"]["spacing"]
+
+
+def test_training_fits_side_bearings_and_reading_weighs_them(hybrid_dir, captcha_dir, tmp_path):
+    manifest = load_manifest(hybrid_dir)
+    spacing = manifest["fusion"]["spacing"]
+    assert spacing["charset"] == manifest["charset"] and spacing["n_gaps"] >= 200
+    assert manifest["fusion"]["spacing_weight"] == 0.25  # the config's, which the weights were fitted with
+    images = sorted(captcha_dir.glob("*.png"))[:12]
+    # Spacing off: no spacing evidence; on: every candidate of a length is scored against that length's best.
+    off = _solver(hybrid_dir, tmp_path, "auto", **{"routing.spacing_weight": 0}).load().model_
+    assert off.policy.bearings is not None and off.evidence(off.decode(images[0]))[5] is None
+    weighed = {"routing.spacing_weight": 5, "routing.min_confidence": 1.0}  # (almost) every captcha fused
+    on = _solver(hybrid_dir, tmp_path, "auto", **weighed).load()
+    from captcha_solver.fusion import fused_scores
+
+    fused = 0
+    for image in images:
+        _, _, candidates, f_neural, f_classical, rel = on.model_.evidence(on.model_.decode(image))
+        assert rel is not None and len(rel) == len(candidates)
+        for n in {len(c) for c in candidates}:
+            assert max(r for c, r in zip(candidates, rel) if len(c) == n) == 0.0
+        row = on.predict_row(image)
+        if row["reader"] == "fused":  # the best of the weighted sum with the spacing added
+            scores = fused_scores(f_neural, f_classical, on.model_.policy.weight_classical) + 5 * rel
+            assert row["prediction"] == candidates[int(np.argmax(scores))]
+            fused += 1
+    assert fused >= 6
+
+
+def test_fit_bearings_gives_an_older_model_its_table_and_keeps_the_rest(hybrid_dir, captcha_dir, tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from captcha_solver.artifacts import update_manifest
+    from captcha_solver.cli import cli
+
+    model = tmp_path / "model"
+    shutil.copytree(hybrid_dir, model)
+    fusion = {k: v for k, v in load_manifest(model)["fusion"].items() if k != "spacing"}
+    before = update_manifest(model, {"fusion": fusion})  # as trained before bearings were fitted
+    assert _solver(model, tmp_path, "auto").load().model_.policy.bearings is None
+    sets = ["--set", "logging.console=false", "--set", f"paths.log_file={tmp_path / 'l.log'}"]
+    result = CliRunner().invoke(
+        cli, [*sets, "fit-bearings", "--dataset", str(captcha_dir), "--model-dir", str(model)]
+    )
+    assert result.exit_code == 0, result.output
+    after = load_manifest(model)  # still passes every sha256 check
+    assert after["artifacts"] == before["artifacts"]
+    assert {k: v for k, v in after["fusion"].items() if k != "spacing"} == fusion
+    assert f"fitted on {after['fusion']['spacing']['n_gaps']} gaps" in result.output
+    assert _solver(model, tmp_path, "auto").load().model_.policy.bearings is not None
+
+    # Too few plainly segmented captchas: a clear error naming the folder, the manifest untouched.
+    few = tmp_path / "few"
+    few.mkdir()
+    for p in sorted(captcha_dir.glob("*.png"))[:3]:
+        shutil.copy(p, few / p.name)
+    result = CliRunner().invoke(
+        cli, [*sets, "fit-bearings", "--dataset", str(few), "--model-dir", str(model)]
+    )
+    assert result.exit_code != 0 and f"{few}: too few plainly segmented captchas" in result.output
+    assert load_manifest(model)["fusion"] == after["fusion"]
+
+
+def test_a_malformed_bearing_table_is_a_clear_error(hybrid_dir, tmp_path):
+    import shutil
+
+    from captcha_solver.artifacts import update_manifest
+
+    model = tmp_path / "model"
+    shutil.copytree(hybrid_dir, model)
+    fusion = load_manifest(model)["fusion"]
+    update_manifest(model, {"fusion": {**fusion, "spacing": {**fusion["spacing"], "left": [0.1]}}})
+    with pytest.raises(Exception, match="spacing.left: 1 values for a charset of"):
+        _solver(model, tmp_path, "auto").load()
 
 
 def test_tune_routing_needs_both_readers(trained_model_dir, captcha_dir, tmp_path):
@@ -200,6 +278,10 @@ def test_neural_only_model(captcha_dir, tmp_path):
     assert neural["weight_decay"] == 0.01 and neural["dropout"] == 0.2
     row = solver.predict_row(np.zeros((300, 720, 3), np.uint8) + 20)
     assert row["reader"] in ("neural", "")  # a blank picture may read as nothing, but never crashes
+    from captcha_solver.training import record_bearings
+
+    with pytest.raises(ValueError, match="side bearings need the classical reader"):
+        record_bearings(solver.model_, captcha_dir, logger=solver.logger)
 
 
 def test_tracking_logs_every_neural_epoch(monkeypatch, tmp_path):

@@ -102,3 +102,13 @@ def test_policy_of_a_manifest_and_of_one_trained_before_fusion():
     assert ReadPolicy.from_manifest(Manifest()).min_confidence == DEFAULT_MIN_CONFIDENCE
     assert ReadPolicy.from_manifest(None).min_confidence == DEFAULT_MIN_CONFIDENCE
     assert not ReadPolicy().allows("")
+
+
+def test_the_fit_weighs_the_spacing_evidence_as_reading_does():
+    # In the second captcha both readers prefer "Ilx" by one nat; its glyphs' spacing says "lIx" by four.
+    samples = [
+        FusionSample("Il", "Il", 0.5, True, "Il", ("Il", "lI"), (-0.1, -1.1), (-0.1, -1.1), (0.0, 0.0)),
+        FusionSample("lIx", "Ilx", 0.5, True, "Ilx", ("Ilx", "lIx"), (-0.1, -1.1), (-0.1, -1.1), (-4.0, 0.0)),
+    ]
+    assert fit_fusion(samples)["val_exact_fused"] == 0.5  # spacing unweighted: the second is wrong
+    assert fit_fusion(samples, spacing_weight=0.5)["val_exact_fused"] == 1.0
