@@ -171,6 +171,7 @@ class GlyphReader:
             seg, self._classifier(allowed, case), self.seg_params, self.feat_params
         )
         skippable = seg.owner_spans()
+        edges: dict[tuple[int, int], tuple[float, float]] = {}
         for k, text in enumerate(texts):
             if not text or any(c not in index for c in text):
                 continue
@@ -187,7 +188,10 @@ class GlyphReader:
                 continue
             out[k] = reading.log_score
             if spacing is not None:
-                boxes = [glyph_extent(seg.text.ink, seg.span(a, b)) for a, b in reading.spans]
+                for span in reading.spans:  # the candidates share most glyphs: each edge read once
+                    if span not in edges:
+                        edges[span] = glyph_extent(seg.text.ink, seg.span(*span))
+                boxes = [edges[span] for span in reading.spans]
                 spacing[k] = bearings.log_likelihood(text, boxes, seg.line.height)
         return out, spacing
 
