@@ -98,6 +98,12 @@ def _fail(solver, exc: Exception):
     raise click.ClickException(str(exc)) from exc
 
 
+#: The ``--model-dir`` option of the commands that read or rewrite one model folder.
+_MODEL_DIR = click.option(
+    "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
+)
+
+
 @click.group(cls=_LazyGroup)
 @click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), default=None, help="config.yaml to use."
@@ -198,9 +204,7 @@ def train(ctx, dataset, model_dir, workers, reader, budget, unlabelled):
 @cli.command()
 @click.option("--dataset", type=click.Path(), default=None, help="Folder of captchas.")
 @click.option("--image", type=click.Path(), default=None, help="One captcha file.")
-@click.option(
-    "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
-)
+@_MODEL_DIR
 @_MODEL_OPTION
 @click.option("--results", type=click.Path(dir_okay=False), default=None, help="CSV to append rows to.")
 @click.option("--workers", default=0, type=click.IntRange(0), help="Processes (0 = all cores).")
@@ -272,9 +276,7 @@ def _predict_on_ray(solver, dataset: str, address: str | None, workers: int) -> 
 
 @cli.command()
 @click.option("--dataset", required=True, type=click.Path(), help="Folder of labelled captchas.")
-@click.option(
-    "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
-)
+@_MODEL_DIR
 @_MODEL_OPTION
 @click.option("--results", type=click.Path(dir_okay=False), default=None, help="CSV to append rows to.")
 @click.option("--workers", default=0, type=click.IntRange(0), help="Processes (0 = all cores).")
@@ -304,9 +306,7 @@ def evaluate(ctx, dataset, model_dir, model, results, workers, json_out):
     type=click.Path(),
     help="Folder of labelled captchas the model did not train on.",
 )
-@click.option(
-    "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
-)
+@_MODEL_DIR
 @click.pass_context
 def tune_fusion(ctx, dataset, model_dir):
     """Refit how both readers combine (weights, temperature, fast-path threshold) on labelled captchas."""
@@ -322,9 +322,7 @@ def tune_fusion(ctx, dataset, model_dir):
 @click.option(
     "--dataset", required=True, type=click.Path(), help="Folder of the labelled captchas it trained on."
 )
-@click.option(
-    "--model-dir", type=click.Path(file_okay=False), default=None, help="Model folder (default ./model)."
-)
+@_MODEL_DIR
 @click.pass_context
 def fit_bearings(ctx, dataset, model_dir):
     """Fit the side-bearing table (spacing evidence for fused readings) of a model trained without one."""
@@ -332,12 +330,10 @@ def fit_bearings(ctx, dataset, model_dir):
 
     solver = _solver(ctx, model_dir=model_dir)
     try:
-        manifest = record_bearings(solver.load().model_, dataset, logger=solver.logger)
+        spacing = record_bearings(solver.load().model_, dataset, logger=solver.logger).fusion.spacing
     except _INPUT_ERRORS as exc:
         _fail(solver, exc)
-    click.echo(
-        f"side bearings fitted on {manifest.fusion.spacing['n_gaps']} gaps, recorded in {solver.model_dir}"
-    )
+    click.echo(f"side bearings fitted on {spacing['n_gaps']} gaps, recorded in {solver.model_dir}")
 
 
 def main() -> None:
