@@ -118,7 +118,8 @@ class Model:
         Raises
         ------
         artifacts.CorruptModelError
-            If an ONNX file does not parse or the manifest's settings do not fit the readers.
+            If an ONNX file does not parse, the manifest's settings do not fit the readers or
+            its fusion (e.g. the side-bearing table) is malformed.
         """
         base = Path(folder) if folder is not None else Path(".")
         listed = set(manifest.artifacts) | set(files)
@@ -135,9 +136,9 @@ class Model:
                 if NEURAL_MODEL in listed
                 else None
             )
+            return cls(manifest, classical, neural, config, folder=folder)
         except (ValueError, TypeError) as exc:  # an ONNX file that does not parse, settings that do not fit
             raise CorruptModelError(base, str(exc)) from exc
-        return cls(manifest, classical, neural, config, folder=folder)
 
     def with_manifest(self, manifest: Manifest) -> Model:
         """The same readers under an updated manifest of the same artifacts (e.g. a refitted fusion)."""

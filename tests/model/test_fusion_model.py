@@ -229,7 +229,11 @@ def test_a_malformed_bearing_table_is_a_clear_error(hybrid_dir, tmp_path):
     shutil.copytree(hybrid_dir, model)
     fusion = load_manifest(model)["fusion"]
     update_manifest(model, {"fusion": {**fusion, "spacing": {**fusion["spacing"], "left": [0.1]}}})
-    with pytest.raises(Exception, match="spacing.left: 1 values for a charset of"):
+    from captcha_solver.artifacts import CorruptModelError
+
+    with pytest.raises(
+        CorruptModelError, match=f"model in {model} is corrupt: spacing.left: 1 values for a charset"
+    ):
         _solver(model, tmp_path, "auto").load()
 
 
