@@ -96,11 +96,11 @@ def test_unresolved_settings_cannot_build_a_network():
         config_from_settings(Config())
 
 
-def test_small_sets_splice_and_large_ones_do_not():
+def test_sets_of_every_size_splice():
     small = plan_training(_survey(images=100), Config())
     large = plan_training(_survey(images=10000), Config())
-    assert small.chosen["neural.splice"] == 0.5 and "few neighbourhoods" in small.reasons["neural.splice"]
-    assert large.chosen["neural.splice"] == 0.0
+    assert small.chosen["neural.splice"] == large.chosen["neural.splice"] == 0.5
+    assert "more neighbours than the labels show" in large.reasons["neural.splice"]
     assert config_from_settings(small.config).aug_splice == 0.5
     fixed = plan_training(_survey(images=100), apply_overrides(Config(), {"neural.splice": 0.2}))
     assert (
