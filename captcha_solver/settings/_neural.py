@@ -112,5 +112,5 @@ class NeuralSettings(Section):
         -1.0,
         Predicate(lambda v: v == -1 or 0 <= v <= 1, "-1 (from the data) or a value in [0, 1]"),
         doc="Part of the training captchas replaced by splices (one cut between two characters, joined to another "
-        "captcha cut at the same place); -1 = from the data (0.5 below 4,000 captchas, else 0).",
+        "captcha cut at the same place); -1 = from the data (0.5).",
     )
