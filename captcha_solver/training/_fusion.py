@@ -206,6 +206,12 @@ def fusion_samples(model: Model, paths: Iterable[str | Path], *, show: bool = Fa
     return out
 
 
+def _bearings_of(model: Model, paths):
+    """The side-bearing table of ``model``'s classical reader on labelled captchas (None: too few gaps)."""
+    reader = model.classical
+    return fit_bearings(bearing_samples(paths, reader.seg_params, model.config.input), reader.charset)
+
+
 def fit_fusion_on(
     model: Model, paths: Iterable[str | Path], *, show: bool = False, skipped=None, spacing_paths=None
 ) -> dict:
@@ -222,10 +228,7 @@ def fit_fusion_on(
     """
     spacing = None
     if spacing_paths is not None and model.classical is not None:
-        reader = model.classical
-        table = fit_bearings(
-            bearing_samples(spacing_paths, reader.seg_params, model.config.input), reader.charset
-        )
+        table = _bearings_of(model, spacing_paths)
         if table is not None:
             # Fitted first, so that the weights are fitted on the evidence reading will weigh.
             spacing = table.to_dict()
@@ -300,8 +303,7 @@ def record_bearings(model: Model, dataset_dir: str | Path, *, logger) -> Manifes
     images, rejected = list_dataset(dataset_dir, model.config.input)
     for path, reason in rejected:
         logger.warning("skipped %s: %s", path, reason)
-    reader = model.classical
-    table = fit_bearings(bearing_samples(images, reader.seg_params, model.config.input), reader.charset)
+    table = _bearings_of(model, images)
     if table is None:
         raise ValueError(f"{dataset_dir}: too few plainly segmented captchas to fit side bearings")
     old = model.manifest.fusion
