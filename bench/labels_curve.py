@@ -7,8 +7,9 @@ The protocol, fixed before any run (the README's real-site protocol):
 
 1. **Hold-out first.** A file is held out when ``sha256("holdout-v1:" + name) % 5 == 0``; no run
    trains, tunes or pseudo-labels on it, and every point is read on all of it.
-2. **Labelled draw.** ``N`` labelled captchas are ``random.Random(0).sample`` of the rest
-   (sorted names), the same draw for every seed and arm.
+2. **Labelled draw.** ``N`` labelled captchas are ``random.Random(D).sample`` of the rest
+   (sorted names), the same draw for every seed and arm; ``D`` is ``--draw`` (0 unless asked:
+   another draw measures how much the figure depends on *which* captchas were labelled).
 3. **Unlabelled.** The arm ``with`` also gets every other captcha of the rest, copied as
    ``u0000.png``, ... so that no name carries its label (``train --unlabelled``).
 4. **One command.** ``model.py train`` with no flag but the seed (``training.seed``), tracking and
@@ -91,6 +92,12 @@ def run_point(
     return {"exact": figures["exact_accuracy"], "n": figures["n"], "train_seconds": round(seconds, 1)}
 
 
+def _key(point: dict) -> tuple:
+    """What identifies a point: labels, unlabelled count, labelled draw, seed (points from before
+    ``--draw`` existed are draw 0)."""
+    return point["labels"], point["unlabelled"], point.get("draw", 0), point["seed"]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", type=Path, required=True, help="folder of labelled captchas (<label>.png)")
@@ -100,6 +107,7 @@ def main(argv=None) -> int:
     ap.add_argument("--work", type=Path, required=True, help="scratch folder (copies, models, logs)")
     ap.add_argument("--out", type=Path, default=ROOT / "notebooks" / "labels_curve.json")
     ap.add_argument("--style", default="real-site (captcha_images_v2)")
+    ap.add_argument("--draw", type=int, default=0, help="seed of the labelled draw (random.Random(DRAW))")
     args = ap.parse_args(argv)
     held_files, rest = split(args.source)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -108,33 +116,41 @@ def main(argv=None) -> int:
     points = current["points"]
     command = " ".join(["python bench/labels_curve.py", f"--source {args.source}", f"--labels {args.labels}"])
     command += f" --seeds {args.seeds} --arms {args.arms} --work {args.work}"
+    command += f" --draw {args.draw}" if args.draw else ""
+    # A draw other than 0 names its folders (and so its models and logs) apart.
+    suffix = f"-d{args.draw}" if args.draw else ""
     for n in (int(x) for x in args.labels.split(",")):
-        chosen = sorted(random.Random(0).sample(rest, n), key=lambda p: p.name)
+        chosen = sorted(random.Random(args.draw).sample(rest, n), key=lambda p: p.name)
         taken = set(chosen)
-        labelled = _fill(args.work / f"labelled-{n}", chosen, rename=False)
+        labelled = _fill(args.work / f"labelled-{n}{suffix}", chosen, rename=False)
         others = [p for p in rest if p not in taken]
         unlabelled = (
-            _fill(args.work / f"unlabelled-{n}", others, rename=True) if "with" in args.arms else None
+            _fill(args.work / f"unlabelled-{n}{suffix}", others, rename=True) if "with" in args.arms else None
         )
         for seed in (int(x) for x in args.seeds.split(",")):
             for arm in args.arms.split(","):
                 extra = unlabelled if arm == "with" else None
-                point = {"labels": n, "unlabelled": len(others) if extra else 0, "seed": seed}
+                point = {
+                    "labels": n,
+                    "unlabelled": len(others) if extra else 0,
+                    "seed": seed,
+                    "draw": args.draw,
+                }
                 point.update(run_point(args.work, held, labelled, extra, seed, sys.executable))
                 print(
-                    f"{n} labelled, {point['unlabelled']} unlabelled, seed {seed}: exact {point['exact']:.4f} "
+                    f"{n} labelled (draw {args.draw}), {point['unlabelled']} unlabelled, seed {seed}: exact {point['exact']:.4f} "
                     f"of {point['n']}, trained in {point['train_seconds'] / 60:.1f} min",
                     flush=True,
                 )
-                key = (n, point["unlabelled"], seed)
-                points = [p for p in points if (p["labels"], p["unlabelled"], p["seed"]) != key] + [point]
+                key = _key(point)
+                points = [p for p in points if _key(p) != key] + [point]
                 commands = sorted(set(current.get("commands", [])) | {command})
                 current = {
                     "style": args.style,
                     "holdout": len(held_files),
                     "protocol": PROTOCOL,
                     "commands": commands,
-                    "points": sorted(points, key=lambda p: (p["labels"], p["unlabelled"], p["seed"])),
+                    "points": sorted(points, key=_key),
                 }
                 atomic_write_text(args.out, json.dumps(current, indent=2) + "\n")
     return 0
