@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from captcha_solver.artifacts import Manifest, NeuralRecord, load_manifest
+from captcha_solver.artifacts import CorruptModelError, Manifest, NeuralRecord, load_manifest
 from captcha_solver.solver import My_CaptchaSolver_Model
 
 pytest.importorskip("torch", reason="training the neural reader needs torch (the 'train' extra)")
@@ -229,8 +229,6 @@ def test_a_malformed_bearing_table_is_a_clear_error(hybrid_dir, tmp_path):
     shutil.copytree(hybrid_dir, model)
     fusion = load_manifest(model)["fusion"]
     update_manifest(model, {"fusion": {**fusion, "spacing": {**fusion["spacing"], "left": [0.1]}}})
-    from captcha_solver.artifacts import CorruptModelError
-
     with pytest.raises(
         CorruptModelError, match=f"model in {model} is corrupt: spacing.left: 1 values for a charset"
     ):
