@@ -60,6 +60,13 @@ class TrainingConfig(Section):
         doc="Self-training: most rounds of reading the unlabelled captchas and training again (fewer when the "
         "budget runs out or a round keeps no pseudo-label).",
     )
+    second_opinion: bool = field(
+        True,
+        doc="Self-training: train a second model on the labels alone (training seed + 1) when the budget "
+        "affords it, and keep only the pseudo-labels it reads the same: one training run's consistent confusion "
+        "(on the real-site style, n read as m by one seed in 41 of 269) is not another's, and it passes every "
+        "confidence threshold.",
+    )
     pseudo_label_merge: int = field(
         2,
         Range(0),

@@ -250,17 +250,19 @@ def train_model(
         # fitted, on captchas neither trained on.
         train_paths, val_paths = split_dataset(labelled, cfg.training.validation_fraction, cfg.training.seed)
 
-        def train_round(paths, share: float = 1.0, init_from=None, merged=None) -> Round:
+        def train_round(paths, share: float = 1.0, init_from=None, merged=None, seed=None) -> Round:
             """The planned readers trained on ``paths`` with ``share`` of the budget left, and their fusion.
 
             ``merged`` is ``(paths, groups)``: pseudo-labelled captchas whose labels the neural reader learns
-            with each group's characters as one class (the classical reader learns them as read).
+            with each group's characters as one class (the classical reader learns them as read); ``seed``
+            replaces ``training.seed`` (a second opinion's own run).
             """
-            got = Round(copy.deepcopy(base), {})
+            got, began = Round(copy.deepcopy(base), {}), time.perf_counter()
+            here = cfg if seed is None else apply_overrides(cfg, {"training.seed": seed})
             if plan.classical:
                 run.phase("classical", "segmenting, aligning and fitting the glyph classifiers")
                 entries, artifacts, more_skipped, cleanup = _classical_part(
-                    (paths, val_paths), cfg, logger=logger, progress=False
+                    (paths, val_paths), here, logger=logger, progress=False
                 )
                 got.draft.update(entries)
                 got.files.update(artifacts)
@@ -270,10 +272,9 @@ def train_model(
             if plan.neural:
                 split = (paths, val_paths)
                 epochs = plan.round_epochs(len(paths)) if init_from is not None else None
-                here = cfg
                 if epochs is not None:  # a self-training round: fine-tuning, sized in captchas seen
                     here = apply_overrides(
-                        cfg, {"neural.epochs": epochs, "neural.learning_rate": plan.round_learning_rate}
+                        here, {"neural.epochs": epochs, "neural.learning_rate": plan.round_learning_rate}
                     )
                 more = _neural_part(
                     got.draft, got.files, cleanups, split, here, run, logger, work_dir, share, init_from, merged
@@ -281,8 +282,9 @@ def train_model(
                 skipped.extend(more)
             if plan.classical and plan.neural:
                 run.phase("fusion", f"scoring {len(val_paths)} validation captchas with both readers")
-                _fit_fusion(got.draft, got.files, (paths, val_paths), cfg, logger=logger)
+                _fit_fusion(got.draft, got.files, (paths, val_paths), here, logger=logger)
                 run.best("fused val exact", got.draft["metrics"]["val_exact"])
+            got.seconds = time.perf_counter() - began
             return got
 
         try:

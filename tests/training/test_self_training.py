@@ -108,7 +108,7 @@ def test_kept_pseudo_labels_are_recorded_with_their_threshold_and_precision(self
     assert "self-training round 1: threshold" in log and f"kept {first['kept']} of 101" in log
     # Readings whose augmented views read another text are counted and never kept.
     assert 0 <= first["views_disagree"] <= first["read"] - first["kept"]
-    assert f"({first['views_disagree']} left out: their augmented views read another text)" in log
+    assert f"({first['views_disagree']} left out: their augmented views read another text;" in log
     # The groups of characters validation confuses (pseudo_label_merge = 2 times or more) are recorded and
     # named in the log when there are any.
     assert all(isinstance(g, str) and len(g) >= 2 for g in first["merged"])

@@ -1,0 +1,125 @@
+"""Self-training's second opinion: a second labelled-only model whose reading a pseudo-label must share.
+
+The models here are scripted readers (a path's text and confidence) standing in for trained ones, so that
+a consistent confusion of the first model (``u0`` read ``aa12``) can be planted and the rule checked exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import captcha_solver.training._self_training as st
+from captcha_solver.artifacts import NEURAL_MODEL
+from captcha_solver.settings import Config, apply_overrides
+from captcha_solver.training._self_training import Round, self_train
+
+VAL = ["ab12", "ba21", "a1b2", "b2a1", "12ab", "21ba"]
+POOL_TRUTH = ["ab21", "ba12", "a2b1", "b1a2", "1a2b", "2b1a"]
+CONFUSED = "aa21"  # the first model's consistent misreading of u0
+
+
+class _Scripted:
+    """Reads each file as its script says, the same in every augmented view, at confidence 0.999."""
+
+    def __init__(self, script: dict[str, str]):
+        self.script = script
+
+    def decode(self, path, name=None):
+        self.text = self.script[Path(path).name]
+        return np.zeros((50, 200, 3), np.uint8)
+
+    def read(self, rgb):
+        return SimpleNamespace(text=self.text, confidence=0.999)
+
+
+@pytest.fixture
+def files(tmp_path):
+    val = []
+    for text in VAL:
+        (tmp_path / f"{text}.png").write_bytes(b"v")
+        val.append(str(tmp_path / f"{text}.png"))
+    pool = []
+    for i in range(len(POOL_TRUTH)):
+        (tmp_path / f"u{i}.png").write_bytes(b"u")
+        pool.append(str(tmp_path / f"u{i}.png"))
+    return tmp_path, val, pool
+
+
+def _round(name: str, val_exact: float, seconds: float = 60.0) -> Round:
+    draft = {
+        "name": name,
+        "labels": {"charset": "12ab", "lengths": {"4": 6}},
+        "metrics": {"val_exact": val_exact},
+    }
+    return Round(draft, {NEURAL_MODEL: Path(f"/nowhere/{name}/{NEURAL_MODEL}")}, seconds=seconds)
+
+
+def _run(files, monkeypatch, *, left: float = 10_000.0, neural: bool = True, **settings):
+    """self_train with scripted models: the first confuses u0, the second and the rounds read all right."""
+    root, val, pool = files
+    right = {f"{t}.png": t for t in VAL} | {f"u{i}.png": t for i, t in enumerate(POOL_TRUTH)}
+    scripts = {"first": {**right, "u0.png": CONFUSED}, "second": right, "round": right}
+    monkeypatch.setattr(st, "_model", lambda trained, cfg: _Scripted(scripts[trained.draft["name"]]))
+    calls = []
+
+    def train_round(paths, share=1.0, init_from=None, merged=None, seed=None):
+        calls.append({"paths": list(paths), "share": share, "init_from": init_from, "seed": seed})
+        return _round("second" if seed is not None else "round", 1.0)
+
+    cfg = apply_overrides(
+        Config(), {"training.pseudo_label_precision": 0.9, "training.self_training_rounds": 1, **settings}
+    )
+    first = _round("first", 1.0)
+    if not neural:  # a classical-only model
+        first.files = {}
+    _, section, _ = self_train(
+        first, train_round, labelled_train=["x.png"], val_paths=val, unlabelled=pool, cfg=cfg,
+        seconds_left=lambda: left, work=root / "work", logger=logging.getLogger("test-second-opinion"),
+    )  # fmt: skip
+    return section, calls
+
+
+def _kept_texts(calls) -> set[str]:
+    """The pseudo-labels the (only) self-training round trained on."""
+    return {Path(p).stem for p in calls[-1]["paths"] if p != "x.png"}
+
+
+def test_a_reading_the_second_opinion_does_not_share_is_not_a_pseudo_label(files, monkeypatch):
+    section, calls = _run(files, monkeypatch)
+    second, round_one = calls
+    # The second opinion trains on the labelled captchas alone, from scratch, with the next seed, in the time
+    # the first training took (with slack).
+    assert second["paths"] == ["x.png"] and second["init_from"] is None and second["seed"] == 1
+    assert second["share"] == pytest.approx(st.SECOND_COST * 60 / 10_000)
+    assert section["second_opinion"] == {"trained": True, "seed": 1, "seconds": 60.0, "val_exact": 1.0}
+    (record,) = section["rounds"]
+    assert record["second_opinion_disagrees"] == 1 and record["kept"] == 5
+    assert _kept_texts(calls) == set(POOL_TRUTH[1:])  # u0's confusion is never taught back
+    assert round_one["seed"] is None
+
+
+@pytest.mark.parametrize(
+    ("settings", "left", "why"),
+    [
+        ({"training.second_opinion": False}, 10_000.0, "training.second_opinion is false"),
+        ({}, 200.0, "the budget"),
+    ],
+)
+def test_without_a_second_opinion_the_first_models_readings_are_kept(files, monkeypatch, settings, left, why):
+    section, calls = _run(files, monkeypatch, left=left, **settings)
+    assert [c["seed"] for c in calls] == [None]  # no second model trained
+    assert section["second_opinion"]["trained"] is False and why in section["second_opinion"]["why"]
+    (record,) = section["rounds"]
+    assert record["second_opinion_disagrees"] == 0 and record["kept"] == 6
+    assert CONFUSED in _kept_texts(calls)
+
+
+def test_a_model_without_a_neural_reader_gets_no_second_opinion(files, monkeypatch):
+    section, calls = _run(files, monkeypatch, neural=False)
+    assert [c["seed"] for c in calls] == [None]
+    assert "no neural reader" in section["second_opinion"]["why"]
