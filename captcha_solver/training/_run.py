@@ -250,15 +250,15 @@ def train_model(
         # fitted, on captchas neither trained on.
         train_paths, val_paths = split_dataset(labelled, cfg.training.validation_fraction, cfg.training.seed)
 
-        def train_round(paths, share: float = 1.0, init_from=None, merged=None, seed=None) -> Round:
+        def train_round(paths, share: float = 1.0, init_from=None, merged=None, changes=None) -> Round:
             """The planned readers trained on ``paths`` with ``share`` of the budget left, and their fusion.
 
             ``merged`` is ``(paths, groups)``: pseudo-labelled captchas whose labels the neural reader learns
-            with each group's characters as one class (the classical reader learns them as read); ``seed``
-            replaces ``training.seed`` (a second opinion's own run).
+            with each group's characters as one class (the classical reader learns them as read); ``changes``
+            are settings this round alone uses (a second opinion's seed and epochs).
             """
             got, began = Round(copy.deepcopy(base), {}), time.perf_counter()
-            here = cfg if seed is None else apply_overrides(cfg, {"training.seed": seed})
+            here = apply_overrides(cfg, changes) if changes else cfg
             if plan.classical:
                 run.phase("classical", "segmenting, aligning and fitting the glyph classifiers")
                 entries, artifacts, more_skipped, cleanup = _classical_part(
