@@ -124,7 +124,62 @@ def test_without_a_second_opinion_the_first_models_readings_are_kept(files, monk
     assert CONFUSED in _kept_texts(calls)
 
 
+def test_rounds_that_fill_the_budget_get_no_second_opinion(files, monkeypatch):
+    # 6 unlabelled + a labelled set that makes LARGE_SET captchas: the rounds are large and take the time.
+    monkeypatch.setattr(st, "LARGE_SET", 7)
+    section, calls = _run(files, monkeypatch)
+    assert ["training.seed" in c for c in calls] == [False]
+    assert "rounds of 7 captchas fill the budget" in section["second_opinion"]["why"]
+    (record,) = section["rounds"]
+    assert record["kept"] == 6 and CONFUSED in _kept_texts(calls)
+
+
 def test_a_model_without_a_neural_reader_gets_no_second_opinion(files, monkeypatch):
     section, calls = _run(files, monkeypatch, neural=False)
     assert ["training.seed" in c for c in calls] == [False]
     assert "no neural reader" in section["second_opinion"]["why"]
+
+
+def test_a_real_neural_run_trains_its_second_opinion_with_the_next_seed_and_half_the_epochs(
+    captcha_dir, tmp_path
+):
+    pytest.importorskip("torch", reason="training the neural reader needs torch (the 'train' extra)")
+    import shutil
+
+    from captcha_solver.artifacts import load_manifest
+    from captcha_solver.solver import My_CaptchaSolver_Model
+
+    labelled, unlabelled = tmp_path / "labelled", tmp_path / "unlabelled"
+    labelled.mkdir()
+    unlabelled.mkdir()
+    files = sorted(captcha_dir.glob("*.png"))
+    for path in files[:60]:
+        shutil.copy(path, labelled / path.name)
+    for i, path in enumerate(files[60:100]):
+        shutil.copy(path, unlabelled / f"u{i:03d}.png")
+    log = tmp_path / "log_file.log"
+    solver = My_CaptchaSolver_Model(
+        model_dir=tmp_path / "model",
+        overrides={
+            "training.reader": "neural",
+            "training.seed": 3,
+            "training.self_training_rounds": 1,
+            "neural.epochs": 4,
+            "neural.channels": "8,16,16,24",
+            "neural.splice": 0.0,
+            "paths.log_file": str(log),
+            "tracking.wandb_mode": "disabled",
+            "registry.register_on_train": False,
+            "logging.console": False,
+        },
+        results_csv=tmp_path / "results.csv",
+    )
+    solver.train(labelled, progress=False, unlabelled=unlabelled)
+    section = load_manifest(tmp_path / "model").self_training
+    opinion = section.extra["second_opinion"]
+    assert opinion["trained"] is True and opinion["seed"] == 4 and opinion["epochs"] == 2
+    assert opinion["seconds"] > 0 and 0 <= opinion["val_exact"] <= 1
+    text = log.read_text()
+    assert "second opinion trained on the 48 labelled captchas with training seed 4, 2 epochs" in text
+    for record in section.rounds:
+        assert 0 <= record["second_opinion_disagrees"] <= record["read"] - record["kept"]
