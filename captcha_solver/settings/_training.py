@@ -62,8 +62,9 @@ class TrainingConfig(Section):
     )
     second_opinion: bool = field(
         True,
-        doc="Self-training: train a second model on the labels alone (training seed + 1) when the budget "
-        "affords it, and keep only the pseudo-labels it reads the same: one training run's consistent confusion "
+        doc="Self-training: train a second model on the labels alone (training seed + 1, half the epochs) when "
+        "the budget affords it and the rounds are under 4,000 captchas (larger ones fill the budget), and keep "
+        "only the pseudo-labels it reads the same: one training run's consistent confusion "
         "(on the real-site style, n read as m by one seed in 41 of 269) is not another's, and it passes every "
         "confidence threshold.",
     )
