@@ -66,8 +66,11 @@ def _wait_for_score(prometheus: str, after: float, timeout: float = 20.0) -> flo
     """The drift score Prometheus scraped at or after ``after`` (a Unix time), once the rules ran on it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        # An instant query's own time is always now: the sample's scrape time is what must follow ``after``
+        # (a scrape taken while the answers were still coming holds a partly filled window).
+        scraped = query(prometheus, "/api/v1/query", query="timestamp(captcha_drift_score)")["result"]
         found = query(prometheus, "/api/v1/query", query="captcha_drift_score")["result"]
-        if found and float(found[0]["value"][0]) >= after:
+        if found and scraped and float(scraped[0]["value"][1]) >= after:
             groups = query(prometheus, "/api/v1/rules")["groups"]
             evaluated = min(g["lastEvaluation"] for g in groups)
             if evaluated and evaluated[:19] >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(after + 1)):
