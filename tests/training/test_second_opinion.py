@@ -17,6 +17,7 @@ import captcha_solver.training._self_training as st
 from captcha_solver.artifacts import NEURAL_MODEL
 from captcha_solver.settings import Config, apply_overrides
 from captcha_solver.training._self_training import Round, self_train
+from tests.split_captchas import labelled_and_unlabelled
 
 VAL = ["ab12", "ba21", "a1b2", "b2a1", "12ab", "21ba"]
 POOL_TRUTH = ["ab21", "ba12", "a2b1", "b1a2", "1a2b", "2b1a"]
@@ -144,19 +145,10 @@ def test_a_real_neural_run_trains_its_second_opinion_with_the_next_seed_and_half
     captcha_dir, tmp_path
 ):
     pytest.importorskip("torch", reason="training the neural reader needs torch (the 'train' extra)")
-    import shutil
-
     from captcha_solver.artifacts import load_manifest
     from captcha_solver.solver import My_CaptchaSolver_Model
 
-    labelled, unlabelled = tmp_path / "labelled", tmp_path / "unlabelled"
-    labelled.mkdir()
-    unlabelled.mkdir()
-    files = sorted(captcha_dir.glob("*.png"))
-    for path in files[:60]:
-        shutil.copy(path, labelled / path.name)
-    for i, path in enumerate(files[60:100]):
-        shutil.copy(path, unlabelled / f"u{i:03d}.png")
+    labelled, unlabelled, _ = labelled_and_unlabelled(captcha_dir, tmp_path, 60, 40)
     log = tmp_path / "log_file.log"
     solver = My_CaptchaSolver_Model(
         model_dir=tmp_path / "model",

@@ -19,6 +19,7 @@ from captcha_solver.training import expected_threshold, fits_labels, pick_thresh
 from captcha_solver.training._self_training import _read
 from captcha_solver.training._views import VIEWS, augmented_views
 from model import My_CaptchaSolver_Model, cli
+from tests.split_captchas import labelled_and_unlabelled
 
 QUIET = {
     "logging.console": False,
@@ -33,16 +34,8 @@ QUIET = {
 def folders(captcha_dir, tmp_path_factory):
     """60 labelled captchas; 100 others without their labels, plus files that cannot be used."""
     root = tmp_path_factory.mktemp("self-training")
-    labelled, unlabelled = root / "labelled", root / "unlabelled"
-    labelled.mkdir()
-    unlabelled.mkdir()
+    labelled, unlabelled, truth = labelled_and_unlabelled(captcha_dir, root, 60, 100)
     files = sorted(captcha_dir.glob("*.png"))
-    for path in files[:60]:
-        shutil.copy(path, labelled / path.name)
-    truth = {}
-    for i, path in enumerate(files[60:160]):
-        shutil.copy(path, unlabelled / f"u{i:03d}.png")
-        truth[f"u{i:03d}.png"] = path.stem
     data = files[0].read_bytes()
     bad = {
         "broken.png": data[: len(data) // 2],  # truncated: does not decode
