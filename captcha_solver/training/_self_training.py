@@ -134,26 +134,25 @@ def _second_opinion(
     ImageCaptcha, 1,000 labelled + 8,996 unlabelled, a run with it read 87.6% of fresh captchas against
     91.6% for the same seed without it (89.3-91.6% over three seeds), with more readings of the wrong length.
     """
-    if not cfg.training.second_opinion:
-        return None, {"trained": False, "why": "training.second_opinion is false"}
-    if NEURAL_MODEL not in first.files:  # the classical reader's fit barely depends on the seed
-        return None, {"trained": False, "why": "no neural reader: another seed would give the same readings"}
-    if len(labelled_train) + pool >= LARGE_SET:
-        why = f"rounds of {len(labelled_train) + pool} captchas fill the budget: the time is theirs"
-        logger.info("self-training: no second opinion (%s)", why)
-        return None, {"trained": False, "why": why}
     cost, left = SECOND_SLACK * SECOND_EPOCHS * first.seconds, seconds_left()
-    if left < cost + 2 * MIN_ROUND_SECONDS:
+    why = None
+    if not cfg.training.second_opinion:
+        why = "training.second_opinion is false"
+    elif NEURAL_MODEL not in first.files:  # the classical reader's fit barely depends on the seed
+        why = "no neural reader: another seed would give the same readings"
+    elif len(labelled_train) + pool >= LARGE_SET:
+        why = f"rounds of {len(labelled_train) + pool} captchas fill the budget: the time is theirs"
+    elif left < cost + 2 * MIN_ROUND_SECONDS:
         why = (
             f"the budget: {max(left, 0):.0f} s left, the labelled-only training took {first.seconds:.0f} s and "
             f"two rounds need {2 * MIN_ROUND_SECONDS:.0f} s more"
         )
+    if why is not None:
         logger.info("self-training: no second opinion (%s)", why)
         return None, {"trained": False, "why": why}
     seed = cfg.training.seed + 1
-    epochs = max(
-        1, round(SECOND_EPOCHS * first.draft["plan"]["chosen"].get("neural.epochs", cfg.neural.epochs))
-    )
+    # cfg is the plan's: its neural.epochs are the first training's.
+    epochs = max(1, round(SECOND_EPOCHS * cfg.neural.epochs))
     changes = {"training.seed": seed, "neural.epochs": epochs}
     second = train_round(list(labelled_train), min(FIRST_SHARE, cost / left), None, None, changes)
     logger.info(

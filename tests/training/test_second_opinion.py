@@ -56,7 +56,6 @@ def _round(name: str, val_exact: float, seconds: float = 60.0) -> Round:
         "name": name,
         "labels": {"charset": "12ab", "lengths": {"4": 6}},
         "metrics": {"val_exact": val_exact},
-        "plan": {"chosen": {"neural.epochs": 750}},
     }
     return Round(draft, {NEURAL_MODEL: Path(f"/nowhere/{name}/{NEURAL_MODEL}")}, seconds=seconds)
 
@@ -75,7 +74,13 @@ def _run(files, monkeypatch, *, left: float = 10_000.0, neural: bool = True, **s
         return _round("second" if changes else "round", 1.0)
 
     cfg = apply_overrides(
-        Config(), {"training.pseudo_label_precision": 0.9, "training.self_training_rounds": 1, **settings}
+        Config(),
+        {
+            "training.pseudo_label_precision": 0.9,
+            "training.self_training_rounds": 1,
+            "neural.epochs": 750,  # the plan's, as train_model passes it
+            **settings,
+        },
     )
     first = _round("first", 1.0)
     if not neural:  # a classical-only model
