@@ -1,95 +1,27 @@
 """Self-training's second opinion: a second labelled-only model whose reading a pseudo-label must share.
 
-The models here are scripted readers (a path's text and confidence) standing in for trained ones, so that
-a consistent confusion of the first model (``u0`` read ``aa12``) can be planted and the rule checked exactly.
+The models here are scripted readers (:mod:`tests.scripted_rounds`), so that a consistent confusion of the
+first model (``u0`` read ``aa21``) can be planted and the rule checked exactly.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
-from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 import captcha_solver.training._self_training as st
-from captcha_solver.artifacts import NEURAL_MODEL
-from captcha_solver.settings import Config, apply_overrides
-from captcha_solver.training._self_training import Round, self_train
+from tests.scripted_rounds import CONFUSED, POOL_TRUTH, run_scripted, scripted_files
 from tests.split_captchas import labelled_and_unlabelled
-
-VAL = ["ab12", "ba21", "a1b2", "b2a1", "12ab", "21ba"]
-POOL_TRUTH = ["ab21", "ba12", "a2b1", "b1a2", "1a2b", "2b1a"]
-CONFUSED = "aa21"  # the first model's consistent misreading of u0
-
-
-class _Scripted:
-    """Reads each file as its script says, the same in every augmented view, at confidence 0.999."""
-
-    def __init__(self, script: dict[str, str]):
-        self.script = script
-
-    def decode(self, path, name=None):
-        self.text = self.script[Path(path).name]
-        return np.zeros((50, 200, 3), np.uint8)
-
-    def read(self, rgb):
-        return SimpleNamespace(text=self.text, confidence=0.999)
 
 
 @pytest.fixture
 def files(tmp_path):
-    val = []
-    for text in VAL:
-        (tmp_path / f"{text}.png").write_bytes(b"v")
-        val.append(str(tmp_path / f"{text}.png"))
-    pool = []
-    for i in range(len(POOL_TRUTH)):
-        (tmp_path / f"u{i}.png").write_bytes(b"u")
-        pool.append(str(tmp_path / f"u{i}.png"))
-    return tmp_path, val, pool
+    return scripted_files(tmp_path)
 
 
-def _round(name: str, val_exact: float, seconds: float = 60.0) -> Round:
-    draft = {
-        "name": name,
-        "labels": {"charset": "12ab", "lengths": {"4": 6}},
-        "metrics": {"val_exact": val_exact},
-    }
-    return Round(draft, {NEURAL_MODEL: Path(f"/nowhere/{name}/{NEURAL_MODEL}")}, seconds=seconds)
-
-
-def _run(files, monkeypatch, *, left: float = 10_000.0, neural: bool = True, **settings):
-    """self_train with scripted models: the first confuses u0, the second and the rounds read all right."""
-    root, val, pool = files
-    right = {f"{t}.png": t for t in VAL} | {f"u{i}.png": t for i, t in enumerate(POOL_TRUTH)}
-    scripts = {"first": {**right, "u0.png": CONFUSED}, "second": right, "round": right}
-    monkeypatch.setattr(st, "_model", lambda trained, cfg: _Scripted(scripts[trained.draft["name"]]))
-    calls = []
-
-    def train_round(paths, share=1.0, init_from=None, merged=None, changes=None):
-        changes = changes or {}
-        calls.append({"paths": list(paths), "share": share, "init_from": init_from, **changes})
-        return _round("second" if changes else "round", 1.0)
-
-    cfg = apply_overrides(
-        Config(),
-        {
-            "training.pseudo_label_precision": 0.9,
-            "training.self_training_rounds": 1,
-            "neural.epochs": 750,  # the plan's, as train_model passes it
-            **settings,
-        },
-    )
-    first = _round("first", 1.0)
-    if not neural:  # a classical-only model
-        first.files = {}
-    _, section, _ = self_train(
-        first, train_round, labelled_train=["x.png"], val_paths=val, unlabelled=pool, cfg=cfg,
-        seconds_left=lambda: left, work=root / "work", logger=logging.getLogger("test-second-opinion"),
-    )  # fmt: skip
-    return section, calls
+def _run(files, monkeypatch, **kwargs):
+    return run_scripted(files, monkeypatch, **kwargs)[1:]
 
 
 def _kept_texts(calls) -> set[str]:
