@@ -127,6 +127,28 @@ def test_unlabelled_captchas_size_the_self_training_rounds():
     assert fixed.chosen["neural.epochs"] == 40 and fixed.round_epochs(580) is None
 
 
+def test_small_rounds_run_five_times_large_ones_three_and_a_set_value_holds():
+    small = plan_training(_survey(images=100), Config(), unlabelled=536)
+    assert small.chosen["training.self_training_rounds"] == 5
+    assert "rounds of 616 captchas (fewer than 4000)" in small.reasons["training.self_training_rounds"]
+    assert small.config.training.self_training_rounds == 5
+    large = plan_training(_survey(images=1000), Config(), unlabelled=9000)
+    assert large.chosen["training.self_training_rounds"] == 3
+    assert "share what the budget leaves" in large.reasons["training.self_training_rounds"]
+    # 3,200 training + 800 unlabelled make a large round, as the second opinion counts it.
+    assert (
+        plan_training(_survey(images=4000), Config(), unlabelled=800).config.training.self_training_rounds
+        == 3
+    )
+    alone = plan_training(_survey(images=100), Config())
+    assert alone.reasons["training.self_training_rounds"] == "no unlabelled captchas: no round runs"
+    fixed = plan_training(
+        _survey(images=100), apply_overrides(Config(), {"training.self_training_rounds": 2}), unlabelled=536
+    )
+    assert fixed.chosen["training.self_training_rounds"] == 2
+    assert fixed.reasons["training.self_training_rounds"] == "set in the configuration"
+
+
 def test_splice_setting_is_checked():
     with pytest.raises(Exception, match="splice"):
         apply_overrides(Config(), {"neural.splice": 1.5})
