@@ -37,9 +37,9 @@ ROUND_PRESENTATIONS = 8_000
 #: weights that already read (the full rate undid them: 100 labelled, validation 0.95 -> 0.85 in a round).
 ROUND_LR_SHARE = 0.25
 #: Most self-training rounds ("from the data") when the rounds are small (under ``LARGE_SET`` captchas): each
-#: sees ``ROUND_PRESENTATIONS`` captchas, about 45 s with 100 real-site labels. On that style (200 labels,
-#: draw 3) rounds 4 and 5 took the run's own unlabelled captchas from 5 errors to 4 (100 labels, draw 2: 4
-#: and 4) and the runs from 8.9 to 10.3 min and 9.3 to 10.7 min.
+#: sees ``ROUND_PRESENTATIONS`` captchas, 40-45 s with real-site labels. In four real-site runs whose rounds were
+#: all kept, round 5 read the run's own unlabelled captchas as well as round 3 or better (200 labels: 5 -> 4
+#: errors; 100 labels: 4 -> 4, 6 -> 6, 10 -> 10): a small gain for about 1.5 min more (runs of 10.3-12.1 min).
 SMALL_ROUNDS = 5
 #: Most rounds when they are large: they then share what the budget leaves (ImageCaptcha, 1,000 labelled +
 #: 9,000 unlabelled, was measured with 3).

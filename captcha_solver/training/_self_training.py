@@ -182,7 +182,7 @@ def published_round(val_exact: Sequence[float], n_val: int) -> tuple[int, str]:
     With 100 real-site labels (20 validation captchas) the best-on-validation rule once published round 2
     because round 3 read one validation captcha wrong; round 2 read 10 of the run's 536 unlabelled captchas
     wrong (read under their true names after training) where the same run without the second opinion, round 3,
-    read 1. Over six runs whose every round was kept, those errors never rose from one round to the next up
+    read 1. Over eight runs whose every round was kept, those errors never rose from one round to the next up
     to round 3 (e.g. 54, 13, 11, 4 and 36, 22, 7, 4) while validation read all or all but one throughout.
     """
     errors = [round((1 - v) * n_val) if math.isfinite(v) else n_val for v in val_exact]
