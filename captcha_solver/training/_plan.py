@@ -234,6 +234,12 @@ def _neural_settings(
     pick("patience", chosen["neural.epochs"], "no early stop: the schedule anneals to its last epoch")
 
 
+def large_rounds(n_train: int, unlabelled: int) -> bool:
+    """Whether self-training rounds of ``n_train`` labelled + ``unlabelled`` captchas are large: they then train
+    for as long as their share of the budget affords (see :meth:`TrainingPlan.round_epochs`) and fill it."""
+    return n_train + unlabelled >= LARGE_SET
+
+
 def _rounds(cfg: Config, n_train: int, unlabelled: int, chosen: dict, reasons: dict) -> None:
     """Resolve ``training.self_training_rounds`` (in place): more rounds when they are small and cheap."""
     key = "training.self_training_rounds"
@@ -243,7 +249,7 @@ def _rounds(cfg: Config, n_train: int, unlabelled: int, chosen: dict, reasons: d
         chosen[key], reasons[key] = cfg.training.self_training_rounds, "set in the configuration"
     elif not unlabelled:
         chosen[key], reasons[key] = LARGE_ROUNDS, "no unlabelled captchas: no round runs"
-    elif n_train + unlabelled < LARGE_SET:
+    elif not large_rounds(n_train, unlabelled):
         chosen[key] = SMALL_ROUNDS
         reasons[key] = (
             f"rounds of {n_train + unlabelled} captchas (fewer than {LARGE_SET}) each see {ROUND_PRESENTATIONS:,} "

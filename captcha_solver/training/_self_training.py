@@ -43,7 +43,7 @@ from captcha_solver.artifacts import NEURAL_MODEL, Manifest
 from captcha_solver.image_io import ImageDecodeError, label_from_path
 from captcha_solver.inference import Model
 from captcha_solver.settings import Config
-from captcha_solver.training._plan import LARGE_SET
+from captcha_solver.training._plan import large_rounds
 from captcha_solver.training._pseudo import (
     confused_groups,
     expected_threshold,
@@ -140,7 +140,7 @@ def _second_opinion(
         why = "training.second_opinion is false"
     elif NEURAL_MODEL not in first.files:  # the classical reader's fit barely depends on the seed
         why = "no neural reader: another seed would give the same readings"
-    elif len(labelled_train) + pool >= LARGE_SET:
+    elif large_rounds(len(labelled_train), pool):
         why = f"rounds of {len(labelled_train) + pool} captchas fill the budget: the time is theirs"
     elif left < cost + 2 * MIN_ROUND_SECONDS:
         why = (

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import captcha_solver.training._plan as _plan
 import captcha_solver.training._self_training as st
 from tests.scripted_rounds import CONFUSED, POOL_TRUTH, run_scripted, scripted_files
 from tests.split_captchas import labelled_and_unlabelled
@@ -64,7 +65,7 @@ def test_without_a_second_opinion_the_first_models_readings_are_kept(files, monk
 
 def test_rounds_that_fill_the_budget_get_no_second_opinion(files, monkeypatch):
     # 6 unlabelled + a labelled set that makes LARGE_SET captchas: the rounds are large and take the time.
-    monkeypatch.setattr(st, "LARGE_SET", 7)
+    monkeypatch.setattr(_plan, "LARGE_SET", 7)
     section, calls = _run(files, monkeypatch)
     assert ["training.seed" in c for c in calls] == [False]
     assert "rounds of 7 captchas fill the budget" in section["second_opinion"]["why"]
