@@ -2,7 +2,7 @@
 
 import pytest
 
-from captcha_solver.settings import Config, apply_overrides
+from captcha_solver.settings import Config, ConfigError, apply_overrides
 from captcha_solver.training import MIN_SEGMENTATION_YIELD, plan_training
 from captcha_solver.training._plan import MAX_EPOCHS
 from captcha_solver.training.neural import config_from_settings
@@ -147,6 +147,15 @@ def test_small_rounds_run_five_times_large_ones_three_and_a_set_value_holds():
     )
     assert fixed.chosen["training.self_training_rounds"] == 2
     assert fixed.reasons["training.self_training_rounds"] == "set in the configuration"
+
+
+@pytest.mark.parametrize("value", [-1, 21, 2.5])
+def test_a_round_count_out_of_range_is_refused_by_name(value):
+    # 0 is "from the data"; 1-20 rounds are allowed.
+    with pytest.raises(
+        ConfigError, match=r"training\.self_training_rounds = .* expected an integer in \[0, 20\]"
+    ):
+        apply_overrides(Config(), {"training.self_training_rounds": value})
 
 
 def test_splice_setting_is_checked():
