@@ -33,8 +33,8 @@ class NeuralSettings(Section):
     patience: int = field(
         0,
         Range(0, 1000),
-        doc="Epochs without a better validation reading before stopping; 0 = never stop early "
-        "(the learning-rate schedule anneals to its end).",
+        doc="Epochs in a row whose validation reading is worse than the best by more than chance (and so "
+        "not kept) before stopping; 0 = never stop early (the learning-rate schedule anneals to its end).",
     )
     batch_size: int = field(
         0,

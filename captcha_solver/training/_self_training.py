@@ -43,6 +43,7 @@ from captcha_solver.artifacts import NEURAL_MODEL, Manifest
 from captcha_solver.image_io import ImageDecodeError, label_from_path
 from captcha_solver.inference import Model
 from captcha_solver.settings import Config
+from captcha_solver.training._noise import error_count, within_noise
 from captcha_solver.training._plan import large_rounds
 from captcha_solver.training._pseudo import (
     confused_groups,
@@ -185,10 +186,9 @@ def published_round(val_exact: Sequence[float], n_val: int) -> tuple[int, str]:
     read 1. Over eight runs whose every round was kept, those errors never rose from one round to the next up
     to round 3 (e.g. 54, 13, 11, 4 and 36, 22, 7, 4) while validation read all or all but one throughout.
     """
-    errors = [round((1 - v) * n_val) if math.isfinite(v) else n_val for v in val_exact]
+    errors = [error_count(v, n_val) for v in val_exact]
     fewest = min(errors)
-    within = [e - fewest <= max(1.0, math.sqrt(e + fewest)) for e in errors]
-    number = max(k for k, ok in enumerate(within) if ok)
+    number = max(k for k, e in enumerate(errors) if within_noise(e, fewest))
     why = (
         f"validation errors by round {errors} of {n_val}: the latest within the noise of the fewest, {fewest} "
         "(one captcha, or the square root of both counts)"

@@ -1,4 +1,4 @@
-"""Publishing a neural training run: calibrate the best weights, export them to ONNX, write the reader's files."""
+"""Publishing a neural training run: calibrate the kept weights, export them to ONNX, write the reader's files."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ __all__ = ["publish_run"]
 
 
 def publish_run(run, data: TrainingSet, out_dir: Path, t_start: float, log: logging.Logger) -> dict:
-    """Calibrate the best weights, export them to ONNX (parity-checked) and write the reader's files."""
+    """Calibrate the kept weights, export them to ONNX (parity-checked) and write the reader's files."""
     state, history, model, cfg = run.state, run.history, run.model, run.cfg
     stopped = (
         "patience"
@@ -78,7 +78,8 @@ def publish_run(run, data: TrainingSet, out_dir: Path, t_start: float, log: logg
     }
     meta_path = atomic_write_text(out_dir / META_NAME, json.dumps(meta, indent=2))
     log.info(
-        "neural: best epoch %d, val exact %.4f, cer %.4f, parity %.2e, ECE %.3f -> %.3f, %.0f s",
+        "neural: kept epoch %d (the latest within validation noise of the best), val exact %.4f, cer %.4f, "
+        "parity %.2e, ECE %.3f -> %.3f, %.0f s",
         state["best_epoch"],
         ev["exact"],
         ev["cer"],
