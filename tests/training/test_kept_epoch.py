@@ -7,10 +7,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from captcha_solver.training._noise import error_count, within_noise
-from captcha_solver.training.neural import NeuralTrainingConfig
-from captcha_solver.training.neural._loop import _Run
-from tests.tiny_neural import TINY
+from captcha_solver.training._noise import error_count, within_noise  # noqa: E402
+from captcha_solver.training.neural import NeuralTrainingConfig  # noqa: E402
+from captcha_solver.training.neural._loop import _Run  # noqa: E402
+from tests.tiny_neural import TINY  # noqa: E402
 
 
 def _ev(errors: int, n_val: int) -> dict:
