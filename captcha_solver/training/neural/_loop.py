@@ -364,8 +364,8 @@ class _Run:
         epoch = state["epoch"] + 1
         n_val = len(ev["correct"])
         errors = error_count(ev["exact"], n_val)
-        # The fewest errors so far; best_exact is -1 before the first epoch.
-        fewest = min(errors, error_count(state["best_exact"], n_val)) if state["best_exact"] >= 0 else errors
+        # The fewest errors so far (best_exact's -1 before the first epoch counts 2 * n_val, never the fewest).
+        fewest = min(errors, error_count(state["best_exact"], n_val))
         kept = within_noise(errors, fewest)
         state["best_exact"] = max(state["best_exact"], ev["exact"])
         if kept:
